@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.ts';
+import { DomainError } from '../core/errors.ts';
+import type { Instance } from '../core/fleet/fleet.ts';
+import { domainOf, validateAddress } from '../core/fleet/fleet-input.ts';
+import type { RetryPolicy } from '../core/delivery/retry-schedule.ts';
+import { checkMessage, headerValue } from '../core/spool/message-check.ts';
+import { newMessageId } from '../core/spool/message-id.ts';
+import { GroupCommit } from '../spool/group-commit.ts';
+import type { NewMessage, SpoolRepository } from '../store/spool-repository.ts';
+import type { SuppressionRepository } from '../store/suppression-repository.ts';
+
+export interface Submission {
+  instance: Instance;
+  /** Envelope sender; '' for the null sender. */
+  mailFrom: string;
+  recipients: string[];
+  raw: Buffer;
+}
+
+export interface Accepted {
+  messageId: string;
+  recipients: number;
+  suppressed: string[];
+}
+
+export interface AcceptOptions {
+  retry: RetryPolicy;
+  hostname: string;
+  maxMessageBytes: number;
+  maxRecipients: number;
+}
+
+/**
+ * The one door into the spool for SMTP and HTTP alike: validates, then answers only once
+ * the message is committed durably.
+ */
+export class AcceptService {
+  private readonly writer: GroupCommit<NewMessage>;
+
+  constructor(
+    private readonly spool: SpoolRepository,
+    private readonly suppressions: SuppressionRepository,
+    private readonly clock: Clock,
+    private readonly options: AcceptOptions,
+    private readonly onAccepted: () => void,
+  ) {
+    this.writer = new GroupCommit((batch) => this.spool.commit(batch, this.clock.now(), this.clock.now() + this.options.retry.maxAgeMs));
+  }
+
+  async accept(submission: Submission): Promise<Accepted> {
+    const message = await this.prepare(submission);
+    await this.writer.submit(message);
+    this.onAccepted();
+    return summary(message);
+  }
+
+  /**
+   * Accepts many messages in one transaction: all or none, so an idempotent batch retried
+   * after a failure never sends half of itself twice.
+   */
+  async acceptAll(submissions: Submission[], idempotency?: NewMessage['idempotency'] & { response: string }): Promise<Accepted[]> {
+    const messages: NewMessage[] = [];
+    for (const s of submissions) messages.push(await this.prepare(s));
+    if (idempotency && messages.length > 0) messages[0].idempotency = idempotency;
+    const now = this.clock.now();
+    await this.spool.commit(messages, now, now + this.options.retry.maxAgeMs);
+    this.onAccepted();
+    return messages.map(summary);
+  }
+
+  /** Message ids are decided before commit so an idempotent response can be stored with it. */
+  async prepare(s: Submission): Promise<NewMessage> {
+    if (s.raw.length > this.options.maxMessageBytes) {
+      throw new DomainError('message-too-large', `message is ${s.raw.length} bytes; the limit is ${this.options.maxMessageBytes}`);
+    }
+    if (s.mailFrom !== '') {
+      const from = validateAddress(s.mailFrom);
+      if (!from.ok) throw new DomainError('invalid-address', `sender: ${from.error.detail}`);
+    }
+    if (s.recipients.length === 0) throw new DomainError('no-recipients', 'the message has no recipients');
+    if (s.recipients.length > this.options.maxRecipients) {
+      throw new DomainError('too-many-recipients', `at most ${this.options.maxRecipients} recipients per message`);
+    }
+    for (const r of s.recipients) {
+      const v = validateAddress(r);
+      if (!v.ok) throw new DomainError('invalid-address', `recipient: ${v.error.detail}`);
+    }
+    const checked = checkMessage(s.raw);
+    if (!checked.ok) throw new DomainError(checked.error.code, checked.error.detail);
+    const now = this.clock.now();
+    const id = newMessageId(now, () => randomBytes(8).toString('hex'));
+    // Like a submission server, add what receivers require but clients often omit.
+    const added: string[] = [];
+    let headerMessageId = headerValue(checked.value.headers, 'message-id') ?? null;
+    if (!headerMessageId) {
+      headerMessageId = `<${id}@${this.options.hostname}>`;
+      added.push(`Message-ID: ${headerMessageId}`);
+    }
+    if (!headerValue(checked.value.headers, 'date')) added.push(`Date: ${new Date(now).toUTCString().replace('GMT', '+0000')}`);
+    const raw = added.length > 0 ? Buffer.concat([Buffer.from(added.join('\r\n') + '\r\n'), s.raw]) : s.raw;
+    const unique = [...new Map(s.recipients.map((r) => [r.toLowerCase(), r])).values()];
+    const suppressed = await this.suppressions.matching(s.instance.id, unique);
+    return {
+      id,
+      instanceId: s.instance.id,
+      mailFrom: s.mailFrom,
+      raw,
+      headerMessageId,
+      recipients: unique.map((address) => ({
+        address,
+        domain: domainOf(address),
+        suppressed: suppressed.has(address.toLowerCase()) ? `suppressed: ${suppressed.get(address.toLowerCase())}` : null,
+      })),
+    };
+  }
+
+  async findIdempotent(instanceId: number, key: string): Promise<{ requestHash: string; response: string } | undefined> {
+    return this.spool.findIdempotencyKey(instanceId, key);
+  }
+
+  flush(): Promise<void> {
+    return this.writer.flush();
+  }
+}
+
+function summary(m: NewMessage): Accepted {
+  return {
+    messageId: m.id,
+    recipients: m.recipients.length,
+    suppressed: m.recipients.filter((r) => r.suppressed).map((r) => r.address),
+  };
+}

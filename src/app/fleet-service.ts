@@ -1,0 +1,208 @@
+import { BlockList, isIP } from 'node:net';
+import { DateTime } from 'luxon';
+import type { Clock } from '../core/clock.ts';
+import { DomainError, type Result } from '../core/errors.ts';
+import type { Contact, Customer, Infrastructure, Instance } from '../core/fleet/fleet.ts';
+import {
+  parseRelay,
+  validateContact,
+  validateDkim,
+  validateEnvironment,
+  validateName,
+  validateProductLine,
+  validateShaping,
+  validateAddress,
+} from '../core/fleet/fleet-input.ts';
+import type { FleetRepository } from '../store/fleet-repository.ts';
+import type { SuspensionRepository, ResumeResult, SuspendResult } from '../store/suspension-repository.ts';
+import { hashSecret, newApiKey, newSecret, parseApiKey, secretMatches } from './credentials.ts';
+
+export interface InfrastructureInput {
+  name: unknown;
+  relays?: unknown;
+  deliveryMode?: unknown;
+  sourceAddresses?: unknown;
+  heloName?: unknown;
+  dkim?: unknown;
+  shaping?: unknown;
+  verificationAddress?: unknown;
+}
+
+export interface InstanceInput {
+  name: unknown;
+  customer: unknown;
+  productLine: unknown;
+  environment: unknown;
+  infrastructure: unknown;
+  allowFrom?: unknown;
+}
+
+export interface InstanceCredentials {
+  smtp: { username: string; password: string };
+  apiKey: string;
+}
+
+export interface SuspensionListener {
+  suspended(instanceId: number): void;
+  resumed(instanceId: number): void;
+}
+
+/** Customers, infrastructures, instances, their credentials and suspension. */
+export class FleetService {
+  private readonly listeners: SuspensionListener[] = [];
+  private readonly networkCache = new Map<number, BlockList>();
+
+  constructor(
+    private readonly fleet: FleetRepository,
+    private readonly suspensions: SuspensionRepository,
+    private readonly clock: Clock,
+    private readonly defaults: { heloName: string },
+  ) {}
+
+  onSuspension(listener: SuspensionListener): void {
+    this.listeners.push(listener);
+  }
+
+  async createCustomer(input: { name: unknown; contacts?: unknown }): Promise<Customer> {
+    const name = must(validateName('customer', input.name));
+    const raw = Array.isArray(input.contacts) ? input.contacts : [];
+    const contacts: Contact[] = raw.map((c: Record<string, unknown>) => must(validateContact(c ?? {}, isValidZone)));
+    if (await this.fleet.findCustomer(name)) throw new DomainError('conflict', `customer ${name} already exists`);
+    return this.fleet.createCustomer(name, contacts, this.clock.now());
+  }
+
+  async createInfrastructure(input: InfrastructureInput): Promise<Infrastructure> {
+    const name = must(validateName('infrastructure', input.name));
+    const deliveryMode = input.deliveryMode ?? 'relay';
+    if (deliveryMode !== 'relay' && deliveryMode !== 'mx') throw new DomainError('invalid-request', 'deliveryMode must be "relay" or "mx"');
+    const relayTexts = input.relays ?? [];
+    if (!Array.isArray(relayTexts) || relayTexts.some((r) => typeof r !== 'string')) throw new DomainError('invalid-request', 'relays must be a list of "host:port" strings');
+    const relays = relayTexts.map((r: string) => must(parseRelay(r)));
+    if (deliveryMode === 'relay' && relays.length === 0) throw new DomainError('invalid-request', 'a relay infrastructure needs at least one relay');
+    const sourceAddresses = input.sourceAddresses ?? [];
+    if (!Array.isArray(sourceAddresses) || sourceAddresses.some((a) => typeof a !== 'string' || isIP(a) === 0)) {
+      throw new DomainError('invalid-request', 'sourceAddresses must be a list of IP addresses');
+    }
+    const heloName = input.heloName ?? this.defaults.heloName;
+    if (typeof heloName !== 'string' || !/^[a-z0-9.-]+$/i.test(heloName)) throw new DomainError('invalid-request', 'heloName must be a host name');
+    // Without an explicit one, the canary goes to a mailbox under the HELO name, which any
+    // relay that accepts our mail accepts too.
+    const verificationAddress = must(validateAddress(input.verificationAddress ?? `mailshift-verify@${heloName.includes('.') ? heloName : `${heloName}.invalid`}`));
+    if (await this.fleet.findInfrastructure({ name })) throw new DomainError('conflict', `infrastructure ${name} already exists`);
+    return this.fleet.createInfrastructure({
+      name,
+      deliveryMode,
+      relays,
+      sourceAddresses: sourceAddresses as string[],
+      heloName,
+      dkim: must(validateDkim(input.dkim ?? [])),
+      shaping: must(validateShaping(input.shaping ?? [])),
+      verificationAddress,
+      createdAt: this.clock.now(),
+    });
+  }
+
+  async createInstance(input: InstanceInput): Promise<{ instance: Instance; credentials: InstanceCredentials }> {
+    const name = must(validateName('instance', input.name));
+    const productLine = must(validateProductLine(input.productLine));
+    const environment = must(validateEnvironment(input.environment));
+    const customer = await this.fleet.findCustomer(String(input.customer));
+    if (!customer) throw new DomainError('not-found', `no customer named ${JSON.stringify(input.customer)}`);
+    const infra = await this.fleet.findInfrastructure({ name: String(input.infrastructure) });
+    if (!infra) throw new DomainError('not-found', `no infrastructure named ${JSON.stringify(input.infrastructure)}`);
+    const allowFrom = input.allowFrom ?? [];
+    if (!Array.isArray(allowFrom) || allowFrom.some((c) => typeof c !== 'string' || !parseCidr(c))) {
+      throw new DomainError('invalid-request', 'allowFrom must be a list of CIDRs such as 10.0.0.0/24');
+    }
+    if (await this.fleet.findInstance({ name })) throw new DomainError('conflict', `instance ${name} already exists`);
+    const now = this.clock.now();
+    const instance = await this.fleet.createInstance({
+      name,
+      customerId: customer.id,
+      productLine,
+      environment,
+      infrastructureId: infra.id,
+      allowFrom: allowFrom as string[],
+      createdAt: now,
+    });
+    const password = newSecret();
+    const api = newApiKey();
+    await this.fleet.addCredential(instance.id, 'smtp', name, hashSecret(password), now);
+    await this.fleet.addCredential(instance.id, 'api', api.lookup, hashSecret(api.secret), now);
+    return { instance, credentials: { smtp: { username: name, password }, apiKey: api.key } };
+  }
+
+  async instanceByName(name: string): Promise<Instance> {
+    const instance = await this.fleet.findInstance({ name });
+    if (!instance) throw new DomainError('not-found', `no instance named ${JSON.stringify(name)}`);
+    return instance;
+  }
+
+  async authenticateSmtp(username: string, password: string): Promise<Instance | null> {
+    const cred = await this.fleet.findCredential('smtp', username);
+    if (!cred || !secretMatches(password, cred.secretHash)) return null;
+    return (await this.fleet.findInstance({ id: cred.instanceId })) ?? null;
+  }
+
+  async authenticateApiKey(key: string): Promise<Instance | null> {
+    const parsed = parseApiKey(key);
+    if (!parsed) return null;
+    const cred = await this.fleet.findCredential('api', parsed.lookup);
+    if (!cred || !secretMatches(parsed.secret, cred.secretHash)) return null;
+    return (await this.fleet.findInstance({ id: cred.instanceId })) ?? null;
+  }
+
+  /** The instance whose allowed networks contain `address`, for relaying without AUTH. */
+  async instanceForAddress(address: string): Promise<Instance | null> {
+    const instances = await this.fleet.listInstances();
+    const plain = address.replace(/^::ffff:(?=\d+\.)/, '');
+    const family = isIP(plain) === 6 ? 'ipv6' : 'ipv4';
+    for (const instance of instances) {
+      if (instance.allowFrom.length === 0) continue;
+      let list = this.networkCache.get(instance.id);
+      if (!list) {
+        list = new BlockList();
+        for (const cidr of instance.allowFrom) {
+          const c = parseCidr(cidr)!;
+          list.addSubnet(c.address, c.prefix, c.family);
+        }
+        this.networkCache.set(instance.id, list);
+      }
+      if (list.check(plain, family)) return instance;
+    }
+    return null;
+  }
+
+  async suspend(name: string, reason = 'operator'): Promise<SuspendResult> {
+    const instance = await this.instanceByName(name);
+    const result = await this.suspensions.suspend(instance.id, this.clock.now(), reason);
+    if (result.kind === 'suspended') for (const l of this.listeners) l.suspended(instance.id);
+    return result;
+  }
+
+  async resume(name: string): Promise<ResumeResult> {
+    const instance = await this.instanceByName(name);
+    const result = await this.suspensions.resume(instance.id, this.clock.now());
+    if (result.kind === 'resumed') for (const l of this.listeners) l.resumed(instance.id);
+    return result;
+  }
+}
+
+function parseCidr(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {
+  const [address, prefixText] = text.split('/');
+  const version = isIP(address);
+  if (version === 0) return null;
+  const max = version === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return null;
+  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+function isValidZone(zone: string): boolean {
+  return DateTime.now().setZone(zone).isValid;
+}
+
+function must<T>(result: Result<T>): T {
+  if (!result.ok) throw new DomainError(result.error.code, result.error.detail);
+  return result.value;
+}

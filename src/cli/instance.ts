@@ -1,0 +1,106 @@
+import type { Command } from 'commander';
+import { callAndPrint, collect, table, type ApiClient } from './api-client.ts';
+import { queueRow, queueStates, type QueueCounts } from './queue.ts';
+
+interface Instance {
+  name: string;
+  customer: string;
+  productLine: string;
+  environment: string;
+  infrastructure: string;
+  suspended: boolean;
+  queue?: QueueCounts;
+}
+
+interface Created {
+  instance: Instance;
+  credentials: { smtp: { username: string; password: string }; apiKey: string };
+}
+
+interface CreateOptions {
+  customer: string;
+  product: string;
+  env: string;
+  infra: string;
+  allowFrom: string[];
+  json?: boolean;
+}
+
+export function addInstanceCommands(program: Command, api: ApiClient): void {
+  const instance = program.command('instance').description('manage instances (campaign platform tenants)');
+
+  instance
+    .command('create <name>')
+    .description('create an instance and print its credentials (shown once)')
+    .requiredOption('--customer <customer>', 'owning customer')
+    .requiredOption('--product <productLine>', 'classic-managed | managed-cloud | standard-on-demand')
+    .requiredOption('--env <environment>', 'development | staging | production')
+    .requiredOption('--infra <infrastructure>', 'infrastructure to send through')
+    .option('--allow-from <cidr>', 'network allowed to send (repeatable)', collect, [])
+    .option('--json', 'print the credentials as JSON')
+    .action((name: string, opts: CreateOptions) =>
+      callAndPrint<Created>(
+        api,
+        {
+          method: 'POST',
+          path: ['instances'],
+          body: { name, customer: opts.customer, productLine: opts.product, environment: opts.env, infrastructure: opts.infra, allowFrom: opts.allowFrom },
+        },
+        opts,
+        ({ credentials: c }) =>
+          [
+            `created instance ${name}`,
+            `  SMTP username: ${c.smtp.username}`,
+            `  SMTP password: ${c.smtp.password}`,
+            `  API key:       ${c.apiKey}`,
+            'These credentials are shown once; store them now.',
+          ].join('\n'),
+        ({ credentials: c }) => ({ smtp: c.smtp, apiKey: c.apiKey, instance: name }),
+      ),
+    );
+
+  instance
+    .command('list')
+    .description('list instances with their queue counts')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) =>
+      callAndPrint<{ instances: Instance[] }>(api, { path: ['instances'] }, opts, ({ instances }) =>
+        table([
+          ['NAME', 'CUSTOMER', 'PRODUCT', 'ENV', 'INFRA', 'STATE', ...queueStates.map((s) => s.toUpperCase())],
+          ...instances.map((i) => [
+            i.name,
+            i.customer,
+            i.productLine,
+            i.environment,
+            i.infrastructure,
+            i.suspended ? 'suspended' : 'active',
+            ...queueRow(i.queue),
+          ]),
+        ]),
+      ),
+    );
+
+  instance
+    .command('suspend <name>')
+    .description('hold the instance\'s sending (injection continues, nothing expires)')
+    .option('--reason <text>', 'why it is suspended')
+    .option('--json', 'print JSON')
+    .action((name: string, opts: { reason?: string; json?: boolean }) =>
+      callAndPrint(api, { method: 'POST', path: ['instances', name, 'suspend'], body: { reason: opts.reason } }, opts, () =>
+        `suspended instance ${name}${opts.reason ? ` (${opts.reason})` : ''}`,
+      ),
+    );
+
+  instance
+    .command('resume <name>')
+    .description('release the instance\'s held sending')
+    .option('--json', 'print JSON')
+    .action((name: string, opts: { json?: boolean }) =>
+      callAndPrint<{ heldMs: number; released: number }>(
+        api,
+        { method: 'POST', path: ['instances', name, 'resume'], body: {} },
+        opts,
+        (r) => `resumed instance ${name}: held ${(r.heldMs / 1000).toFixed(1)} s, released ${r.released} deliveries`,
+      ),
+    );
+}

@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { callAndPrint, table, type ApiClient } from './api-client.ts';
+
+interface Suppression {
+  address: string;
+  reason: string | null;
+  createdAt?: string;
+}
+
+export function addSuppressionCommands(program: Command, api: ApiClient): void {
+  const suppression = program.command('suppression').description('manage an instance\'s suppression list');
+
+  suppression
+    .command('list <instance>')
+    .description('list suppressed addresses')
+    .option('--json', 'print JSON')
+    .action((instance: string, opts: { json?: boolean }) =>
+      callAndPrint<{ suppressions: Suppression[] }>(api, { path: ['instances', instance, 'suppressions'] }, opts, ({ suppressions }) =>
+        table([['ADDRESS', 'REASON', 'SINCE'], ...(suppressions ?? []).map((s) => [s.address, s.reason, s.createdAt])]),
+      ),
+    );
+
+  suppression
+    .command('add <instance> <address>')
+    .description('suppress an address: mail to it is not sent')
+    .option('--reason <text>', 'why it is suppressed')
+    .option('--json', 'print JSON')
+    .action((instance: string, address: string, opts: { reason?: string; json?: boolean }) =>
+      callAndPrint(
+        api,
+        { method: 'POST', path: ['instances', instance, 'suppressions'], body: { address, reason: opts.reason } },
+        opts,
+        () => `suppressed ${address} for ${instance}`,
+      ),
+    );
+
+  suppression
+    .command('remove <instance> <address>')
+    .description('remove an address from the suppression list')
+    .option('--json', 'print JSON')
+    .action((instance: string, address: string, opts: { json?: boolean }) =>
+      callAndPrint(
+        api,
+        { method: 'DELETE', path: ['instances', instance, 'suppressions', address] },
+        opts,
+        () => `removed ${address} from ${instance}'s suppression list`,
+        (body) => body ?? { removed: address },
+      ),
+    );
+}

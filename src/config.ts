@@ -1,0 +1,79 @@
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { defaultRetryPolicy, parseRetryPolicy, type RetryPolicy } from './core/delivery/retry-schedule.ts';
+
+export interface Config {
+  databaseUrl: string;
+  dataDir: string;
+  host: string;
+  smtpPort: number;
+  httpPort: number;
+  /** Port of the built-in capture server that infrastructure `local` relays to; 0 picks a free one. */
+  capturePort: number;
+  /** Undefined: read or create `<dataDir>/admin-token`. */
+  adminToken?: string;
+  tlsCertPath?: string;
+  tlsKeyPath?: string;
+  hostname: string;
+  maxMessageBytes: number;
+  retry: RetryPolicy;
+  /** How long a claimed delivery stays leased before another worker may take it. */
+  leaseMs: number;
+  /** Deliveries claimed per poll. */
+  claimBatch: number;
+  /** Idle poll interval; new injections wake the engine at once. */
+  pollMs: number;
+  /** Bound on concurrent outbound SMTP connections across all destinations. */
+  maxOutboundConnections: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const dataDir = resolve(env.MAILSHIFT_DATA_DIR ?? './data');
+  const retry = env.MAILSHIFT_RETRY ? parseRetryPolicy(parseJson('MAILSHIFT_RETRY', env.MAILSHIFT_RETRY)) : null;
+  if (retry && !retry.ok) throw new ConfigError(`MAILSHIFT_RETRY: ${retry.error}`);
+  const config: Config = {
+    databaseUrl: env.MAILSHIFT_DATABASE_URL || join(dataDir, 'mailshift.db'),
+    dataDir,
+    host: env.MAILSHIFT_HOST ?? '127.0.0.1',
+    smtpPort: port(env, 'MAILSHIFT_SMTP_PORT', 2525),
+    httpPort: port(env, 'MAILSHIFT_HTTP_PORT', 8025),
+    capturePort: port(env, 'MAILSHIFT_CAPTURE_PORT', 2526),
+    adminToken: env.MAILSHIFT_ADMIN_TOKEN || undefined,
+    tlsCertPath: env.MAILSHIFT_TLS_CERT || undefined,
+    tlsKeyPath: env.MAILSHIFT_TLS_KEY || undefined,
+    hostname: env.MAILSHIFT_HOSTNAME || hostname(),
+    maxMessageBytes: integer(env, 'MAILSHIFT_MAX_MESSAGE_SIZE', 25 * 1024 * 1024),
+    retry: retry ? retry.policy : defaultRetryPolicy,
+    leaseMs: integer(env, 'MAILSHIFT_LEASE_MS', 120_000),
+    claimBatch: integer(env, 'MAILSHIFT_CLAIM_BATCH', 500),
+    pollMs: integer(env, 'MAILSHIFT_POLL_MS', 1000),
+    maxOutboundConnections: integer(env, 'MAILSHIFT_MAX_CONNECTIONS', 200),
+    logLevel: env.MAILSHIFT_LOG_LEVEL || 'info',
+  };
+  return Object.freeze(config);
+}
+
+function parseJson(name: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ConfigError(`${name} is not valid JSON`);
+  }
+}
+
+function integer(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+function port(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const n = integer(env, name, fallback);
+  if (n > 65535) throw new ConfigError(`${name} must be a port number, got ${n}`);
+  return n;
+}

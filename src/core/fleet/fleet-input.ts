@@ -1,0 +1,104 @@
+import { fail, ok, type Result } from '../errors.ts';
+import { parseRate } from '../delivery/throttle.ts';
+import {
+  environments,
+  productLines,
+  type Contact,
+  type DkimKey,
+  type Environment,
+  type ProductLine,
+  type Relay,
+  type ShapingRule,
+} from './fleet.ts';
+
+const namePattern = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+
+export function validateName(kind: string, name: unknown): Result<string> {
+  if (typeof name !== 'string' || !namePattern.test(name)) {
+    return fail('invalid-request', `${kind} name must be 1-63 letters, digits, '.', '_' or '-', got ${JSON.stringify(name)}`);
+  }
+  return ok(name);
+}
+
+/** "host:port", "[v6]:port"; port defaults to 25. */
+export function parseRelay(text: string): Result<Relay> {
+  const m = /^\[([0-9a-f:.]+)\](?::(\d+))?$/i.exec(text) ?? /^([a-z0-9.-]+)(?::(\d+))?$/i.exec(text);
+  if (!m) return fail('invalid-request', `relay must be HOST:PORT, got "${text}"`);
+  const port = m[2] === undefined ? 25 : Number(m[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return fail('invalid-request', `relay port out of range in "${text}"`);
+  return ok({ host: m[1], port });
+}
+
+export function formatRelay(relay: Relay): string {
+  return relay.host.includes(':') ? `[${relay.host}]:${relay.port}` : `${relay.host}:${relay.port}`;
+}
+
+const addressPattern = /^[^\s@<>()",;:\\[\]]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** A bare mailbox address (local@domain); no display names, no line breaks. */
+export function validateAddress(address: unknown): Result<string> {
+  if (typeof address !== 'string' || address.length > 320 || !addressPattern.test(address)) {
+    return fail('invalid-address', `not a valid email address: ${JSON.stringify(address)}`);
+  }
+  return ok(address);
+}
+
+export function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+export function validateProductLine(value: unknown): Result<ProductLine> {
+  return (productLines as readonly unknown[]).includes(value)
+    ? ok(value as ProductLine)
+    : fail('invalid-request', `product line must be one of ${productLines.join(', ')}, got ${JSON.stringify(value)}`);
+}
+
+export function validateEnvironment(value: unknown): Result<Environment> {
+  return (environments as readonly unknown[]).includes(value)
+    ? ok(value as Environment)
+    : fail('invalid-request', `environment must be one of ${environments.join(', ')}, got ${JSON.stringify(value)}`);
+}
+
+export function validateContact(input: { email?: unknown; locale?: unknown; timezone?: unknown }, isValidZone: (z: string) => boolean): Result<Contact> {
+  const email = validateAddress(input.email);
+  if (!email.ok) return email;
+  const locale = input.locale ?? 'en';
+  if (typeof locale !== 'string' || !/^[a-z]{2}(-[A-Z]{2})?$/.test(locale)) return fail('invalid-request', `locale must look like "en" or "es-ES", got ${JSON.stringify(locale)}`);
+  const timezone = input.timezone ?? 'UTC';
+  if (typeof timezone !== 'string' || !isValidZone(timezone)) return fail('invalid-request', `unknown time zone ${JSON.stringify(timezone)}`);
+  return ok({ email: email.value, locale, timezone });
+}
+
+export function validateShaping(input: unknown): Result<ShapingRule[]> {
+  if (!Array.isArray(input)) return fail('invalid-request', 'shaping must be a list of rules');
+  const rules: ShapingRule[] = [];
+  for (const raw of input as Record<string, unknown>[]) {
+    const domain = raw?.domain;
+    if (typeof domain !== 'string' || domain.length === 0) return fail('invalid-request', 'each shaping rule needs a domain ("*" for the default)');
+    const maxConnections = raw.maxConnections ?? 10;
+    const maxMessagesPerConnection = raw.maxMessagesPerConnection ?? 100;
+    if (!Number.isInteger(maxConnections) || (maxConnections as number) < 1) return fail('invalid-request', `maxConnections for ${domain} must be a positive integer`);
+    if (!Number.isInteger(maxMessagesPerConnection) || (maxMessagesPerConnection as number) < 1) return fail('invalid-request', `maxMessagesPerConnection for ${domain} must be a positive integer`);
+    const rate = raw.rate ?? null;
+    if (rate !== null) {
+      if (typeof rate !== 'string') return fail('invalid-request', `rate for ${domain} must be a string like "100/s"`);
+      const parsed = parseRate(rate);
+      if (!parsed.ok) return fail('invalid-request', `rate for ${domain}: ${parsed.error}`);
+    }
+    rules.push({ domain, maxConnections: maxConnections as number, maxMessagesPerConnection: maxMessagesPerConnection as number, rate: rate as string | null });
+  }
+  return ok(rules);
+}
+
+export function validateDkim(input: unknown): Result<DkimKey[]> {
+  if (!Array.isArray(input)) return fail('invalid-request', 'dkim must be a list of {domain, selector, privateKey}');
+  const keys: DkimKey[] = [];
+  for (const raw of input as Record<string, unknown>[]) {
+    const { domain, selector, privateKey } = raw ?? {};
+    if (typeof domain !== 'string' || typeof selector !== 'string' || typeof privateKey !== 'string' || !privateKey.includes('PRIVATE KEY')) {
+      return fail('invalid-request', 'each DKIM key needs domain, selector and a PEM privateKey');
+    }
+    keys.push({ domain: domain.toLowerCase(), selector, privateKey });
+  }
+  return ok(keys);
+}

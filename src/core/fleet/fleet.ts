@@ -1,0 +1,84 @@
+export const productLines = ['classic-managed', 'managed-cloud', 'standard-on-demand'] as const;
+export type ProductLine = (typeof productLines)[number];
+
+export const environments = ['development', 'staging', 'production'] as const;
+export type Environment = (typeof environments)[number];
+
+export interface Contact {
+  email: string;
+  locale: string;
+  timezone: string;
+}
+
+export interface Customer {
+  id: number;
+  name: string;
+  contacts: Contact[];
+  createdAt: number;
+}
+
+export interface Relay {
+  host: string;
+  port: number;
+}
+
+export interface DkimKey {
+  domain: string;
+  selector: string;
+  privateKey: string;
+}
+
+/** Traffic shaping for one destination domain ('*' is the default for all others). */
+export interface ShapingRule {
+  domain: string;
+  maxConnections: number;
+  maxMessagesPerConnection: number;
+  /** "100/s"-style, or null for no rate limit. */
+  rate: string | null;
+}
+
+export interface Infrastructure {
+  id: number;
+  name: string;
+  deliveryMode: 'relay' | 'mx';
+  relays: Relay[];
+  sourceAddresses: string[];
+  heloName: string;
+  dkim: DkimKey[];
+  shaping: ShapingRule[];
+  verificationAddress: string;
+  createdAt: number;
+}
+
+export interface Instance {
+  id: number;
+  name: string;
+  customerId: number;
+  productLine: ProductLine;
+  environment: Environment;
+  infrastructureId: number;
+  suspended: boolean;
+  suspendedAt: number | null;
+  suspendedReason: string | null;
+  allowFrom: string[];
+  createdAt: number;
+}
+
+export const defaultShaping: ShapingRule = {
+  domain: '*',
+  maxConnections: 10,
+  maxMessagesPerConnection: 100,
+  rate: null,
+};
+
+/** The rule for a destination: exact domain, then parent domains, then '*'. */
+export function shapingFor(rules: ShapingRule[], domain: string): ShapingRule {
+  const d = domain.toLowerCase();
+  const labels = d.split('.');
+  for (let i = 0; i < labels.length; i++) {
+    const candidate = labels.slice(i).join('.');
+    const rule = rules.find((r) => r.domain.toLowerCase() === candidate);
+    if (rule) return rule;
+  }
+  return rules.find((r) => r.domain === '*') ?? defaultShaping;
+}

@@ -1,0 +1,79 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationResult } from 'kysely';
+import type { Database } from './schema.ts';
+import type { DialectName } from './migrations/column-types.ts';
+import { migrations } from './migrations/index.ts';
+
+export interface Store {
+  db: Kysely<Database>;
+  dialect: DialectName;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** `postgres://…` for PostgreSQL, otherwise a SQLite file path. */
+  url: string;
+  /** PostgreSQL schema to use (created if missing); lets tests run side by side. */
+  schema?: string;
+}
+
+// int8 (bigint) columns hold epoch milliseconds and ids: well inside 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const store = isPostgresUrl(options.url) ? await openPostgres(options) : openSqlite(options.url);
+  const results = await migrate(store);
+  const failed = results.find((r) => r.status === 'Error');
+  if (failed) {
+    await store.close();
+    throw new Error(`migration ${failed.migrationName} failed`);
+  }
+  return store;
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+function openSqlite(path: string): Store {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SQLite(path);
+  sqlite.pragma('journal_mode = WAL');
+  // FULL: the WAL is fsynced at every commit, so an accepted message survives power loss.
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+async function openPostgres(options: StoreOptions): Promise<Store> {
+  const schema = options.schema;
+  if (schema) {
+    const admin = new pg.Client({ connectionString: options.url });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '')}"`);
+    await admin.end();
+  }
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: 10,
+    ...(schema ? { options: `-c search_path="${schema.replace(/"/g, '')}"` } : {}),
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+async function migrate(store: Store): Promise<MigrationResult[]> {
+  const set = migrations(store.dialect);
+  const migrator = new Migrator({
+    db: store.db,
+    provider: { getMigrations: async () => set },
+  });
+  const { results, error } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return results ?? [];
+}

@@ -1,0 +1,151 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, InfrastructureTable, InstanceTable } from './schema.ts';
+import type { Contact, Customer, Environment, Infrastructure, Instance, ProductLine } from '../core/fleet/fleet.ts';
+
+type NewInfrastructure = Omit<Infrastructure, 'id'>;
+type NewInstance = Omit<Instance, 'id' | 'suspended' | 'suspendedAt' | 'suspendedReason'>;
+
+/** Customers, instances, infrastructures and credentials. */
+export class FleetRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async createCustomer(name: string, contacts: Contact[], now: number): Promise<Customer> {
+    return this.db.transaction().execute(async (trx) => {
+      const { id } = await trx.insertInto('customers').values({ name, created_at: now }).returning('id').executeTakeFirstOrThrow();
+      if (contacts.length > 0) {
+        await trx.insertInto('contacts').values(contacts.map((c) => ({ customer_id: id, email: c.email, locale: c.locale, timezone: c.timezone }))).execute();
+      }
+      return { id, name, contacts, createdAt: now };
+    });
+  }
+
+  async listCustomers(): Promise<Customer[]> {
+    const [customers, contacts] = await Promise.all([
+      this.db.selectFrom('customers').selectAll().orderBy('name').execute(),
+      this.db.selectFrom('contacts').selectAll().orderBy('id').execute(),
+    ]);
+    return customers.map((c) => ({
+      id: c.id,
+      name: c.name,
+      createdAt: c.created_at,
+      contacts: contacts.filter((k) => k.customer_id === c.id).map(({ email, locale, timezone }) => ({ email, locale, timezone })),
+    }));
+  }
+
+  async findCustomer(name: string): Promise<Customer | undefined> {
+    const row = await this.db.selectFrom('customers').selectAll().where('name', '=', name).executeTakeFirst();
+    if (!row) return undefined;
+    const contacts = await this.db.selectFrom('contacts').select(['email', 'locale', 'timezone']).where('customer_id', '=', row.id).orderBy('id').execute();
+    return { id: row.id, name: row.name, createdAt: row.created_at, contacts };
+  }
+
+  async createInfrastructure(infra: NewInfrastructure): Promise<Infrastructure> {
+    const { id } = await this.db
+      .insertInto('infrastructures')
+      .values({
+        name: infra.name,
+        relays: JSON.stringify(infra.relays),
+        delivery_mode: infra.deliveryMode,
+        source_addresses: JSON.stringify(infra.sourceAddresses),
+        helo_name: infra.heloName,
+        dkim: JSON.stringify(infra.dkim),
+        shaping: JSON.stringify(infra.shaping),
+        verification_address: infra.verificationAddress,
+        created_at: infra.createdAt,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { ...infra, id };
+  }
+
+  async listInfrastructures(): Promise<Infrastructure[]> {
+    const rows = await this.db.selectFrom('infrastructures').selectAll().orderBy('name').execute();
+    return rows.map(toInfrastructure);
+  }
+
+  async findInfrastructure(by: { name: string } | { id: number }): Promise<Infrastructure | undefined> {
+    let q = this.db.selectFrom('infrastructures').selectAll();
+    q = 'name' in by ? q.where('name', '=', by.name) : q.where('id', '=', by.id);
+    const row = await q.executeTakeFirst();
+    return row && toInfrastructure(row);
+  }
+
+  async createInstance(instance: NewInstance): Promise<Instance> {
+    const { id } = await this.db
+      .insertInto('instances')
+      .values({
+        name: instance.name,
+        customer_id: instance.customerId,
+        product_line: instance.productLine,
+        environment: instance.environment,
+        infrastructure_id: instance.infrastructureId,
+        suspended: 0,
+        allow_from: JSON.stringify(instance.allowFrom),
+        created_at: instance.createdAt,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { ...instance, id, suspended: false, suspendedAt: null, suspendedReason: null };
+  }
+
+  async listInstances(): Promise<Instance[]> {
+    const rows = await this.db.selectFrom('instances').selectAll().orderBy('name').execute();
+    return rows.map(toInstance);
+  }
+
+  async findInstance(by: { name: string } | { id: number }): Promise<Instance | undefined> {
+    let q = this.db.selectFrom('instances').selectAll();
+    q = 'name' in by ? q.where('name', '=', by.name) : q.where('id', '=', by.id);
+    const row = await q.executeTakeFirst();
+    return row && toInstance(row);
+  }
+
+  async rebindInstance(instanceId: number, infrastructureId: number): Promise<void> {
+    await this.db.updateTable('instances').set({ infrastructure_id: infrastructureId }).where('id', '=', instanceId).execute();
+  }
+
+  async addCredential(instanceId: number, kind: 'smtp' | 'api', lookup: string, secretHash: string, now: number): Promise<void> {
+    await this.db.insertInto('credentials').values({ instance_id: instanceId, kind, lookup, secret_hash: secretHash, created_at: now }).execute();
+  }
+
+  async findCredential(kind: 'smtp' | 'api', lookup: string): Promise<{ instanceId: number; secretHash: string } | undefined> {
+    const row = await this.db
+      .selectFrom('credentials')
+      .select(['instance_id', 'secret_hash'])
+      .where('kind', '=', kind)
+      .where('lookup', '=', lookup)
+      .executeTakeFirst();
+    return row && { instanceId: row.instance_id, secretHash: row.secret_hash };
+  }
+}
+
+export function toInfrastructure(row: Selectable<InfrastructureTable>): Infrastructure {
+  return {
+    id: row.id,
+    name: row.name,
+    deliveryMode: row.delivery_mode === 'mx' ? 'mx' : 'relay',
+    relays: JSON.parse(row.relays),
+    sourceAddresses: JSON.parse(row.source_addresses),
+    heloName: row.helo_name,
+    dkim: JSON.parse(row.dkim),
+    shaping: JSON.parse(row.shaping),
+    verificationAddress: row.verification_address,
+    createdAt: row.created_at,
+  };
+}
+
+export function toInstance(row: Selectable<InstanceTable>): Instance {
+  return {
+    id: row.id,
+    name: row.name,
+    customerId: row.customer_id,
+    productLine: row.product_line as ProductLine,
+    environment: row.environment as Environment,
+    infrastructureId: row.infrastructure_id,
+    suspended: row.suspended === 1,
+    suspendedAt: row.suspended_at,
+    suspendedReason: row.suspended_reason,
+    allowFrom: JSON.parse(row.allow_from),
+    createdAt: row.created_at,
+  };
+}

@@ -1,0 +1,17 @@
+import type { Kysely, Migration } from 'kysely';
+import { columnTypes, type DialectName } from './column-types.ts';
+import * as sendingCore from './001-sending-core.ts';
+
+type Step = { up(db: Kysely<unknown>, t: ReturnType<typeof columnTypes>): Promise<void> };
+
+const steps: Record<string, Step> = {
+  '001-sending-core': sendingCore,
+};
+
+/** Migrations in a form kysely's Migrator takes, bound to the dialect's column types. */
+export function migrations(dialect: DialectName): Record<string, Migration> {
+  const t = columnTypes(dialect);
+  return Object.fromEntries(
+    Object.entries(steps).map(([name, step]) => [name, { up: (db: Kysely<unknown>) => step.up(db, t) }]),
+  );
+}

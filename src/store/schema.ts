@@ -1,0 +1,152 @@
+import type { Generated } from 'kysely';
+
+/** Timestamps are epoch milliseconds; JSON columns hold text; booleans are 0/1, so one
+ * code path serves SQLite and PostgreSQL. */
+export interface CustomerTable {
+  id: Generated<number>;
+  name: string;
+  created_at: number;
+}
+
+export interface ContactTable {
+  id: Generated<number>;
+  customer_id: number;
+  email: string;
+  locale: string;
+  timezone: string;
+}
+
+export interface InfrastructureTable {
+  id: Generated<number>;
+  name: string;
+  /** JSON: string[] of "host:port"; empty with delivery_mode 'mx'. */
+  relays: string;
+  delivery_mode: string;
+  /** JSON: string[] of local addresses to bind outbound connections to. */
+  source_addresses: string;
+  helo_name: string;
+  /** JSON: DkimKey[]. */
+  dkim: string;
+  /** JSON: ShapingRule[]. */
+  shaping: string;
+  verification_address: string;
+  created_at: number;
+}
+
+export interface InstanceTable {
+  id: Generated<number>;
+  name: string;
+  customer_id: number;
+  product_line: string;
+  environment: string;
+  infrastructure_id: number;
+  suspended: number;
+  suspended_at: number | null;
+  suspended_reason: string | null;
+  /** JSON: string[] of CIDRs allowed to inject without AUTH. */
+  allow_from: string;
+  created_at: number;
+}
+
+export interface CredentialTable {
+  id: Generated<number>;
+  instance_id: number;
+  kind: string;
+  /** SMTP username, or the public id part of an API key. */
+  lookup: string;
+  secret_hash: string;
+  created_at: number;
+}
+
+export interface MessageTable {
+  id: string;
+  instance_id: number;
+  mail_from: string;
+  raw: Buffer;
+  size: number;
+  header_message_id: string | null;
+  created_at: number;
+}
+
+export interface DeliveryTable {
+  id: Generated<number>;
+  message_id: string;
+  instance_id: number;
+  recipient: string;
+  domain: string;
+  /** scheduled | inflight | delivered | bounced | expired | suppressed */
+  state: string;
+  attempts: number;
+  /** When scheduled: next attempt; when inflight: the claim's lease expiry. */
+  due_at: number;
+  expires_at: number;
+  created_at: number;
+  updated_at: number;
+  last_reply: string | null;
+  last_category: string | null;
+  lease_owner: string | null;
+}
+
+export interface EventTable {
+  id: Generated<number>;
+  instance_id: number;
+  message_id: string | null;
+  delivery_id: number | null;
+  type: string;
+  recipient: string | null;
+  at: number;
+  /** JSON object. */
+  detail: string;
+}
+
+export interface SuppressionTable {
+  instance_id: number;
+  address: string;
+  reason: string;
+  created_at: number;
+}
+
+export interface WebhookTable {
+  id: Generated<number>;
+  instance_id: number;
+  url: string;
+  secret: string;
+  /** Last event id sent. */
+  cursor: number;
+  failures: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+}
+
+export interface IdempotencyKeyTable {
+  instance_id: number;
+  key: string;
+  request_hash: string;
+  response: string;
+  created_at: number;
+}
+
+export interface CapturedMessageTable {
+  id: Generated<number>;
+  mail_from: string;
+  /** JSON: string[]. */
+  recipients: string;
+  raw: Buffer;
+  received_at: number;
+}
+
+export interface Database {
+  customers: CustomerTable;
+  contacts: ContactTable;
+  infrastructures: InfrastructureTable;
+  instances: InstanceTable;
+  credentials: CredentialTable;
+  messages: MessageTable;
+  deliveries: DeliveryTable;
+  events: EventTable;
+  suppressions: SuppressionTable;
+  webhooks: WebhookTable;
+  idempotency_keys: IdempotencyKeyTable;
+  captured_messages: CapturedMessageTable;
+}

@@ -1,0 +1,307 @@
+import { type Kysely, type Transaction } from 'kysely';
+import type { Database } from './schema.ts';
+import type { DialectName } from './migrations/column-types.ts';
+
+export interface NewMessage {
+  id: string;
+  instanceId: number;
+  mailFrom: string;
+  raw: Buffer;
+  headerMessageId: string | null;
+  recipients: { address: string; domain: string; suppressed: string | null }[];
+  idempotency?: { key: string; requestHash: string; response: string };
+}
+
+export interface ClaimedDelivery {
+  id: number;
+  messageId: string;
+  instanceId: number;
+  infrastructureId: number;
+  recipient: string;
+  domain: string;
+  attempts: number;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export type Outcome =
+  | { kind: 'delivered'; delivery: ClaimedDelivery; reply: string; at: number }
+  | { kind: 'deferred'; delivery: ClaimedDelivery; reply: string; category: string; at: number; retryAt: number }
+  | { kind: 'bounced'; delivery: ClaimedDelivery; reply: string; category: string; at: number; suppress: boolean }
+  | { kind: 'expired'; delivery: ClaimedDelivery; reply: string; category: string; at: number };
+
+export interface EventRecord {
+  id: number;
+  instanceId: number;
+  messageId: string | null;
+  deliveryId: number | null;
+  type: string;
+  recipient: string | null;
+  at: number;
+  detail: Record<string, unknown>;
+}
+
+export const deliveryStates = ['scheduled', 'inflight', 'delivered', 'bounced', 'expired', 'suppressed'] as const;
+export type DeliveryState = (typeof deliveryStates)[number];
+
+const chunk = 500;
+
+/** The spool: messages stored once, one delivery row per recipient, leased claims. */
+export class SpoolRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: DialectName,
+  ) {}
+
+  /** Commits many accepted messages in one transaction (group commit). */
+  async commit(messages: NewMessage[], now: number, expiresAt: number): Promise<void> {
+    if (messages.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < messages.length; i += 100) {
+        const part = messages.slice(i, i + 100);
+        await trx
+          .insertInto('messages')
+          .values(part.map((m) => ({
+            id: m.id,
+            instance_id: m.instanceId,
+            mail_from: m.mailFrom,
+            raw: m.raw,
+            size: m.raw.length,
+            header_message_id: m.headerMessageId,
+            created_at: now,
+          })))
+          .execute();
+      }
+      const deliveries = messages.flatMap((m) =>
+        m.recipients.map((r) => ({
+          message_id: m.id,
+          instance_id: m.instanceId,
+          recipient: r.address,
+          domain: r.domain,
+          state: r.suppressed ? 'suppressed' : 'scheduled',
+          attempts: 0,
+          due_at: now,
+          expires_at: expiresAt,
+          created_at: now,
+          updated_at: now,
+          last_reply: r.suppressed,
+          last_category: r.suppressed ? 'suppressed' : null,
+          lease_owner: null,
+        })),
+      );
+      for (let i = 0; i < deliveries.length; i += chunk) {
+        await trx.insertInto('deliveries').values(deliveries.slice(i, i + chunk)).execute();
+      }
+      const events = messages.flatMap((m) => [
+        event(m.instanceId, m.id, null, 'accepted', null, now, { recipients: m.recipients.length, size: m.raw.length }),
+        ...m.recipients
+          .filter((r) => r.suppressed)
+          .map((r) => event(m.instanceId, m.id, null, 'suppressed', r.address, now, { reason: r.suppressed })),
+      ]);
+      await insertEvents(trx, events);
+      const keys = messages.filter((m) => m.idempotency);
+      if (keys.length > 0) {
+        await trx
+          .insertInto('idempotency_keys')
+          .values(keys.map((m) => ({
+            instance_id: m.instanceId,
+            key: m.idempotency!.key,
+            request_hash: m.idempotency!.requestHash,
+            response: m.idempotency!.response,
+            created_at: now,
+          })))
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
+    });
+  }
+
+  async findIdempotencyKey(instanceId: number, key: string): Promise<{ requestHash: string; response: string } | undefined> {
+    const row = await this.db
+      .selectFrom('idempotency_keys')
+      .select(['request_hash', 'response'])
+      .where('instance_id', '=', instanceId)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    return row && { requestHash: row.request_hash, response: row.response };
+  }
+
+  /**
+   * Leases up to `limit` due deliveries of instances that are not suspended. An expired
+   * lease (a worker that died) makes its delivery due again, so nothing stays locked.
+   */
+  async claim(now: number, limit: number, owner: string, leaseMs: number): Promise<ClaimedDelivery[]> {
+    return this.db.transaction().execute(async (trx) => {
+      let q = trx
+        .selectFrom('deliveries as d')
+        .innerJoin('instances as i', 'i.id', 'd.instance_id')
+        .select([
+          'd.id',
+          'd.message_id',
+          'd.instance_id',
+          'i.infrastructure_id',
+          'd.recipient',
+          'd.domain',
+          'd.attempts',
+          'd.created_at',
+          'd.expires_at',
+        ])
+        .where('d.state', 'in', ['scheduled', 'inflight'])
+        .where('d.due_at', '<=', now)
+        .where('i.suspended', '=', 0)
+        .orderBy('d.due_at')
+        .limit(limit);
+      if (this.dialect === 'postgres') q = q.forUpdate('d').skipLocked();
+      const rows = await q.execute();
+      if (rows.length === 0) return [];
+      const ids = rows.map((r) => r.id);
+      for (let i = 0; i < ids.length; i += chunk) {
+        await trx
+          .updateTable('deliveries')
+          .set({ state: 'inflight', due_at: now + leaseMs, lease_owner: owner, updated_at: now })
+          .where('id', 'in', ids.slice(i, i + chunk))
+          .execute();
+      }
+      return rows.map((r) => ({
+        id: r.id,
+        messageId: r.message_id,
+        instanceId: r.instance_id,
+        infrastructureId: r.infrastructure_id,
+        recipient: r.recipient,
+        domain: r.domain,
+        attempts: r.attempts,
+        createdAt: r.created_at,
+        expiresAt: r.expires_at,
+      }));
+    });
+  }
+
+  async loadMessage(id: string): Promise<{ mailFrom: string; raw: Buffer; createdAt: number } | undefined> {
+    const row = await this.db.selectFrom('messages').select(['mail_from', 'raw', 'created_at']).where('id', '=', id).executeTakeFirst();
+    return row && { mailFrom: row.mail_from, raw: Buffer.from(row.raw), createdAt: row.created_at };
+  }
+
+  /** Records attempt outcomes, their events and automatic suppressions in one transaction. */
+  async record(outcomes: Outcome[]): Promise<void> {
+    if (outcomes.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (const o of outcomes) {
+        const d = o.delivery;
+        await trx
+          .updateTable('deliveries')
+          .set({
+            state: o.kind === 'deferred' ? 'scheduled' : o.kind,
+            attempts: o.kind === 'expired' ? d.attempts : d.attempts + 1,
+            due_at: o.kind === 'deferred' ? o.retryAt : o.at,
+            updated_at: o.at,
+            last_reply: o.reply,
+            last_category: o.kind === 'delivered' ? null : o.category,
+            lease_owner: null,
+          })
+          .where('id', '=', d.id)
+          .execute();
+        if (o.kind === 'bounced' && o.suppress) {
+          await trx
+            .insertInto('suppressions')
+            .values({ instance_id: d.instanceId, address: d.recipient.toLowerCase(), reason: `bounce: ${o.category}: ${o.reply}`.slice(0, 500), created_at: o.at })
+            .onConflict((oc) => oc.doNothing())
+            .execute();
+        }
+      }
+      await insertEvents(
+        trx,
+        outcomes.map((o) =>
+          event(o.delivery.instanceId, o.delivery.messageId, o.delivery.id, o.kind, o.delivery.recipient, o.at, {
+            reply: o.reply,
+            attempt: o.delivery.attempts + (o.kind === 'expired' ? 0 : 1),
+            ...(o.kind === 'delivered' ? {} : { category: o.category }),
+            ...(o.kind === 'deferred' ? { retryAt: new Date(o.retryAt).toISOString() } : {}),
+            infrastructureId: o.delivery.infrastructureId,
+          }),
+        ),
+      );
+    });
+  }
+
+  /** Hands claimed deliveries back without an attempt (shutdown, suspension). */
+  async release(ids: number[], now: number): Promise<void> {
+    for (let i = 0; i < ids.length; i += chunk) {
+      await this.db
+        .updateTable('deliveries')
+        .set({ state: 'scheduled', due_at: now, lease_owner: null, updated_at: now })
+        .where('id', 'in', ids.slice(i, i + chunk))
+        .where('state', '=', 'inflight')
+        .execute();
+    }
+  }
+
+  async countInflight(instanceId: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('deliveries')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('instance_id', '=', instanceId)
+      .where('state', '=', 'inflight')
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Counts per delivery state, per instance. */
+  async queueCounts(): Promise<{ instanceId: number; state: string; count: number }[]> {
+    const rows = await this.db
+      .selectFrom('deliveries')
+      .select(['instance_id', 'state', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy(['instance_id', 'state'])
+      .execute();
+    return rows.map((r) => ({ instanceId: r.instance_id, state: r.state, count: Number(r.n) }));
+  }
+
+  async eventsForMessage(messageId: string): Promise<EventRecord[]> {
+    const rows = await this.db.selectFrom('events').selectAll().where('message_id', '=', messageId).orderBy('id').execute();
+    return rows.map(toEvent);
+  }
+
+  async eventsAfter(instanceId: number, afterId: number, limit: number): Promise<EventRecord[]> {
+    const rows = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('instance_id', '=', instanceId)
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map(toEvent);
+  }
+
+  async recentEvents(instanceId: number, limit: number): Promise<EventRecord[]> {
+    const rows = await this.db.selectFrom('events').selectAll().where('instance_id', '=', instanceId).orderBy('id', 'desc').limit(limit).execute();
+    return rows.map(toEvent);
+  }
+
+  async findMessage(id: string): Promise<{ id: string; instanceId: number; mailFrom: string; size: number; headerMessageId: string | null; createdAt: number } | undefined> {
+    const row = await this.db
+      .selectFrom('messages')
+      .select(['id', 'instance_id', 'mail_from', 'size', 'header_message_id', 'created_at'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && { id: row.id, instanceId: row.instance_id, mailFrom: row.mail_from, size: row.size, headerMessageId: row.header_message_id, createdAt: row.created_at };
+  }
+
+  async deliveriesOf(messageId: string): Promise<{ id: number; recipient: string; state: string; attempts: number; lastReply: string | null; lastCategory: string | null; dueAt: number }[]> {
+    const rows = await this.db.selectFrom('deliveries').selectAll().where('message_id', '=', messageId).orderBy('id').execute();
+    return rows.map((r) => ({ id: r.id, recipient: r.recipient, state: r.state, attempts: r.attempts, lastReply: r.last_reply, lastCategory: r.last_category, dueAt: r.due_at }));
+  }
+}
+
+function event(instanceId: number, messageId: string | null, deliveryId: number | null, type: string, recipient: string | null, at: number, detail: Record<string, unknown>) {
+  return { instance_id: instanceId, message_id: messageId, delivery_id: deliveryId, type, recipient, at, detail: JSON.stringify(detail) };
+}
+
+async function insertEvents(trx: Transaction<Database>, rows: ReturnType<typeof event>[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += chunk) {
+    await trx.insertInto('events').values(rows.slice(i, i + chunk)).execute();
+  }
+}
+
+function toEvent(r: { id: number; instance_id: number; message_id: string | null; delivery_id: number | null; type: string; recipient: string | null; at: number; detail: string }): EventRecord {
+  return { id: r.id, instanceId: r.instance_id, messageId: r.message_id, deliveryId: r.delivery_id, type: r.type, recipient: r.recipient, at: r.at, detail: JSON.parse(r.detail) };
+}

@@ -1,0 +1,60 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+
+export interface Webhook {
+  id: number;
+  instanceId: number;
+  url: string;
+  secret: string;
+  cursor: number;
+  failures: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+}
+
+export class WebhookRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(instanceId: number, url: string, secret: string, startAfterEventId: number, now: number): Promise<Webhook> {
+    const row = await this.db
+      .insertInto('webhooks')
+      .values({ instance_id: instanceId, url, secret, cursor: startAfterEventId, failures: 0, next_attempt_at: 0, created_at: now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { id: row.id, instanceId, url, secret, cursor: startAfterEventId, failures: 0, nextAttemptAt: 0, lastError: null };
+  }
+
+  async list(instanceId?: number): Promise<Webhook[]> {
+    let q = this.db.selectFrom('webhooks').selectAll().orderBy('id');
+    if (instanceId !== undefined) q = q.where('instance_id', '=', instanceId);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      id: r.id,
+      instanceId: r.instance_id,
+      url: r.url,
+      secret: r.secret,
+      cursor: r.cursor,
+      failures: r.failures,
+      nextAttemptAt: r.next_attempt_at,
+      lastError: r.last_error,
+    }));
+  }
+
+  async remove(id: number): Promise<boolean> {
+    const r = await this.db.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async advance(id: number, cursor: number): Promise<void> {
+    await this.db.updateTable('webhooks').set({ cursor, failures: 0, next_attempt_at: 0, last_error: null }).where('id', '=', id).execute();
+  }
+
+  async failed(id: number, failures: number, nextAttemptAt: number, error: string): Promise<void> {
+    await this.db.updateTable('webhooks').set({ failures, next_attempt_at: nextAttemptAt, last_error: error.slice(0, 500) }).where('id', '=', id).execute();
+  }
+
+  async lastEventId(): Promise<number> {
+    const row = await this.db.selectFrom('events').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
+    return Number(row?.m ?? 0);
+  }
+}
