@@ -9,6 +9,8 @@ import { newMessageId } from '../core/spool/message-id.ts';
 import { GroupCommit } from '../spool/group-commit.ts';
 import type { NewMessage, SpoolRepository } from '../store/spool-repository.ts';
 import type { SuppressionRepository } from '../store/suppression-repository.ts';
+import type { Metrics } from '../metrics.ts';
+import type { FleetNames } from './fleet-names.ts';
 
 export interface Submission {
   instance: Instance;
@@ -22,6 +24,13 @@ export interface Accepted {
   messageId: string;
   recipients: number;
   suppressed: string[];
+}
+
+export type Via = 'smtp' | 'http';
+
+export interface IdempotencyClaim {
+  key: string;
+  requestHash: string;
 }
 
 export interface AcceptOptions {
@@ -43,15 +52,22 @@ export class AcceptService {
     private readonly suppressions: SuppressionRepository,
     private readonly clock: Clock,
     private readonly options: AcceptOptions,
+    private readonly metrics: Metrics,
+    private readonly names: FleetNames,
     private readonly onAccepted: () => void,
   ) {
     this.writer = new GroupCommit((batch) => this.spool.commit(batch, this.clock.now(), this.clock.now() + this.options.retry.maxAgeMs));
   }
 
-  async accept(submission: Submission): Promise<Accepted> {
+  /**
+   * Accepts one message, answering once it is durable. With an idempotency claim, the
+   * response (made from the message before commit) is stored in the same transaction.
+   */
+  async accept(submission: Submission, via: Via, idempotency?: IdempotencyClaim, respond?: (a: Accepted) => unknown): Promise<Accepted> {
     const message = await this.prepare(submission);
+    if (idempotency) message.idempotency = { ...idempotency, response: JSON.stringify(respond ? respond(summary(message)) : summary(message)) };
     await this.writer.submit(message);
-    this.onAccepted();
+    await this.accepted(submission.instance, via, 1);
     return summary(message);
   }
 
@@ -59,18 +75,26 @@ export class AcceptService {
    * Accepts many messages in one transaction: all or none, so an idempotent batch retried
    * after a failure never sends half of itself twice.
    */
-  async acceptAll(submissions: Submission[], idempotency?: NewMessage['idempotency'] & { response: string }): Promise<Accepted[]> {
+  async acceptAll(submissions: Submission[], via: Via, idempotency?: IdempotencyClaim, respond?: (a: Accepted[]) => unknown): Promise<Accepted[]> {
     const messages: NewMessage[] = [];
     for (const s of submissions) messages.push(await this.prepare(s));
-    if (idempotency && messages.length > 0) messages[0].idempotency = idempotency;
+    const accepted = messages.map(summary);
+    if (idempotency && messages.length > 0) {
+      messages[0].idempotency = { ...idempotency, response: JSON.stringify(respond ? respond(accepted) : accepted) };
+    }
     const now = this.clock.now();
     await this.spool.commit(messages, now, now + this.options.retry.maxAgeMs);
-    this.onAccepted();
-    return messages.map(summary);
+    if (submissions.length > 0) await this.accepted(submissions[0].instance, via, messages.length);
+    return accepted;
   }
 
-  /** Message ids are decided before commit so an idempotent response can be stored with it. */
-  async prepare(s: Submission): Promise<NewMessage> {
+  private async accepted(instance: Instance, via: Via, count: number): Promise<void> {
+    this.onAccepted();
+    const infrastructure = await this.names.infrastructure(instance.infrastructureId);
+    this.metrics.accepted.inc({ instance: instance.name, infrastructure, via }, count);
+  }
+
+  private async prepare(s: Submission): Promise<NewMessage> {
     if (s.raw.length > this.options.maxMessageBytes) {
       throw new DomainError('message-too-large', `message is ${s.raw.length} bytes; the limit is ${this.options.maxMessageBytes}`);
     }

@@ -75,7 +75,7 @@ export async function startInboundServer(options: InboundOptions, fleet: FleetSe
             mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             recipients: session.envelope.rcptTo.map((r) => r.address),
             raw: Buffer.concat(chunks),
-          })
+          }, 'smtp')
           .then(
             (accepted) => callback(null, `Ok: queued as ${accepted.messageId}`),
             (err) => callback(err instanceof DomainError ? smtpError(err.code, err.detail) : internal(err, log)),

@@ -70,6 +70,10 @@ export class FleetRepository {
     return row && toInfrastructure(row);
   }
 
+  async updateRelays(id: number, relays: Infrastructure['relays']): Promise<void> {
+    await this.db.updateTable('infrastructures').set({ relays: JSON.stringify(relays) }).where('id', '=', id).execute();
+  }
+
   async createInstance(instance: NewInstance): Promise<Instance> {
     const { id } = await this.db
       .insertInto('instances')

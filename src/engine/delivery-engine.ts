@@ -1,0 +1,233 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import type { BounceRule, SmtpReply } from '../core/delivery/bounce-rules.ts';
+import { decideOutcome } from '../core/delivery/outcome.ts';
+import type { RetryPolicy } from '../core/delivery/retry-schedule.ts';
+import { shapingFor, type Infrastructure } from '../core/fleet/fleet.ts';
+import type { Metrics } from '../metrics.ts';
+import type { OutboundOptions } from '../smtp/outbound-connection.ts';
+import { GroupCommit } from '../spool/group-commit.ts';
+import type { FleetRepository } from '../store/fleet-repository.ts';
+import type { ClaimedDelivery, Outcome, SpoolRepository } from '../store/spool-repository.ts';
+import { DestinationQueue, type QueueHost } from './destination-queue.ts';
+import { dkimKeyFor, dkimSign } from './dkim.ts';
+import { MessageCache } from './message-cache.ts';
+
+export interface EngineOptions {
+  owner: string;
+  leaseMs: number;
+  claimBatch: number;
+  pollMs: number;
+  maxOutboundConnections: number;
+  retry: RetryPolicy;
+  bounceRules?: readonly BounceRule[];
+  connectionTimeoutMs?: number;
+  socketTimeoutMs?: number;
+}
+
+/**
+ * Claims due deliveries, routes each through its instance's infrastructure as it is *now*,
+ * and records outcomes. Claims carry leases, so a crash leaves nothing locked for good.
+ */
+export class DeliveryEngine implements QueueHost {
+  running = false;
+  private readonly queues = new Map<string, DestinationQueue>();
+  private readonly infrastructures = new Map<number, Infrastructure>();
+  private readonly names = new Map<number, string>();
+  private readonly cache: MessageCache;
+  private readonly outcomes: GroupCommit<Outcome>;
+  private connections = 0;
+  /** Claimed and not yet finished. */
+  private claimed = 0;
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly spool: SpoolRepository,
+    private readonly fleet: FleetRepository,
+    readonly clock: Clock,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly options: EngineOptions,
+  ) {
+    this.cache = new MessageCache(spool);
+    this.outcomes = new GroupCommit((batch) => this.spool.record(batch));
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** New work may be due (an injection, a resume): claim now instead of at the next poll. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Stops claiming, hands back what was not started, lets sessions in progress finish. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    await this.loop;
+    await this.releaseWhere(() => true);
+    const deadline = Date.now() + timeoutMs;
+    while (this.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await this.outcomes.flush();
+  }
+
+  /** Deliveries of a suspended instance waiting in memory go back to the spool untouched. */
+  async suspended(instanceId: number): Promise<void> {
+    await this.releaseWhere((d) => d.instanceId === instanceId);
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let claimedNow = 0;
+      const room = this.options.claimBatch * 2 - this.claimed;
+      if (room > 0) {
+        try {
+          claimedNow = await this.claim(Math.min(room, this.options.claimBatch));
+        } catch (err) {
+          this.log.error({ err }, 'claiming deliveries failed');
+        }
+      }
+      if (claimedNow === this.options.claimBatch && this.claimed < this.options.claimBatch * 2) continue;
+      await this.idle(claimedNow > 0 ? 50 : this.options.pollMs);
+    }
+  }
+
+  private idle(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wakeUp = null;
+        self.woken = false;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  private async claim(limit: number): Promise<number> {
+    const now = this.clock.now();
+    const batch = await this.spool.claim(now, limit, this.options.owner, this.options.leaseMs);
+    for (const d of batch) {
+      this.claimed++;
+      if (now >= d.expiresAt) {
+        this.finish(d, { code: null, enhanced: null, text: 'expired before it could be attempted' });
+        continue;
+      }
+      const infra = await this.infrastructure(d.infrastructureId);
+      const key = `${infra.id}|${d.domain}`;
+      let queue = this.queues.get(key);
+      if (!queue) {
+        queue = new DestinationQueue(infra, d.domain, shapingFor(infra.shaping, d.domain), this);
+        this.queues.set(key, queue);
+      }
+      queue.push(d);
+    }
+    for (const [key, queue] of this.queues) if (queue.idle) this.queues.delete(key);
+    return batch.length;
+  }
+
+  private async releaseWhere(match: (d: ClaimedDelivery) => boolean): Promise<void> {
+    const taken = [...this.queues.values()].flatMap((q) => q.withdraw(match));
+    if (taken.length === 0) return;
+    this.claimed -= taken.length;
+    await this.spool.release(taken.map((d) => d.id), this.clock.now());
+  }
+
+  private async infrastructure(id: number): Promise<Infrastructure> {
+    let infra = this.infrastructures.get(id);
+    if (!infra) {
+      infra = await this.fleet.findInfrastructure({ id });
+      if (!infra) throw new Error(`infrastructure ${id} vanished`);
+      this.infrastructures.set(id, infra);
+    }
+    return infra;
+  }
+
+  connectionOptions(infra: Infrastructure, rotation: number): OutboundOptions {
+    const sources = infra.sourceAddresses;
+    return {
+      heloName: infra.heloName,
+      localAddress: sources.length > 0 ? sources[rotation % sources.length] : undefined,
+      connectionTimeoutMs: this.options.connectionTimeoutMs ?? 30_000,
+      socketTimeoutMs: this.options.socketTimeoutMs ?? 300_000,
+    };
+  }
+
+  acquireConnection(): boolean {
+    if (this.connections >= this.options.maxOutboundConnections) return false;
+    this.connections++;
+    return true;
+  }
+
+  releaseConnection(): void {
+    this.connections--;
+    // A freed slot may let another destination's queue start a session.
+    for (const q of this.queues.values()) q.spawn();
+  }
+
+  async message(delivery: ClaimedDelivery, infra: Infrastructure) {
+    const m = await this.cache.get(delivery.messageId);
+    if (!m) return undefined;
+    let body = m.signed.get(infra.id);
+    if (!body) {
+      const key = dkimKeyFor(infra.dkim, m.raw);
+      body = key ? await dkimSign(m.raw, key) : m.raw;
+      m.signed.set(infra.id, body);
+    }
+    return { ...m, body };
+  }
+
+  finish(delivery: ClaimedDelivery, reply: SmtpReply): void {
+    this.claimed--;
+    const now = this.clock.now();
+    const decision = decideOutcome(reply, { attempts: delivery.attempts, expiresAt: delivery.expiresAt, now }, this.options.retry, this.options.bounceRules);
+    const text = reply.text.slice(0, 1000);
+    const outcome: Outcome =
+      decision.kind === 'delivered'
+        ? { kind: 'delivered', delivery, reply: text, at: now }
+        : decision.kind === 'deferred'
+          ? { kind: 'deferred', delivery, reply: text, category: decision.category, at: now, retryAt: decision.retryAt }
+          : decision.kind === 'bounced'
+            ? { kind: 'bounced', delivery, reply: text, category: decision.category, at: now, suppress: decision.suppress }
+            : { kind: 'expired', delivery, reply: text, category: decision.category, at: now };
+    void this.record(outcome);
+  }
+
+  private async record(outcome: Outcome): Promise<void> {
+    try {
+      await this.outcomes.submit(outcome);
+    } catch (err) {
+      // The lease expires and the delivery is attempted again: at least once, never lost.
+      this.log.error({ err, delivery: outcome.delivery.id }, 'recording an outcome failed');
+      return;
+    }
+    const d = outcome.delivery;
+    const infra = this.infrastructures.get(d.infrastructureId)?.name ?? String(d.infrastructureId);
+    const instance = await this.instanceName(d.instanceId);
+    this.metrics.outcomes.inc({ instance, infrastructure: infra, outcome: outcome.kind });
+    if (outcome.kind === 'delivered') this.metrics.latency.observe({ infrastructure: infra }, Math.max(0, outcome.at - d.createdAt) / 1000);
+  }
+
+  private async instanceName(id: number): Promise<string> {
+    let name = this.names.get(id);
+    if (!name) {
+      name = (await this.fleet.findInstance({ id }))?.name ?? String(id);
+      this.names.set(id, name);
+    }
+    return name;
+  }
+}

@@ -1,0 +1,55 @@
+import type { SpoolRepository } from '../store/spool-repository.ts';
+
+export interface SpooledMessage {
+  mailFrom: string;
+  raw: Buffer;
+  /** Signed copies per infrastructure id (DKIM keys belong to infrastructures). */
+  signed: Map<number, Buffer>;
+}
+
+/**
+ * Message bodies of claimed deliveries, loaded once however many recipients they have,
+ * bounded by bytes (least recently used out first).
+ */
+export class MessageCache {
+  private readonly entries = new Map<string, Promise<SpooledMessage | undefined>>();
+  private readonly sizes = new Map<string, number>();
+  private bytes = 0;
+
+  constructor(
+    private readonly spool: SpoolRepository,
+    private readonly maxBytes = 64 * 1024 * 1024,
+  ) {}
+
+  get(id: string): Promise<SpooledMessage | undefined> {
+    const hit = this.entries.get(id);
+    if (hit) {
+      this.entries.delete(id);
+      this.entries.set(id, hit);
+      return hit;
+    }
+    const loading = this.spool.loadMessage(id).then((m) => {
+      if (!m) {
+        this.entries.delete(id);
+        return undefined;
+      }
+      this.sizes.set(id, m.raw.length);
+      this.bytes += m.raw.length;
+      this.evict();
+      return { mailFrom: m.mailFrom, raw: m.raw, signed: new Map() };
+    });
+    this.entries.set(id, loading);
+    return loading;
+  }
+
+  private evict(): void {
+    for (const id of this.entries.keys()) {
+      if (this.bytes <= this.maxBytes) return;
+      const size = this.sizes.get(id);
+      if (size === undefined) continue;
+      this.entries.delete(id);
+      this.sizes.delete(id);
+      this.bytes -= size;
+    }
+  }
+}

@@ -1,0 +1,106 @@
+import { createHmac } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import type { SpoolRepository } from '../store/spool-repository.ts';
+import type { Webhook, WebhookRepository } from '../store/webhook-repository.ts';
+
+export interface WebhookSenderOptions {
+  pollMs: number;
+  batchSize: number;
+  timeoutMs: number;
+  /** After this many failed tries a batch is dropped so one bad batch cannot stall a webhook forever. */
+  maxFailures: number;
+}
+
+export const defaultWebhookOptions: WebhookSenderOptions = { pollMs: 1000, batchSize: 100, timeoutMs: 10_000, maxFailures: 15 };
+
+/** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as receivers verify it. */
+export function signWebhook(secret: string, body: string, unixSeconds: number): string {
+  const mac = createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex');
+  return `t=${unixSeconds},v1=${mac}`;
+}
+
+/**
+ * Posts each instance's events to its webhooks in order, retrying with backoff. It reads
+ * the event log behind a cursor, so a slow or dead endpoint never holds up delivery.
+ */
+export class WebhookSender {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly busy = new Set<number>();
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly webhooks: WebhookRepository,
+    private readonly spool: SpoolRepository,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly options: WebhookSenderOptions = defaultWebhookOptions,
+  ) {}
+
+  start(): void {
+    const tick = () => {
+      void this.poll().finally(() => {
+        if (this.timer) this.timer = setTimeout(tick, this.options.pollMs);
+      });
+    };
+    this.timer = setTimeout(tick, this.options.pollMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  async poll(): Promise<void> {
+    let hooks: Webhook[];
+    try {
+      hooks = await this.webhooks.list();
+    } catch (err) {
+      this.log.warn({ err }, 'listing webhooks failed');
+      return;
+    }
+    const now = this.clock.now();
+    for (const hook of hooks) {
+      if (hook.nextAttemptAt > now || this.busy.has(hook.id)) continue;
+      this.busy.add(hook.id);
+      const run = this.sendBatch(hook).finally(() => {
+        this.busy.delete(hook.id);
+        this.inFlight.delete(run);
+      });
+      this.inFlight.add(run);
+    }
+  }
+
+  private async sendBatch(hook: Webhook): Promise<void> {
+    const events = await this.spool.eventsAfter(hook.instanceId, hook.cursor, this.options.batchSize);
+    if (events.length === 0) return;
+    const body = JSON.stringify({
+      webhook: hook.id,
+      events: events.map((e) => ({ id: e.id, type: e.type, messageId: e.messageId, recipient: e.recipient, at: new Date(e.at).toISOString(), detail: e.detail })),
+    });
+    const last = events[events.length - 1].id;
+    let error: string | null = null;
+    try {
+      const res = await fetch(hook.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'mailshift-signature': signWebhook(hook.secret, body, Math.floor(this.clock.now() / 1000)) },
+        body,
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+      if (!res.ok) error = `HTTP ${res.status}`;
+      await res.body?.cancel();
+    } catch (err) {
+      error = (err as Error).message;
+    }
+    if (error === null) return this.webhooks.advance(hook.id, last);
+    const failures = hook.failures + 1;
+    if (failures >= this.options.maxFailures) {
+      this.log.warn({ webhook: hook.id, error, events: events.length }, 'webhook batch dropped after repeated failures');
+      await this.webhooks.advance(hook.id, last);
+      return this.webhooks.failed(hook.id, 0, 0, `dropped ${events.length} events: ${error}`);
+    }
+    const backoff = Math.min(5000 * 2 ** (failures - 1), 3_600_000);
+    await this.webhooks.failed(hook.id, failures, this.clock.now() + backoff, error);
+  }
+}

@@ -1,0 +1,18 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Kysely } from 'kysely';
+import type { Services } from '../app/services.ts';
+import { adminPlugin } from './admin-plugin.ts';
+import { injectPlugin } from './inject-plugin.ts';
+import { opsPlugin } from './ops-plugin.ts';
+import { installProblemHandlers } from './problem.ts';
+
+/** The HTTP API: one encapsulated plugin per surface, each with its own auth. */
+export async function buildHttpApp(services: Services & { db: Kysely<unknown> }, log: Logger): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
+  installProblemHandlers(app);
+  await app.register(async (scope) => opsPlugin(scope, services));
+  await app.register(async (scope) => injectPlugin(scope, services));
+  await app.register(async (scope) => adminPlugin(scope, services));
+  return app;
+}

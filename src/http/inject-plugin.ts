@@ -1,0 +1,157 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import addressparser from 'nodemailer/lib/addressparser';
+import { DomainError } from '../core/errors.ts';
+import type { Instance } from '../core/fleet/fleet.ts';
+import { checkMessage, headerValue } from '../core/spool/message-check.ts';
+import { renderBatch, maxBatchRecipients, type BatchRequest } from '../app/batch.ts';
+import { composeMessage, type JsonMessage } from '../app/compose.ts';
+import type { Services } from '../app/services.ts';
+import type { Accepted, IdempotencyClaim, Submission } from '../app/accept-service.ts';
+import { bearer, sendProblem } from './problem.ts';
+import { messageView } from './views.ts';
+import { suppressionRoutes, webhookRoutes } from './instance-routes.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    instance?: Instance;
+  }
+}
+
+const messageSchema = {
+  type: 'object',
+  properties: {
+    from: { type: 'string' },
+    to: { type: 'array', items: { type: 'string' } },
+    cc: { type: 'array', items: { type: 'string' } },
+    bcc: { type: 'array', items: { type: 'string' } },
+    replyTo: { type: 'string' },
+    subject: { type: 'string' },
+    text: { type: 'string' },
+    html: { type: 'string' },
+    headers: { type: 'object', additionalProperties: { type: 'string' } },
+    attachments: {
+      type: 'array',
+      items: { type: 'object', required: ['filename', 'content'], properties: { filename: { type: 'string' }, content: { type: 'string' }, contentType: { type: 'string' } } },
+    },
+    raw: { type: 'string' },
+    mailFrom: { type: 'string' },
+    recipients: { type: 'array', items: { type: 'string' } },
+  },
+  additionalProperties: false,
+} as const;
+
+const batchSchema = {
+  type: 'object',
+  required: ['from', 'subject', 'recipients'],
+  properties: {
+    from: { type: 'string' },
+    subject: { type: 'string' },
+    text: { type: 'string' },
+    html: { type: 'string' },
+    headers: { type: 'object', additionalProperties: { type: 'string' } },
+    recipients: {
+      type: 'array',
+      minItems: 1,
+      maxItems: maxBatchRecipients,
+      items: { type: 'object', required: ['to'], properties: { to: { type: 'string' }, substitutions: { type: 'object' } }, additionalProperties: false },
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+/** The instance-facing API: authenticated by the instance's API key. */
+export async function injectPlugin(app: FastifyInstance, services: Services): Promise<void> {
+  const inProgress = new Set<string>();
+
+  app.addHook('onRequest', async (request, reply) => {
+    const key = bearer(request.headers.authorization);
+    const instance = key ? await services.fleet.authenticateApiKey(key) : null;
+    if (!instance) return sendProblem(reply, key ? 'auth-failed' : 'auth-required', 'send an instance API key as "Authorization: Bearer <key>"');
+    request.instance = instance;
+  });
+
+  /** Runs `work` once per Idempotency-Key: a retry gets the first answer and sends nothing. */
+  async function idempotent(request: FastifyRequest, work: (key?: IdempotencyClaim) => Promise<unknown>): Promise<{ body: unknown; replayed: boolean }> {
+    const key = request.headers['idempotency-key'];
+    if (typeof key !== 'string' || key === '') return { body: await work(), replayed: false };
+    if (key.length > 255) throw new DomainError('invalid-request', 'Idempotency-Key is longer than 255 characters');
+    const instance = request.instance!;
+    const requestHash = createHash('sha256').update(JSON.stringify(request.body)).digest('hex');
+    const seen = await services.acceptor.findIdempotent(instance.id, key);
+    if (seen) {
+      if (seen.requestHash !== requestHash) throw new DomainError('idempotency-mismatch', `Idempotency-Key ${JSON.stringify(key)} was used for a different request`);
+      return { body: JSON.parse(seen.response), replayed: true };
+    }
+    const slot = `${instance.id}\u0000${key}`;
+    if (inProgress.has(slot)) throw new DomainError('conflict', `a request with Idempotency-Key ${JSON.stringify(key)} is still in progress`);
+    inProgress.add(slot);
+    try {
+      return { body: await work({ key, requestHash }), replayed: false };
+    } finally {
+      inProgress.delete(slot);
+    }
+  }
+
+  app.post('/api/v1/messages', { schema: { body: messageSchema }, bodyLimit: Math.ceil(services.config.maxMessageBytes * 1.4) + 65536 }, async (request, reply) => {
+    const instance = request.instance!;
+    const body = request.body as JsonMessage & { raw?: string; mailFrom?: string; recipients?: string[] };
+    const result = await idempotent(request, async (idem) => {
+      const submission = body.raw !== undefined ? rawSubmission(instance, body) : await jsonSubmission(instance, body);
+      return messageResponse(await services.acceptor.accept(submission, 'http', idem, messageResponse));
+    });
+    if (result.replayed) reply.header('idempotent-replayed', 'true');
+    return reply.code(202).send(result.body);
+  });
+
+  app.post('/api/v1/messages/batch', { schema: { body: batchSchema }, bodyLimit: 64 * 1024 * 1024 }, async (request, reply) => {
+    const instance = request.instance!;
+    const result = await idempotent(request, async (idem) => {
+      const rendered = await renderBatch(request.body as BatchRequest);
+      const submissions = await Promise.all(rendered.map((m) => jsonSubmission(instance, m)));
+      return batchResponse(await services.acceptor.acceptAll(submissions, 'http', idem, batchResponse));
+    });
+    if (result.replayed) reply.header('idempotent-replayed', 'true');
+    return reply.code(202).send(result.body);
+  });
+
+  app.get('/api/v1/messages/:id', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const view = await messageView(services, id);
+    // Another instance's message does not exist as far as this key can tell.
+    if (!view || view.message.instanceId !== request.instance!.id) return sendProblem(reply, 'not-found', `no message ${id}`);
+    return view;
+  });
+
+  await suppressionRoutes(app, services, '/api/v1/suppressions', async (request) => request.instance!);
+  await webhookRoutes(app, services, '/api/v1/webhooks', async (request) => request.instance!);
+}
+
+function messageResponse(a: Accepted) {
+  return { id: a.messageId, recipients: a.recipients, suppressed: a.suppressed };
+}
+
+function batchResponse(accepted: Accepted[]) {
+  return {
+    accepted: accepted.length,
+    messages: accepted.map((a) => ({ id: a.messageId })),
+    suppressed: accepted.flatMap((a) => a.suppressed),
+  };
+}
+
+async function jsonSubmission(instance: Instance, body: JsonMessage): Promise<Submission> {
+  if (typeof body.from !== 'string') throw new DomainError('invalid-request', 'from is required');
+  const composed = await composeMessage(body);
+  return { instance, mailFrom: composed.mailFrom, recipients: composed.recipients, raw: composed.raw };
+}
+
+/** Raw MIME: the envelope comes from the fields given, else from the message's own headers. */
+function rawSubmission(instance: Instance, body: { raw?: string; mailFrom?: string; recipients?: string[] }): Submission {
+  const raw = Buffer.from(body.raw!, 'utf8');
+  const checked = checkMessage(raw);
+  if (!checked.ok) throw new DomainError(checked.error.code, checked.error.detail);
+  const addresses = (name: string) => (addressparser(headerValue(checked.value.headers, name) ?? '', { flatten: true }) as { address: string }[]).map((a) => a.address).filter(Boolean);
+  const recipients = body.recipients ?? [...addresses('to'), ...addresses('cc')];
+  const mailFrom = body.mailFrom ?? addresses('from')[0] ?? '';
+  return { instance, mailFrom, recipients, raw };
+}

@@ -1,0 +1,28 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { DomainError, errorCodes, type ErrorCode } from '../core/errors.ts';
+
+/** RFC 9457 problem details, one shape for every error the HTTP API returns. */
+export function sendProblem(reply: FastifyReply, code: ErrorCode | 'internal', detail: string): FastifyReply {
+  const entry = code === 'internal' ? { http: 500, title: 'Internal error' } : errorCodes[code];
+  return reply
+    .code(entry.http)
+    .type('application/problem+json')
+    .send({ type: `urn:mailshift:problem:${code}`, title: entry.title, status: entry.http, detail, code });
+}
+
+export function installProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof DomainError) return sendProblem(reply, err.code, err.detail);
+    if (err.validation) return sendProblem(reply, 'invalid-request', err.message);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, 'message-too-large', 'request body is larger than the limit');
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return sendProblem(reply, 'invalid-request', err.message);
+    request.log.error({ err }, 'request failed');
+    return sendProblem(reply, 'internal', 'the request could not be completed; nothing was accepted');
+  });
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, 'not-found', `no route ${request.method} ${request.url}`));
+}
+
+export function bearer(header: string | undefined): string | null {
+  const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  return m ? m[1] : null;
+}

@@ -1,0 +1,131 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { Clock } from './core/clock.ts';
+import { systemClock } from './system-clock.ts';
+import { openStore } from './store/database.ts';
+import { FleetRepository } from './store/fleet-repository.ts';
+import { SpoolRepository } from './store/spool-repository.ts';
+import { SuspensionRepository } from './store/suspension-repository.ts';
+import { SuppressionRepository } from './store/suppression-repository.ts';
+import { CaptureRepository } from './store/capture-repository.ts';
+import { WebhookRepository } from './store/webhook-repository.ts';
+import { Metrics } from './metrics.ts';
+import { FleetNames } from './app/fleet-names.ts';
+import { FleetService } from './app/fleet-service.ts';
+import { AcceptService } from './app/accept-service.ts';
+import type { Services } from './app/services.ts';
+import { DeliveryEngine } from './engine/delivery-engine.ts';
+import { WebhookSender } from './engine/webhook-sender.ts';
+import { startCaptureServer } from './smtp/capture-server.ts';
+import { startInboundServer } from './smtp/inbound-server.ts';
+import { loadTls } from './smtp/tls.ts';
+import { buildHttpApp } from './http/http-app.ts';
+
+export interface RunningMailshift {
+  services: Services;
+  httpPort: number;
+  smtpPort: number;
+  capturePort: number;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+const maxRecipients = 1000;
+
+/** Composition root: builds every part once and starts the listeners and loops. */
+export async function startMailshift(config: Readonly<Config>, options: StartOptions = {}): Promise<RunningMailshift> {
+  const log = options.logger ?? pino({ level: config.logLevel });
+  const clock = options.clock ?? systemClock;
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = await openStore({ url: config.databaseUrl });
+  const adminToken = config.adminToken ?? readOrCreateToken(join(config.dataDir, 'admin-token'));
+
+  const fleetRepository = new FleetRepository(store.db);
+  const spool = new SpoolRepository(store.db, store.dialect);
+  const suspensions = new SuspensionRepository(store.db);
+  const suppressions = new SuppressionRepository(store.db);
+  const captures = new CaptureRepository(store.db);
+  const webhooks = new WebhookRepository(store.db);
+  const metrics = new Metrics(async () => {
+    const totals = new Map<string, number>();
+    for (const r of await spool.queueCounts()) totals.set(r.state, (totals.get(r.state) ?? 0) + r.count);
+    return [...totals].map(([state, count]) => ({ state, count }));
+  });
+  const names = new FleetNames(fleetRepository);
+  const fleet = new FleetService(fleetRepository, suspensions, clock, { heloName: config.hostname });
+
+  const engine = new DeliveryEngine(spool, fleetRepository, clock, metrics, log.child({ part: 'delivery' }), {
+    owner: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    leaseMs: config.leaseMs,
+    claimBatch: config.claimBatch,
+    pollMs: config.pollMs,
+    maxOutboundConnections: config.maxOutboundConnections,
+    retry: config.retry,
+  });
+  fleet.onSuspension({ suspended: (id) => void engine.suspended(id), resumed: () => engine.wake() });
+  const acceptor = new AcceptService(spool, suppressions, clock, { retry: config.retry, hostname: config.hostname, maxMessageBytes: config.maxMessageBytes, maxRecipients }, metrics, names, () =>
+    engine.wake(),
+  );
+
+  const capture = await startCaptureServer(config.capturePort, captures, clock, log.child({ part: 'capture' }));
+  await ensureLocalInfrastructure(fleet, fleetRepository, capture.port);
+
+  const services: Services = { config, adminToken, clock, fleet, fleetRepository, acceptor, spool, suppressions, suspensions, captures, webhooks, engine, metrics };
+  const tls = await loadTls({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, dataDir: config.dataDir, hostname: config.hostname });
+  const inbound = await startInboundServer(
+    { host: config.host, port: config.smtpPort, hostname: config.hostname, maxMessageBytes: config.maxMessageBytes, maxRecipients, tls },
+    fleet,
+    acceptor,
+    log.child({ part: 'smtp' }),
+  );
+  const http = await buildHttpApp({ ...services, db: store.db as never }, log.child({ part: 'http' }));
+  await http.listen({ port: config.httpPort, host: config.host });
+  const address = http.server.address();
+  const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+
+  const webhookSender = new WebhookSender(webhooks, spool, clock, log.child({ part: 'webhooks' }));
+  webhookSender.start();
+  engine.start();
+  log.info({ smtpPort: inbound.port, httpPort, capturePort: capture.port, database: store.dialect }, 'mailshift started');
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      // Stop accepting first; then finish what is in flight and hand back the rest.
+      await Promise.all([inbound.close(), http.close()]);
+      await acceptor.flush();
+      await engine.stop();
+      await webhookSender.stop();
+      await capture.close();
+      await store.close();
+      log.info('mailshift stopped');
+    })());
+
+  return { services, httpPort, smtpPort: inbound.port, capturePort: capture.port, stop };
+}
+
+/** `local` relays to the built-in capture server, so a new installation can send at once. */
+async function ensureLocalInfrastructure(fleet: FleetService, repo: FleetRepository, capturePort: number): Promise<void> {
+  const relay = { host: '127.0.0.1', port: capturePort };
+  const existing = await repo.findInfrastructure({ name: 'local' });
+  if (!existing) {
+    await fleet.createInfrastructure({ name: 'local', relays: [`127.0.0.1:${capturePort}`], verificationAddress: 'verify@mailshift.localhost' });
+  } else if (existing.relays.length === 1 && existing.relays[0].host === relay.host && existing.relays[0].port !== capturePort) {
+    await repo.updateRelays(existing.id, [relay]);
+  }
+}
+
+function readOrCreateToken(path: string): string {
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(path, token + '\n', { mode: 0o600 });
+  return token;
+}
