@@ -4,6 +4,8 @@ import { defaultRetryPolicy, parseRetryPolicy, type RetryPolicy } from './core/d
 
 export interface Config {
   databaseUrl: string;
+  /** PostgreSQL schema (created if missing); default: the connection's search_path. */
+  databaseSchema?: string;
   dataDir: string;
   host: string;
   smtpPort: number;
@@ -36,6 +38,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (retry && !retry.ok) throw new ConfigError(`MAILSHIFT_RETRY: ${retry.error}`);
   const config: Config = {
     databaseUrl: env.MAILSHIFT_DATABASE_URL || join(dataDir, 'mailshift.db'),
+    databaseSchema: env.MAILSHIFT_DATABASE_SCHEMA || undefined,
     dataDir,
     host: env.MAILSHIFT_HOST ?? '127.0.0.1',
     smtpPort: port(env, 'MAILSHIFT_SMTP_PORT', 2525),

@@ -45,7 +45,7 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
   const log = options.logger ?? pino({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
   mkdirSync(config.dataDir, { recursive: true });
-  const store = await openStore({ url: config.databaseUrl });
+  const store = await openStore({ url: config.databaseUrl, schema: config.databaseSchema });
   const adminToken = config.adminToken ?? readOrCreateToken(join(config.dataDir, 'admin-token'));
 
   const fleetRepository = new FleetRepository(store.db);

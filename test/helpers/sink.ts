@@ -1,0 +1,96 @@
+import { SMTPServer } from 'smtp-server';
+import type { AddressInfo } from 'node:net';
+
+export interface SinkMessage {
+  mailFrom: string;
+  recipients: string[];
+  raw: string;
+  /** The client's EHLO name. */
+  helo: string;
+  localPort: number;
+}
+
+/** Refuse a recipient with this SMTP reply, or accept it (undefined). */
+export type SinkPolicy = (recipient: string, attempt: number) => { code: number; message: string } | undefined;
+
+/**
+ * A real SMTP server on loopback that records what it receives, standing in for a relay or
+ * a receiving MX. Its policy can defer or refuse recipients.
+ */
+export class Sink {
+  readonly messages: SinkMessage[] = [];
+  readonly attempts = new Map<string, number>();
+  connections = 0;
+  maxConcurrent = 0;
+  private open = 0;
+  private waiters: { n: number; resolve: () => void }[] = [];
+  private constructor(
+    private readonly server: SMTPServer,
+    readonly port: number,
+  ) {}
+
+  static async start(policy: SinkPolicy = () => undefined): Promise<Sink> {
+    let sink: Sink;
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['AUTH', 'STARTTLS'],
+      hideENHANCEDSTATUSCODES: false,
+      logger: false,
+      onConnect(_session, cb) {
+        sink.connections++;
+        sink.open++;
+        sink.maxConcurrent = Math.max(sink.maxConcurrent, sink.open);
+        cb();
+      },
+      onClose() {
+        sink.open--;
+      },
+      onRcptTo(address, _session, cb) {
+        const n = (sink.attempts.get(address.address) ?? 0) + 1;
+        sink.attempts.set(address.address, n);
+        const refusal = policy(address.address, n);
+        if (!refusal) return cb();
+        cb(Object.assign(new Error(refusal.message), { responseCode: refusal.code }));
+      },
+      onData(stream, session, cb) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          sink.messages.push({
+            mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            recipients: session.envelope.rcptTo.map((r) => r.address),
+            raw: Buffer.concat(chunks).toString('utf8'),
+            helo: session.hostNameAppearsAs,
+            localPort: session.localPort,
+          });
+          sink.notify();
+          cb();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    sink = new Sink(server, (server.server.address() as AddressInfo).port);
+    return sink;
+  }
+
+  get relay(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** Resolves once `n` messages have arrived, or rejects after `timeoutMs`. */
+  waitFor(n: number, timeoutMs = 15_000): Promise<void> {
+    if (this.messages.length >= n) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`sink has ${this.messages.length} of ${n} messages after ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
+    });
+  }
+
+  private notify(): void {
+    this.waiters = this.waiters.filter((w) => (this.messages.length >= w.n ? (w.resolve(), false) : true));
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
