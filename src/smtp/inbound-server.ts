@@ -22,7 +22,7 @@ interface Session extends SMTPServerSession {
 
 /** A thin adapter over smtp-server's hooks: every decision is the accept service's. */
 export async function startInboundServer(options: InboundOptions, fleet: FleetService, acceptor: AcceptService, log: Logger): Promise<{ port: number; close(): Promise<void> }> {
-  const server = new SMTPServer({
+  const server = new SMTPServer(<ConstructorParameters<typeof SMTPServer>[0]>{
     name: options.hostname,
     banner: 'mailshift ESMTP',
     key: options.tls.key,
@@ -32,6 +32,8 @@ export async function startInboundServer(options: InboundOptions, fleet: FleetSe
     authOptional: true,
     allowInsecureAuth: true,
     size: options.maxMessageBytes,
+    // smtp-server then answers 552 5.3.4 itself, whatever onData says.
+    rejectOversized: true,
     maxRecipients: options.maxRecipients,
     hideENHANCEDSTATUSCODES: false,
     hideDSN: true,
@@ -64,10 +66,11 @@ export async function startInboundServer(options: InboundOptions, fleet: FleetSe
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      const oversized = () => (stream as unknown as { sizeExceeded?: boolean }).sizeExceeded === true;
+      // Past the limit, bytes are read and dropped: the reply will be 552 anyway.
+      stream.on('data', (c: Buffer) => oversized() || chunks.push(c));
       stream.on('end', () => {
-        // smtp-server itself answers 552 5.3.4 once the size limit is passed.
-        if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded) return callback(null);
+        if (oversized()) return callback(null);
         const s = session as Session;
         acceptor
           .accept({
