@@ -3,7 +3,7 @@ import type { Database, InfrastructureTable, InstanceTable } from './schema.ts';
 import type { Contact, Customer, Environment, Infrastructure, Instance, ProductLine } from '../core/fleet/fleet.ts';
 
 type NewInfrastructure = Omit<Infrastructure, 'id'>;
-type NewInstance = Omit<Instance, 'id' | 'suspended' | 'suspendedAt' | 'suspendedReason'>;
+type NewInstance = Omit<Instance, 'id' | 'suspended' | 'suspendedAt' | 'suspendedReason' | 'system'> & { system?: boolean };
 
 /** Customers, instances, infrastructures and credentials. */
 export class FleetRepository {
@@ -86,10 +86,11 @@ export class FleetRepository {
         suspended: 0,
         allow_from: JSON.stringify(instance.allowFrom),
         created_at: instance.createdAt,
+        system: instance.system ? 1 : 0,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    return { ...instance, id, suspended: false, suspendedAt: null, suspendedReason: null };
+    return { ...instance, id, suspended: false, suspendedAt: null, suspendedReason: null, system: instance.system ?? false };
   }
 
   async listInstances(): Promise<Instance[]> {
@@ -151,5 +152,6 @@ export function toInstance(row: Selectable<InstanceTable>): Instance {
     suspendedReason: row.suspended_reason,
     allowFrom: JSON.parse(row.allow_from),
     createdAt: row.created_at,
+    system: row.system === 1,
   };
 }

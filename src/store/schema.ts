@@ -46,6 +46,7 @@ export interface InstanceTable {
   /** JSON: string[] of CIDRs allowed to inject without AUTH. */
   allow_from: string;
   created_at: number;
+  system: Generated<number>;
 }
 
 export interface CredentialTable {
@@ -136,6 +137,97 @@ export interface CapturedMessageTable {
   received_at: number;
 }
 
+export interface ProgramTable {
+  id: Generated<number>;
+  name: string;
+  /** JSON: ProgramSpec. */
+  spec: string;
+  /** draft | published | running | halted | completed */
+  state: string;
+  created_at: number;
+  published_at: number | null;
+  halted_reason: string | null;
+}
+
+export interface ProgramWaveTable {
+  id: Generated<number>;
+  program_id: number;
+  idx: number;
+  phase: string;
+  retry: number;
+  start_at: number;
+  end_at: number;
+  estimate_ms: number;
+  /** scheduled | running | completed | halted */
+  state: string;
+  actual_start: number | null;
+  actual_end: number | null;
+}
+
+export interface SwitchTable {
+  id: Generated<number>;
+  program_id: number;
+  instance_id: number;
+  wave_idx: number;
+  /** See core/upgrade/switch-machine.ts. */
+  state: string;
+  attempts: number;
+  started_at: number | null;
+  suspended_at: number | null;
+  switched_at: number | null;
+  paused_ms: number | null;
+  released: number | null;
+  error: string | null;
+  updated_at: number;
+}
+
+export interface SwitchLogTable {
+  id: Generated<number>;
+  switch_id: number;
+  from_state: string;
+  to_state: string;
+  at: number;
+  detail: string | null;
+}
+
+export interface NoticeTable {
+  id: Generated<number>;
+  program_id: number;
+  customer_id: number;
+  email: string;
+  locale: string;
+  timezone: string;
+  /** scheduled | reminder | started | completed | rolled-back */
+  kind: string;
+  wave_idx: number;
+  due_at: number;
+  /** pending | sent | cancelled */
+  state: string;
+  /** JSON: what the template needs beyond the wave (instances, counts, reason). */
+  detail: string;
+  subject: string | null;
+  body: string | null;
+  message_id: string | null;
+  sent_at: number | null;
+}
+
+export interface RescheduleRequestTable {
+  id: Generated<number>;
+  instance_id: number;
+  program_id: number | null;
+  /** reschedule | opt-out */
+  kind: string;
+  reason: string;
+  answer: string;
+  at: number;
+}
+
+export interface StatusTokenTable {
+  customer_id: number;
+  token_hash: string;
+  created_at: number;
+}
+
 export interface Database {
   customers: CustomerTable;
   contacts: ContactTable;
@@ -149,4 +241,11 @@ export interface Database {
   webhooks: WebhookTable;
   idempotency_keys: IdempotencyKeyTable;
   captured_messages: CapturedMessageTable;
+  programs: ProgramTable;
+  program_waves: ProgramWaveTable;
+  switches: SwitchTable;
+  switch_log: SwitchLogTable;
+  notices: NoticeTable;
+  reschedule_requests: RescheduleRequestTable;
+  status_tokens: StatusTokenTable;
 }

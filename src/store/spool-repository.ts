@@ -223,6 +223,12 @@ export class SpoolRepository {
     });
   }
 
+  /** Events that are not about one delivery (upgrade notices), for the instances' webhooks. */
+  async addEvents(rows: { instanceId: number; type: string; at: number; detail: Record<string, unknown> }[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db.transaction().execute((trx) => insertEvents(trx, rows.map((r) => event(r.instanceId, null, null, r.type, null, r.at, r.detail))));
+  }
+
   /** Hands claimed deliveries back without an attempt (shutdown, suspension). */
   async release(ids: number[], now: number): Promise<void> {
     for (let i = 0; i < ids.length; i += chunk) {

@@ -62,6 +62,8 @@ export interface Instance {
   suspendedReason: string | null;
   allowFrom: string[];
   createdAt: number;
+  /** mailshift's own sender of notices: never part of an upgrade program. */
+  system: boolean;
 }
 
 export const defaultShaping: ShapingRule = {

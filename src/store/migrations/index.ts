@@ -1,11 +1,13 @@
 import type { Kysely, Migration } from 'kysely';
 import { columnTypes, type DialectName } from './column-types.ts';
 import * as sendingCore from './001-sending-core.ts';
+import * as upgradePrograms from './002-upgrade-programs.ts';
 
 type Step = { up(db: Kysely<unknown>, t: ReturnType<typeof columnTypes>): Promise<void> };
 
 const steps: Record<string, Step> = {
   '001-sending-core': sendingCore,
+  '002-upgrade-programs': upgradePrograms,
 };
 
 /** Migrations in a form kysely's Migrator takes, bound to the dialect's column types. */

@@ -1,0 +1,191 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import type { Customer, Instance } from '../core/fleet/fleet.ts';
+import type { PlannedWave } from '../core/upgrade/program.ts';
+import type { NoticeKind } from '../notices/notice.ts';
+import { renderNotice } from '../notices/render-notice.ts';
+import type { FleetRepository } from '../store/fleet-repository.ts';
+import type { NewNotice, ProgramRecord, ProgramRepository, SwitchRecord, WaveRecord } from '../store/program-repository.ts';
+import type { SpoolRepository } from '../store/spool-repository.ts';
+import type { WaveEvents } from '../engine/upgrade-runner.ts';
+import type { AcceptService } from './accept-service.ts';
+
+export interface NoticeSender {
+  /** The instance notices are sent from (mailshift's own, on a working infrastructure). */
+  instance(): Promise<Instance>;
+  from: string;
+}
+
+interface NoticeDetail {
+  programName: string;
+  customerName: string;
+  instances: { name: string; environment: string }[];
+  windowStart: number;
+  windowEnd: number;
+  estimateMs: number;
+  supportContact: string;
+  heldReleased?: number;
+  reason?: string;
+  reminderLeadMs?: number;
+}
+
+/**
+ * Notices of upgrade programs: queued in an outbox (so every notice is stored and
+ * listable), then sent as email through mailshift itself and as webhook events on each
+ * affected instance.
+ */
+export class NoticeService implements WaveEvents {
+  private timer: NodeJS.Timeout | null = null;
+  private sending: Promise<void> | null = null;
+
+  constructor(
+    private readonly programs: ProgramRepository,
+    private readonly fleet: FleetRepository,
+    private readonly spool: SpoolRepository,
+    private readonly acceptor: AcceptService,
+    private readonly sender: NoticeSender,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /** At publish: a scheduled notice now, and reminders ahead of each window. */
+  async schedule(program: ProgramRecord, waves: PlannedWave[], now: number): Promise<number> {
+    const customers = new Map((await this.fleet.listCustomers()).map((c) => [c.id, c]));
+    const notices: NewNotice[] = [];
+    for (const wave of waves) {
+      for (const [customerId, instances] of byCustomer(wave.instances)) {
+        const customer = customers.get(customerId);
+        if (!customer) continue;
+        const detail = this.detail(program, customer, instances, wave.start, wave.end, wave.estimateMs);
+        notices.push(...this.forContacts(program, customer, 'scheduled', wave.index, now, detail));
+        for (const lead of program.spec.remindersMs) {
+          if (wave.start - lead > now) notices.push(...this.forContacts(program, customer, 'reminder', wave.index, wave.start - lead, { ...detail, reminderLeadMs: lead }));
+        }
+      }
+    }
+    await this.programs.addNotices(notices);
+    this.kick();
+    return notices.length;
+  }
+
+  async waveStarted(program: ProgramRecord, wave: WaveRecord, switches: SwitchRecord[]): Promise<void> {
+    await this.perCustomer(program, wave, switches, 'started', () => ({}));
+  }
+
+  async waveFinished(program: ProgramRecord, wave: WaveRecord, switches: SwitchRecord[]): Promise<void> {
+    const done = switches.filter((s) => s.state === 'completed');
+    await this.perCustomer(program, wave, done, 'completed', (mine) => ({ heldReleased: mine.reduce((a, s) => a + (s.released ?? 0), 0) }));
+  }
+
+  async rolledBack(program: ProgramRecord, sw: SwitchRecord, reason: string, retryWave: WaveRecord | undefined): Promise<void> {
+    const waves = await this.programs.waves(program.id);
+    const wave = waves.find((w) => w.idx === sw.waveIdx)!;
+    const next = retryWave ?? wave;
+    await this.perCustomer(program, { ...next }, [sw], 'rolled-back', () => ({ reason }));
+  }
+
+  private async perCustomer(program: ProgramRecord, wave: WaveRecord, switches: SwitchRecord[], kind: NoticeKind, extra: (mine: SwitchRecord[]) => Partial<NoticeDetail>): Promise<void> {
+    const customers = new Map((await this.fleet.listCustomers()).map((c) => [c.id, c]));
+    const now = this.clock.now();
+    const notices: NewNotice[] = [];
+    const groups = new Map<number, SwitchRecord[]>();
+    for (const s of switches) groups.set(s.customerId, [...(groups.get(s.customerId) ?? []), s]);
+    for (const [customerId, mine] of groups) {
+      const customer = customers.get(customerId);
+      if (!customer) continue;
+      const instances = mine.map((s) => ({ name: s.instanceName, environment: s.environment }));
+      const detail = { ...this.detail(program, customer, instances, wave.start, wave.end, wave.estimateMs), ...extra(mine) };
+      notices.push(...this.forContacts(program, customer, kind, wave.idx, now, detail));
+    }
+    if (notices.length === 0) return;
+    await this.programs.addNotices(notices);
+    this.kick();
+  }
+
+  private detail(program: ProgramRecord, customer: Customer, instances: { name: string; environment: string }[], start: number, end: number, estimateMs: number): NoticeDetail {
+    return { programName: program.name, customerName: customer.name, instances, windowStart: start, windowEnd: end, estimateMs, supportContact: program.spec.supportContact };
+  }
+
+  private forContacts(program: ProgramRecord, customer: Customer, kind: NoticeKind, waveIdx: number, dueAt: number, detail: NoticeDetail): NewNotice[] {
+    return customer.contacts.map((c) => ({ programId: program.id, customerId: customer.id, email: c.email, locale: c.locale, timezone: c.timezone, kind, waveIdx, dueAt, detail: { ...detail } }));
+  }
+
+  start(pollMs = 1000): void {
+    const tick = () => {
+      this.timer = setTimeout(() => void this.sendDue().finally(() => this.timer && tick()), pollMs);
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.sending;
+  }
+
+  private kick(): void {
+    void this.sendDue();
+  }
+
+  /** Renders and sends every notice that is due. */
+  sendDue(): Promise<void> {
+    if (this.sending) return this.sending;
+    this.sending = (async () => {
+      try {
+        for (;;) {
+          const due = await this.programs.dueNotices(this.clock.now(), 200);
+          if (due.length === 0) break;
+          const from = await this.sender.instance();
+          for (const n of due) await this.send(n, from);
+        }
+      } catch (err) {
+        this.log.error({ err }, 'sending notices failed');
+      } finally {
+        this.sending = null;
+      }
+    })();
+    return this.sending;
+  }
+
+  private async send(n: Awaited<ReturnType<ProgramRepository['dueNotices']>>[number], from: Instance): Promise<void> {
+    const detail = JSON.parse(n.detail) as NoticeDetail;
+    const rendered = renderNotice({ kind: n.kind as NoticeKind, locale: n.locale, timezone: n.timezone, ...detail });
+    const raw = Buffer.from(
+      [
+        `From: ${this.sender.from}`,
+        `To: <${n.email}>`,
+        `Subject: ${encodeHeader(rendered.subject)}`,
+        'MIME-Version: 1.0',
+        'Content-Type: text/plain; charset=utf-8',
+        'Content-Transfer-Encoding: 8bit',
+        `X-Mailshift-Notice: ${n.kind}`,
+        '',
+        rendered.text.replace(/\r?\n/g, '\r\n'),
+      ].join('\r\n'),
+      'utf8',
+    );
+    const accepted = await this.acceptor.accept({ instance: from, mailFrom: addressOf(this.sender.from), recipients: [n.email], raw }, 'smtp');
+    const now = this.clock.now();
+    // The same notice as an event on each affected instance, for its webhooks.
+    const instances = await Promise.all(detail.instances.map((i) => this.fleet.findInstance({ name: i.name })));
+    await this.spool.addEvents(
+      instances.filter((i): i is Instance => !!i).map((i) => ({ instanceId: i.id, type: `upgrade.${n.kind}`, at: now, detail: { program: detail.programName, windowStart: new Date(detail.windowStart).toISOString(), windowEnd: new Date(detail.windowEnd).toISOString(), estimateMs: detail.estimateMs, heldReleased: detail.heldReleased, reason: detail.reason, supportContact: detail.supportContact } })),
+    );
+    await this.programs.noticeSent(n.id, rendered.subject, rendered.text, accepted.messageId, now);
+  }
+}
+
+function byCustomer<T extends { customerId: number }>(items: T[]): Map<number, T[]> {
+  const map = new Map<number, T[]>();
+  for (const i of items) map.set(i.customerId, [...(map.get(i.customerId) ?? []), i]);
+  return map;
+}
+
+/** RFC 2047 for a subject with non-ASCII text (Spanish notices). */
+function encodeHeader(text: string): string {
+  return /^[\x20-\x7e]*$/.test(text) ? text : `=?UTF-8?B?${Buffer.from(text, 'utf8').toString('base64')}?=`;
+}
+
+function addressOf(from: string): string {
+  return /<([^>]+)>/.exec(from)?.[1] ?? from;
+}

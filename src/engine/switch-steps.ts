@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.ts';
+import type { Infrastructure, Instance } from '../core/fleet/fleet.ts';
+import type { StepResult } from '../core/upgrade/switch-machine.ts';
+import type { FleetService } from '../app/fleet-service.ts';
+import type { FleetRepository } from '../store/fleet-repository.ts';
+import type { SpoolRepository } from '../store/spool-repository.ts';
+import { OutboundConnection } from '../smtp/outbound-connection.ts';
+import { destinationHosts } from './routes.ts';
+import { domainOf } from '../core/fleet/fleet-input.ts';
+
+export interface SwitchStepOptions {
+  /** How long a drain may wait for in-flight deliveries before the switch rolls back. */
+  drainTimeoutMs: number;
+  connectionTimeoutMs: number;
+}
+
+/**
+ * The side effects of a switch, each safe to repeat: what the runner carries out for a
+ * persisted state. Failures are results, not exceptions.
+ */
+export class SwitchSteps {
+  constructor(
+    private readonly fleet: FleetService,
+    private readonly fleetRepository: FleetRepository,
+    private readonly spool: SpoolRepository,
+    private readonly clock: Clock,
+    private readonly options: SwitchStepOptions,
+  ) {}
+
+  /** Every relay of the target answers EHLO. */
+  async precheck(target: Infrastructure): Promise<StepResult> {
+    const hosts = await destinationHosts(target, domainOf(target.verificationAddress), 0);
+    for (const relay of hosts) {
+      const opened = await OutboundConnection.open(relay, this.outbound(target));
+      if (!opened.ok) return { ok: false, error: `pre-check: ${relay.host}:${relay.port}: ${opened.reply.text}` };
+      opened.connection.close();
+      if (target.deliveryMode === 'mx') break;
+    }
+    return { ok: true };
+  }
+
+  async suspend(instance: Instance, program: string): Promise<StepResult> {
+    await this.fleet.suspend(instance.name, `upgrade program ${program}`);
+    return { ok: true };
+  }
+
+  /** Waits until no delivery of the instance is in flight (claimed deliveries not yet started were handed back on suspend). */
+  async drain(instance: Instance): Promise<StepResult> {
+    const deadline = this.clock.now() + this.options.drainTimeoutMs;
+    for (;;) {
+      const n = await this.spool.countInflight(instance.id);
+      if (n === 0) return { ok: true };
+      if (this.clock.now() >= deadline) return { ok: false, error: `drain: ${n} deliveries still in flight after ${this.options.drainTimeoutMs} ms` };
+      await this.clock.sleep(10);
+    }
+  }
+
+  async rebind(instance: Instance, to: Infrastructure): Promise<StepResult> {
+    await this.fleetRepository.rebindInstance(instance.id, to.id);
+    return { ok: true };
+  }
+
+  /** A canary through the target to its verification address must be accepted. */
+  async verify(target: Infrastructure, instance: Instance, program: string): Promise<StepResult> {
+    const hosts = await destinationHosts(target, domainOf(target.verificationAddress), 0);
+    const id = randomBytes(8).toString('hex');
+    const raw = Buffer.from(
+      [
+        `From: mailshift <mailshift-canary@${target.heloName}>`,
+        `To: <${target.verificationAddress}>`,
+        `Subject: mailshift verification ${program} ${instance.name}`,
+        `Message-ID: <canary-${id}@${target.heloName}>`,
+        `Date: ${new Date(this.clock.now()).toUTCString().replace('GMT', '+0000')}`,
+        'X-Mailshift-Canary: 1',
+        '',
+        `Verifies that infrastructure ${target.name} accepts mail for instance ${instance.name}.`,
+        '',
+      ].join('\r\n'),
+    );
+    let last = 'no relay';
+    for (const relay of hosts) {
+      const opened = await OutboundConnection.open(relay, this.outbound(target));
+      if (!opened.ok) {
+        last = `${relay.host}:${relay.port}: ${opened.reply.text}`;
+        continue;
+      }
+      const sent = await opened.connection.send(`mailshift-canary@${target.heloName}`, target.verificationAddress, raw);
+      opened.connection.close();
+      if (sent.ok) return { ok: true };
+      return { ok: false, error: `verify: canary refused by ${relay.host}:${relay.port}: ${sent.reply.text}` };
+    }
+    return { ok: false, error: `verify: ${last}` };
+  }
+
+  async resume(instance: Instance): Promise<{ ok: true; released: number } | { ok: false; error: string }> {
+    const result = await this.fleet.resume(instance.name);
+    return { ok: true, released: result.kind === 'resumed' ? result.released : 0 };
+  }
+
+  async heldCount(instance: Instance): Promise<number> {
+    const counts = await this.spool.queueCounts();
+    return counts.filter((c) => c.instanceId === instance.id && c.state === 'scheduled').reduce((a, c) => a + c.count, 0);
+  }
+
+  private outbound(infra: Infrastructure) {
+    return { heloName: infra.heloName, localAddress: infra.sourceAddresses[0], connectionTimeoutMs: this.options.connectionTimeoutMs, socketTimeoutMs: this.options.connectionTimeoutMs };
+  }
+}
