@@ -93,7 +93,7 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
 
   const webhookSender = new WebhookSender(webhooks, spool, clock, log.child({ part: 'webhooks' }));
   webhookSender.start();
-  engine.start();
+  await engine.start();
   log.info({ smtpPort: inbound.port, httpPort, capturePort: capture.port, database: store.dialect }, 'mailshift started');
 
   let stopping: Promise<void> | null = null;

@@ -55,8 +55,16 @@ export class DeliveryEngine implements QueueHost {
     this.outcomes = new GroupCommit((batch) => this.spool.record(batch));
   }
 
-  start(): void {
+  /**
+   * Claim owners read `<host>:<pid>:<random>`. At start, claims of processes on this host
+   * that no longer run (a crash) are handed back at once instead of after their leases.
+   */
+  async start(): Promise<void> {
     if (this.running) return;
+    const host = this.options.owner.slice(0, this.options.owner.indexOf(':') + 1);
+    const dead = (await this.spool.inflightOwners(host)).filter((o) => o !== this.options.owner && !processAlive(Number(o.split(':')[1])));
+    const released = await this.spool.releaseOwners(dead, this.clock.now());
+    if (released > 0) this.log.info({ released, owners: dead }, 'released the claims of a process that died');
     this.running = true;
     this.loop = this.run();
   }
@@ -144,7 +152,7 @@ export class DeliveryEngine implements QueueHost {
     const taken = [...this.queues.values()].flatMap((q) => q.withdraw(match));
     if (taken.length === 0) return;
     this.claimed -= taken.length;
-    await this.spool.release(taken.map((d) => d.id), this.clock.now());
+    await this.spool.release(taken.map((d) => d.id), this.options.owner, this.clock.now());
   }
 
   private async infrastructure(id: number): Promise<Infrastructure> {
@@ -229,5 +237,15 @@ export class DeliveryEngine implements QueueHost {
       this.names.set(id, name);
     }
     return name;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

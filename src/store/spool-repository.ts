@@ -1,4 +1,4 @@
-import { type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 import type { DialectName } from './migrations/column-types.ts';
 
@@ -22,6 +22,8 @@ export interface ClaimedDelivery {
   attempts: number;
   createdAt: number;
   expiresAt: number;
+  /** The claim's holder: only it may record an outcome for or release this delivery. */
+  owner: string;
 }
 
 export type Outcome =
@@ -172,6 +174,7 @@ export class SpoolRepository {
         attempts: r.attempts,
         createdAt: r.created_at,
         expiresAt: r.expires_at,
+        owner,
       }));
     });
   }
@@ -181,17 +184,22 @@ export class SpoolRepository {
     return row && { mailFrom: row.mail_from, raw: Buffer.from(row.raw), createdAt: row.created_at };
   }
 
-  /** Records attempt outcomes, their events and automatic suppressions in one transaction. */
+  /**
+   * Records attempt outcomes, their events and automatic suppressions in one transaction.
+   * An outcome whose claim was lost (its lease expired and another worker took the
+   * delivery) is dropped: the current holder's outcome is the one that counts.
+   */
   async record(outcomes: Outcome[]): Promise<void> {
     if (outcomes.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
+      const kept: Outcome[] = [];
       for (const o of outcomes) {
         const d = o.delivery;
-        await trx
+        const updated = await trx
           .updateTable('deliveries')
           .set({
             state: o.kind === 'deferred' ? 'scheduled' : o.kind,
-            attempts: o.kind === 'expired' ? d.attempts : d.attempts + 1,
+            attempts: o.kind === 'expired' ? sql<number>`attempts` : sql<number>`attempts + 1`,
             due_at: o.kind === 'deferred' ? o.retryAt : o.at,
             updated_at: o.at,
             last_reply: o.reply,
@@ -199,7 +207,11 @@ export class SpoolRepository {
             lease_owner: null,
           })
           .where('id', '=', d.id)
-          .execute();
+          .where('state', '=', 'inflight')
+          .where('lease_owner', '=', d.owner)
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) !== 1) continue;
+        kept.push(o);
         if (o.kind === 'bounced' && o.suppress) {
           await trx
             .insertInto('suppressions')
@@ -210,7 +222,7 @@ export class SpoolRepository {
       }
       await insertEvents(
         trx,
-        outcomes.map((o) =>
+        kept.map((o) =>
           event(o.delivery.instanceId, o.delivery.messageId, o.delivery.id, o.kind, o.delivery.recipient, o.at, {
             reply: o.reply,
             attempt: o.delivery.attempts + (o.kind === 'expired' ? 0 : 1),
@@ -230,15 +242,34 @@ export class SpoolRepository {
   }
 
   /** Hands claimed deliveries back without an attempt (shutdown, suspension). */
-  async release(ids: number[], now: number): Promise<void> {
+  async release(ids: number[], owner: string, now: number): Promise<void> {
     for (let i = 0; i < ids.length; i += chunk) {
       await this.db
         .updateTable('deliveries')
         .set({ state: 'scheduled', due_at: now, lease_owner: null, updated_at: now })
         .where('id', 'in', ids.slice(i, i + chunk))
         .where('state', '=', 'inflight')
+        .where('lease_owner', '=', owner)
         .execute();
     }
+  }
+
+  /** Owners of claims in flight whose names start with `prefix` (this host's processes). */
+  async inflightOwners(prefix: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('deliveries').select('lease_owner').distinct().where('state', '=', 'inflight').where('lease_owner', 'like', `${prefix}%`).execute();
+    return rows.map((r) => r.lease_owner!).filter(Boolean);
+  }
+
+  /** Hands back every claim of owners known to be dead, without waiting for their leases. */
+  async releaseOwners(owners: string[], now: number): Promise<number> {
+    if (owners.length === 0) return 0;
+    const r = await this.db
+      .updateTable('deliveries')
+      .set({ state: 'scheduled', due_at: now, lease_owner: null, updated_at: now })
+      .where('state', '=', 'inflight')
+      .where('lease_owner', 'in', owners)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
   }
 
   async countInflight(instanceId: number): Promise<number> {

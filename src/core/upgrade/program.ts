@@ -8,7 +8,8 @@ export function phaseOf(environment: Environment): Phase {
 
 /** Hours of the day (UTC) and weekdays in which windows may lie. */
 export interface AllowedWindow {
-  /** Minutes after midnight UTC, 0-1439. start > end means the range crosses midnight. */
+  /** Minutes after midnight UTC, 0-1439. start > end means the range crosses midnight;
+   * start === end means all day (see allowed-window.ts). */
   startMinute: number;
   endMinute: number;
   /** ISO weekdays 1 (Monday) .. 7 (Sunday) on which a window may START. */

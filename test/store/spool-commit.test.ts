@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { testDatabases } from '../helpers/databases.ts';
+import { day, message, t0, useFixture } from './fixtures.ts';
+
+/** Every byte value, bare CR/LF, NUL and invalid UTF-8 sequences. */
+const binary = Buffer.concat([
+  Buffer.from('Subject: =?iso-8859-1?q?caf=E9?=\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'),
+  Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0d, 0x0a, 0x00, 0xff, 0xfe, 0xc3, 0x28, 0x80, 0x0a, 0x0d]),
+  Buffer.from(Array.from({ length: 256 }, (_, i) => i)),
+]);
+
+for (const kind of testDatabases()) {
+  describe(kind.name, { skip: kind.skip }, () => {
+    const f = useFixture(kind);
+
+    test('commit stores each message once with one delivery per recipient', async () => {
+      const { spool, instance, other } = f();
+      const expiresAt = t0 + 3 * day;
+      await spool.commit(
+        [
+          message('m-a', instance.id, ['ann@example.test', 'bob@example.org', 'cid@example.test'], { suppressed: { 'bob@example.org': 'complaint' } }),
+          message('m-b', instance.id, ['dan@example.net', 'eve@example.net'], { raw: binary }),
+          message('m-c', other.id, ['fay@example.com', 'gus@example.com'], { suppressed: { 'fay@example.com': 'bounce', 'gus@example.com': 'manual' } }),
+        ],
+        t0,
+        expiresAt,
+      );
+
+      const a = await spool.deliveriesOf('m-a');
+      assert.deepEqual(
+        a.map((d) => [d.recipient, d.state, d.attempts, d.dueAt]),
+        [
+          ['ann@example.test', 'scheduled', 0, t0],
+          ['bob@example.org', 'suppressed', 0, t0],
+          ['cid@example.test', 'scheduled', 0, t0],
+        ],
+      );
+      assert.equal(a[1]!.lastReply, 'complaint');
+      assert.equal(a[1]!.lastCategory, 'suppressed');
+      assert.equal(a[0]!.lastReply, null);
+      assert.equal(new Set(a.map((d) => d.id)).size, 3);
+      assert.deepEqual((await spool.deliveriesOf('m-b')).map((d) => d.state), ['scheduled', 'scheduled']);
+      assert.deepEqual((await spool.deliveriesOf('m-c')).map((d) => d.state), ['suppressed', 'suppressed']);
+      assert.deepEqual(await spool.deliveriesOf('m-unknown'), []);
+
+      const found = await spool.findMessage('m-b');
+      assert.deepEqual(found, { id: 'm-b', instanceId: instance.id, mailFrom: 'news@acme.test', size: binary.length, headerMessageId: '<m-b@acme.test>', createdAt: t0 });
+      assert.equal(await spool.findMessage('m-unknown'), undefined);
+    });
+
+    test('commit writes one accepted event per message and one suppressed event per suppressed recipient', async () => {
+      const { spool, instance, other } = f();
+      const a = message('m-a', instance.id, ['ann@example.test', 'bob@example.org', 'cid@example.test'], { suppressed: { 'bob@example.org': 'complaint' } });
+      const c = message('m-c', other.id, ['fay@example.com', 'gus@example.com'], { suppressed: { 'fay@example.com': 'bounce', 'gus@example.com': 'manual' } });
+      await spool.commit([a, message('m-b', instance.id, ['dan@example.net'])], t0, t0 + day);
+      await spool.commit([c], t0 + 1, t0 + day);
+
+      const eventsA = await spool.eventsForMessage('m-a');
+      assert.deepEqual(
+        eventsA.map((e) => [e.type, e.recipient, e.instanceId, e.at]),
+        [
+          ['accepted', null, instance.id, t0],
+          ['suppressed', 'bob@example.org', instance.id, t0],
+        ],
+      );
+      assert.deepEqual(eventsA[0]!.detail, { recipients: 3, size: a.raw.length });
+      assert.deepEqual(eventsA[1]!.detail, { reason: 'complaint' });
+      assert.deepEqual((await spool.eventsForMessage('m-b')).map((e) => e.type), ['accepted']);
+      assert.deepEqual(
+        (await spool.eventsForMessage('m-c')).map((e) => [e.type, e.recipient, e.detail]),
+        [
+          ['accepted', null, { recipients: 2, size: c.raw.length }],
+          ['suppressed', 'fay@example.com', { reason: 'bounce' }],
+          ['suppressed', 'gus@example.com', { reason: 'manual' }],
+        ],
+      );
+      assert.deepEqual(await spool.eventsForMessage('m-unknown'), []);
+    });
+
+    test('raw bytes round-trip exactly, including non-UTF-8 bytes', async () => {
+      const { spool, instance } = f();
+      await spool.commit([message('m-bin', instance.id, ['ann@example.test'], { raw: binary })], t0, t0 + day);
+      const loaded = await spool.loadMessage('m-bin');
+      assert.ok(loaded);
+      assert.ok(Buffer.isBuffer(loaded.raw));
+      assert.equal(loaded.raw.length, binary.length);
+      assert.ok(loaded.raw.equals(binary), 'raw bytes differ');
+      assert.equal(loaded.mailFrom, 'news@acme.test');
+      assert.equal(loaded.createdAt, t0);
+      assert.equal(await spool.loadMessage('m-unknown'), undefined);
+    });
+
+    test('an idempotency key is stored with its message and found per instance', async () => {
+      const { spool, instance, other } = f();
+      const keyed = { ...message('m-k', instance.id, ['ann@example.test']), idempotency: { key: 'order-42', requestHash: 'sha256:abc', response: '{"id":"m-k"}' } };
+      await spool.commit([keyed, message('m-plain', instance.id, ['bob@example.test'])], t0, t0 + day);
+
+      assert.deepEqual(await spool.findIdempotencyKey(instance.id, 'order-42'), { requestHash: 'sha256:abc', response: '{"id":"m-k"}' });
+      assert.equal(await spool.findIdempotencyKey(other.id, 'order-42'), undefined);
+      assert.equal(await spool.findIdempotencyKey(instance.id, 'order-43'), undefined);
+
+      // The same key on another instance is a different key.
+      await spool.commit([{ ...message('m-k2', other.id, ['ann@example.test']), idempotency: { key: 'order-42', requestHash: 'sha256:def', response: '{"id":"m-k2"}' } }], t0 + 1, t0 + day);
+      assert.deepEqual(await spool.findIdempotencyKey(other.id, 'order-42'), { requestHash: 'sha256:def', response: '{"id":"m-k2"}' });
+      assert.deepEqual(await spool.findIdempotencyKey(instance.id, 'order-42'), { requestHash: 'sha256:abc', response: '{"id":"m-k"}' });
+    });
+
+    test('a failing group commit stores nothing of its batch', async () => {
+      const { spool, instance } = f();
+      await spool.commit([message('m-1', instance.id, ['ann@example.test'])], t0, t0 + day);
+      const batch = [
+        { ...message('m-2', instance.id, ['bob@example.test']), idempotency: { key: 'k-2', requestHash: 'h', response: 'r' } },
+        message('m-1', instance.id, ['cid@example.test']),
+      ];
+      await assert.rejects(spool.commit(batch, t0 + 1, t0 + day));
+
+      assert.equal(await spool.findMessage('m-2'), undefined);
+      assert.deepEqual(await spool.deliveriesOf('m-2'), []);
+      assert.deepEqual(await spool.eventsForMessage('m-2'), []);
+      assert.equal(await spool.findIdempotencyKey(instance.id, 'k-2'), undefined);
+      assert.deepEqual((await spool.deliveriesOf('m-1')).map((d) => d.recipient), ['ann@example.test']);
+      assert.deepEqual((await spool.eventsForMessage('m-1')).map((e) => e.type), ['accepted']);
+    });
+
+    test('committing nothing is a no-op', async () => {
+      const { spool } = f();
+      await spool.commit([], t0, t0 + day);
+      assert.deepEqual(await spool.queueCounts(), []);
+    });
+
+    test('a large group commit keeps every delivery', async () => {
+      const { spool, instance } = f();
+      const recipients = Array.from({ length: 40 }, (_, i) => `r${i}@example.test`);
+      const batch = Array.from({ length: 30 }, (_, i) => message(`m-${i}`, instance.id, recipients));
+      await spool.commit(batch, t0, t0 + day);
+      assert.deepEqual(await spool.queueCounts(), [{ instanceId: instance.id, state: 'scheduled', count: 1200 }]);
+      assert.equal((await spool.deliveriesOf('m-29')).length, 40);
+      assert.equal((await spool.eventsAfter(instance.id, 0, 100)).filter((e) => e.type === 'accepted').length, 30);
+    });
+  });
+}
