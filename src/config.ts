@@ -28,6 +28,13 @@ export interface Config {
   /** Bound on concurrent outbound SMTP connections across all destinations. */
   maxOutboundConnections: number;
   logLevel: string;
+  /** Support contact printed in upgrade notices when a program names none. */
+  supportContact: string;
+  /** Sender of upgrade notices, and the infrastructure they leave through. */
+  noticeFrom: string;
+  noticeInfrastructure: string;
+  /** How long a switch waits for in-flight deliveries before it rolls back. */
+  drainTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -55,6 +62,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pollMs: integer(env, 'MAILSHIFT_POLL_MS', 1000),
     maxOutboundConnections: integer(env, 'MAILSHIFT_MAX_CONNECTIONS', 200),
     logLevel: env.MAILSHIFT_LOG_LEVEL || 'info',
+    supportContact: env.MAILSHIFT_SUPPORT_CONTACT || `support@${env.MAILSHIFT_HOSTNAME || hostname()}`,
+    noticeFrom: env.MAILSHIFT_NOTICE_FROM || `mailshift upgrades <upgrades@${env.MAILSHIFT_HOSTNAME || hostname()}>`,
+    noticeInfrastructure: env.MAILSHIFT_NOTICE_INFRA || 'local',
+    drainTimeoutMs: integer(env, 'MAILSHIFT_DRAIN_TIMEOUT_MS', 30_000),
   };
   return Object.freeze(config);
 }

@@ -24,6 +24,12 @@ import { startCaptureServer } from './smtp/capture-server.ts';
 import { startInboundServer } from './smtp/inbound-server.ts';
 import { loadTls } from './smtp/tls.ts';
 import { buildHttpApp } from './http/http-app.ts';
+import { ProgramRepository } from './store/program-repository.ts';
+import { NoticeService } from './app/notice-service.ts';
+import { ProgramService } from './app/program-service.ts';
+import { SwitchSteps } from './engine/switch-steps.ts';
+import { UpgradeRunner } from './engine/upgrade-runner.ts';
+import type { Instance } from './core/fleet/fleet.ts';
 
 export interface RunningMailshift {
   services: Services;
@@ -78,7 +84,13 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
   const capture = await startCaptureServer(config.capturePort, captures, clock, log.child({ part: 'capture' }));
   await ensureLocalInfrastructure(fleet, fleetRepository, capture.port);
 
-  const services: Services = { config, adminToken, clock, fleet, fleetRepository, acceptor, spool, suppressions, suspensions, captures, webhooks, engine, metrics };
+  const programs = new ProgramRepository(store.db);
+  const notices = new NoticeService(programs, fleetRepository, spool, acceptor, { from: config.noticeFrom, instance: () => noticeSender(fleetRepository, config.noticeInfrastructure, clock.now()) }, clock, log.child({ part: 'notices' }));
+  const steps = new SwitchSteps(fleet, fleetRepository, spool, clock, { drainTimeoutMs: config.drainTimeoutMs, connectionTimeoutMs: 10_000 });
+  const runner = new UpgradeRunner(programs, fleetRepository, steps, clock, notices, log.child({ part: 'upgrades' }), { pollMs: config.pollMs });
+  const programService = new ProgramService(programs, fleetRepository, notices, clock, { supportContact: config.supportContact }, () => runner.wake());
+
+  const services: Services = { config, adminToken, clock, fleet, fleetRepository, acceptor, spool, suppressions, suspensions, captures, webhooks, engine, metrics, programs, programService, notices, runner };
   const tls = await loadTls({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, dataDir: config.dataDir, hostname: config.hostname });
   const inbound = await startInboundServer(
     { host: config.host, port: config.smtpPort, hostname: config.hostname, maxMessageBytes: config.maxMessageBytes, maxRecipients, tls },
@@ -94,6 +106,8 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
   const webhookSender = new WebhookSender(webhooks, spool, clock, log.child({ part: 'webhooks' }));
   webhookSender.start();
   await engine.start();
+  notices.start(config.pollMs);
+  runner.start();
   log.info({ smtpPort: inbound.port, httpPort, capturePort: capture.port, database: store.dialect }, 'mailshift started');
 
   let stopping: Promise<void> | null = null;
@@ -101,6 +115,8 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
     (stopping ??= (async () => {
       // Stop accepting first; then finish what is in flight and hand back the rest.
       await Promise.all([inbound.close(), http.close()]);
+      await runner.stop();
+      await notices.stop();
       await acceptor.flush();
       await engine.stop();
       await webhookSender.stop();
@@ -121,6 +137,16 @@ async function ensureLocalInfrastructure(fleet: FleetService, repo: FleetReposit
   } else if (existing.relays.length === 1 && existing.relays[0].host === relay.host && existing.relays[0].port !== capturePort) {
     await repo.updateRelays(existing.id, [relay]);
   }
+}
+
+/** mailshift's own instance that sends upgrade notices; created on first use. */
+async function noticeSender(repo: FleetRepository, infrastructure: string, now: number): Promise<Instance> {
+  const existing = await repo.findInstance({ name: 'mailshift-notices' });
+  if (existing) return existing;
+  const infra = await repo.findInfrastructure({ name: infrastructure });
+  if (!infra) throw new Error(`notice infrastructure ${infrastructure} does not exist`);
+  const customer = (await repo.findCustomer('mailshift')) ?? (await repo.createCustomer('mailshift', [], now));
+  return repo.createInstance({ name: 'mailshift-notices', customerId: customer.id, productLine: 'standard-on-demand', environment: 'production', infrastructureId: infra.id, allowFrom: [], createdAt: now, system: true });
 }
 
 function readOrCreateToken(path: string): string {

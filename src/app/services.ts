@@ -10,6 +10,10 @@ import type { SuspensionRepository } from '../store/suspension-repository.ts';
 import type { WebhookRepository } from '../store/webhook-repository.ts';
 import type { AcceptService } from './accept-service.ts';
 import type { FleetService } from './fleet-service.ts';
+import type { ProgramRepository } from '../store/program-repository.ts';
+import type { ProgramService } from './program-service.ts';
+import type { NoticeService } from './notice-service.ts';
+import type { UpgradeRunner } from '../engine/upgrade-runner.ts';
 
 /** Everything the adapters (HTTP, SMTP, CLI server) call into, built once in main.ts. */
 export interface Services {
@@ -26,4 +30,8 @@ export interface Services {
   webhooks: WebhookRepository;
   engine: DeliveryEngine;
   metrics: Metrics;
+  programs: ProgramRepository;
+  programService: ProgramService;
+  notices: NoticeService;
+  runner: UpgradeRunner;
 }

@@ -5,6 +5,7 @@ import { addCustomerCommands } from './customer.ts';
 import { addInfraCommands } from './infra.ts';
 import { addInstanceCommands } from './instance.ts';
 import { addMessageCommands } from './message.ts';
+import { addProgramCommands } from './program.ts';
 import { addQueueCommand } from './queue.ts';
 import { addServeCommand } from './serve.ts';
 import { addSuppressionCommands } from './suppression.ts';
@@ -23,6 +24,7 @@ addQueueCommand(program, api);
 addCaptureCommands(program, api);
 addSuppressionCommands(program, api);
 addMessageCommands(program, api);
+addProgramCommands(program, api);
 
 try {
   await program.parseAsync(process.argv);

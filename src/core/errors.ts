@@ -17,6 +17,9 @@ export const errorCodes = {
   'no-recipients': { http: 400, smtp: [554, '5.6.0'], title: 'No valid recipients' },
   'idempotency-mismatch': { http: 422, smtp: [554, '5.6.0'], title: 'Idempotency key reused with a different request' },
   'template-error': { http: 400, smtp: [554, '5.6.0'], title: 'Template error' },
+  'reschedule-refused': { http: 409, smtp: [550, '5.7.1'], title: 'Reschedule request refused' },
+  'opt-out-refused': { http: 409, smtp: [550, '5.7.1'], title: 'Opt-out refused' },
+  'invalid-state': { http: 409, smtp: [451, '4.3.0'], title: 'Not possible in the current state' },
   unavailable: { http: 503, smtp: [451, '4.3.0'], title: 'Temporarily unavailable' },
 } as const satisfies Record<string, { http: number; smtp: readonly [number, string]; title: string }>;
 

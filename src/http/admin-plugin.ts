@@ -7,6 +7,7 @@ import type { Services } from '../app/services.ts';
 import { bearer, sendProblem } from './problem.ts';
 import { instanceView, iso, messageView, queueView } from './views.ts';
 import { suppressionRoutes, webhookRoutes } from './instance-routes.ts';
+import { programRoutes } from './program-routes.ts';
 
 const prefix = '/api/admin/v1';
 
@@ -95,6 +96,8 @@ export async function adminPlugin(app: FastifyInstance, services: Services): Pro
 
   await suppressionRoutes(app, services, `${prefix}/instances/:name/suppressions`, instanceParam);
   await webhookRoutes(app, services, `${prefix}/instances/:name/webhooks`, instanceParam);
+
+  await programRoutes(app, services);
 
   app.get(`${prefix}/queue`, async () => queueView(services));
 

@@ -123,6 +123,16 @@ export async function injectPlugin(app: FastifyInstance, services: Services): Pr
     return view;
   });
 
+  // A customer may ask; the answer is recorded and is always a refusal with the reason.
+  app.post('/api/v1/upgrade/reschedule-request', async (request) => {
+    const reason = ((request.body ?? {}) as { reason?: unknown }).reason;
+    return services.programService.request(request.instance!, 'reschedule', typeof reason === 'string' ? reason : '');
+  });
+  app.post('/api/v1/upgrade/opt-out', async (request) => {
+    const reason = ((request.body ?? {}) as { reason?: unknown }).reason;
+    return services.programService.request(request.instance!, 'opt-out', typeof reason === 'string' ? reason : '');
+  });
+
   await suppressionRoutes(app, services, '/api/v1/suppressions', async (request) => request.instance!);
   await webhookRoutes(app, services, '/api/v1/webhooks', async (request) => request.instance!);
 }

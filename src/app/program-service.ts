@@ -1,0 +1,127 @@
+import type { Clock } from '../core/clock.ts';
+import { DomainError } from '../core/errors.ts';
+import type { Instance } from '../core/fleet/fleet.ts';
+import { runningEstimate } from '../core/upgrade/estimate.ts';
+import type { Plan, PlannedInstance } from '../core/upgrade/program.ts';
+import { validateProgramSpec } from '../core/upgrade/program-spec.ts';
+import { planProgram } from '../core/upgrade/wave-planner.ts';
+import type { FleetRepository } from '../store/fleet-repository.ts';
+import type { ProgramRecord, ProgramRepository } from '../store/program-repository.ts';
+import type { NoticeService } from './notice-service.ts';
+
+export const refusalReason =
+  'The upgrade is mandatory and its schedule is locked: every window is planned in waves across many customers, so moving one slot would disrupt other customers\' waves. No action or testing is needed on your side.';
+
+/** Creating, planning and publishing upgrade programs, and answering customers' requests about them. */
+export class ProgramService {
+  constructor(
+    private readonly programs: ProgramRepository,
+    private readonly fleet: FleetRepository,
+    private readonly notices: NoticeService,
+    private readonly clock: Clock,
+    private readonly defaults: { supportContact: string | null },
+    private readonly onPublished: () => void,
+  ) {}
+
+  async create(input: Record<string, unknown>): Promise<ProgramRecord> {
+    const v = validateProgramSpec(input, { supportContact: this.defaults.supportContact });
+    if (!v.ok) throw new DomainError('invalid-request', v.error);
+    const spec = v.spec;
+    for (const name of [spec.sourceInfrastructure, spec.targetInfrastructure]) {
+      if (!(await this.fleet.findInfrastructure({ name }))) throw new DomainError('not-found', `no infrastructure named ${JSON.stringify(name)}`);
+    }
+    if (spec.sourceInfrastructure === spec.targetInfrastructure) throw new DomainError('invalid-request', 'source and target infrastructure are the same');
+    if (await this.programs.find({ name: spec.name })) throw new DomainError('conflict', `program ${spec.name} already exists`);
+    return this.programs.create(spec.name, spec, this.clock.now());
+  }
+
+  async get(name: string): Promise<ProgramRecord> {
+    const program = await this.programs.find({ name });
+    if (!program) throw new DomainError('not-found', `no program named ${JSON.stringify(name)}`);
+    return program;
+  }
+
+  /** The plan as it would be published now; the per-instance switch time learns from completed switches. */
+  async plan(name: string): Promise<{ program: ProgramRecord; plan: Plan; perInstanceMs: number }> {
+    const program = await this.get(name);
+    const source = await this.fleet.findInfrastructure({ name: program.spec.sourceInfrastructure });
+    const instances = (await this.fleet.listInstances()).filter(
+      (i) => !i.system && i.infrastructureId === source?.id && program.spec.productLines.includes(i.productLine),
+    );
+    const perInstanceMs = runningEstimate(program.spec.switchEstimateMs, await this.programs.completedDurations());
+    const result = planProgram(program.spec, instances.map(planned), this.clock.now(), perInstanceMs);
+    if (!result.ok) throw new DomainError('invalid-request', result.error);
+    return { program, plan: result.plan, perInstanceMs };
+  }
+
+  /** Locks the schedule and queues the notices; from then on requests to move are refused. */
+  async publish(name: string): Promise<{ program: ProgramRecord; plan: Plan; notices: number }> {
+    const { program, plan } = await this.plan(name);
+    if (program.state !== 'draft') throw new DomainError('invalid-state', `program ${name} is already ${program.state}`);
+    const now = this.clock.now();
+    await this.programs.publish(program.id, plan.waves, now);
+    const published = (await this.programs.find({ id: program.id }))!;
+    const notices = await this.notices.schedule(published, plan.waves, now);
+    this.onPublished();
+    return { program: published, plan, notices };
+  }
+
+  /** Recorded, then refused with the reason: the upgrade is mandatory and slots are fixed. */
+  async request(instance: Instance, kind: 'reschedule' | 'opt-out', reason: string): Promise<never> {
+    const open = await this.programs.openSwitchOf(instance.id);
+    const waves = open ? await this.programs.waves(open.program.id) : [];
+    const wave = open && waves.find((w) => w.idx === open.switch.waveIdx);
+    const support = open?.program.spec.supportContact ?? this.defaults.supportContact;
+    const window = wave ? ` Your window: ${new Date(wave.start).toISOString()} to ${new Date(wave.end).toISOString()}.` : '';
+    const answer =
+      (kind === 'opt-out' ? 'Opting out is not possible. ' : 'Your slot cannot be moved. ') +
+      (open ? refusalReason + window : 'No upgrade is scheduled for this instance.') +
+      (support ? ` Questions: ${support}.` : '');
+    await this.programs.recordRequest(instance.id, open?.program.id ?? null, kind, reason.slice(0, 2000), answer, this.clock.now());
+    throw new DomainError(kind === 'opt-out' ? 'opt-out-refused' : 'reschedule-refused', answer);
+  }
+
+  /** Status of a program: waves (estimate and actual) and each instance's switch. */
+  async status(name: string) {
+    const program = await this.get(name);
+    const [waves, switches, requests] = await Promise.all([this.programs.waves(program.id), this.programs.switches(program.id), this.programs.requests(program.id)]);
+    const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+    return {
+      name: program.name,
+      state: program.state,
+      haltedReason: program.haltedReason,
+      from: program.spec.sourceInfrastructure,
+      to: program.spec.targetInfrastructure,
+      supportContact: program.spec.supportContact,
+      publishedAt: iso(program.publishedAt),
+      waves: waves.map((w) => ({
+        index: w.idx,
+        phase: w.phase,
+        retry: w.retry,
+        state: w.state,
+        start: iso(w.start),
+        end: iso(w.end),
+        estimateMs: w.estimateMs,
+        actualStart: iso(w.actualStart),
+        actualEnd: iso(w.actualEnd),
+        actualMs: w.actualStart !== null && w.actualEnd !== null ? w.actualEnd - w.actualStart : null,
+        instances: switches.filter((s) => s.waveIdx === w.idx).length,
+      })),
+      instances: switches.map((s) => ({
+        name: s.instanceName,
+        wave: s.waveIdx,
+        state: s.state,
+        attempts: s.attempts,
+        switchedAt: iso(s.switchedAt),
+        pausedMs: s.pausedMs,
+        released: s.released,
+        error: s.error,
+      })),
+      requests: requests.map((r) => ({ instance: r.instance, kind: r.kind, reason: r.reason, answer: r.answer, at: iso(r.at) })),
+    };
+  }
+}
+
+function planned(i: Instance): PlannedInstance {
+  return { id: i.id, name: i.name, customerId: i.customerId, environment: i.environment, productLine: i.productLine };
+}
