@@ -6,6 +6,7 @@ import { addInfraCommands } from './infra.ts';
 import { addInstanceCommands } from './instance.ts';
 import { addMessageCommands } from './message.ts';
 import { addProgramCommands } from './program.ts';
+import { addSimulateCommand } from './simulate.ts';
 import { addQueueCommand } from './queue.ts';
 import { addServeCommand } from './serve.ts';
 import { addSuppressionCommands } from './suppression.ts';
@@ -25,6 +26,7 @@ addCaptureCommands(program, api);
 addSuppressionCommands(program, api);
 addMessageCommands(program, api);
 addProgramCommands(program, api);
+addSimulateCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -37,8 +37,8 @@ export class DeliveryEngine implements QueueHost {
   private readonly cache: MessageCache;
   private readonly outcomes: GroupCommit<Outcome>;
   private connections = 0;
-  /** Claimed and not yet finished. */
-  private claimed = 0;
+  /** Ids claimed by this engine and not yet finished. */
+  private readonly holding = new Set<number>();
   private wakeUp: (() => void) | null = null;
   private woken = false;
   private loop: Promise<void> | null = null;
@@ -95,7 +95,7 @@ export class DeliveryEngine implements QueueHost {
   private async run(): Promise<void> {
     while (this.running) {
       let claimedNow = 0;
-      const room = this.options.claimBatch * 2 - this.claimed;
+      const room = this.options.claimBatch * 2 - this.holding.size;
       if (room > 0) {
         try {
           claimedNow = await this.claim(Math.min(room, this.options.claimBatch));
@@ -103,7 +103,7 @@ export class DeliveryEngine implements QueueHost {
           this.log.error({ err }, 'claiming deliveries failed');
         }
       }
-      if (claimedNow === this.options.claimBatch && this.claimed < this.options.claimBatch * 2) continue;
+      if (claimedNow === this.options.claimBatch && this.holding.size < this.options.claimBatch * 2) continue;
       await this.idle(claimedNow > 0 ? 50 : this.options.pollMs);
     }
   }
@@ -130,7 +130,10 @@ export class DeliveryEngine implements QueueHost {
     const now = this.clock.now();
     const batch = await this.spool.claim(now, limit, this.options.owner, this.options.leaseMs);
     for (const d of batch) {
-      this.claimed++;
+      // Our own lease ran out while our copy is still queued or sending (a slow session):
+      // the claim is renewed, but sending it again would be a duplicate.
+      if (this.holding.has(d.id)) continue;
+      this.holding.add(d.id);
       if (now >= d.expiresAt) {
         this.finish(d, { code: null, enhanced: null, text: 'expired before it could be attempted' });
         continue;
@@ -151,7 +154,7 @@ export class DeliveryEngine implements QueueHost {
   private async releaseWhere(match: (d: ClaimedDelivery) => boolean): Promise<void> {
     const taken = [...this.queues.values()].flatMap((q) => q.withdraw(match));
     if (taken.length === 0) return;
-    this.claimed -= taken.length;
+    for (const d of taken) this.holding.delete(d.id);
     await this.spool.release(taken.map((d) => d.id), this.options.owner, this.clock.now());
   }
 
@@ -200,7 +203,7 @@ export class DeliveryEngine implements QueueHost {
   }
 
   finish(delivery: ClaimedDelivery, reply: SmtpReply): void {
-    this.claimed--;
+    this.holding.delete(delivery.id);
     const now = this.clock.now();
     const decision = decideOutcome(reply, { attempts: delivery.attempts, expiresAt: delivery.expiresAt, now }, this.options.retry, this.options.bounceRules);
     const text = reply.text.slice(0, 1000);
