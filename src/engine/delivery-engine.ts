@@ -203,7 +203,6 @@ export class DeliveryEngine implements QueueHost {
   }
 
   finish(delivery: ClaimedDelivery, reply: SmtpReply): void {
-    this.holding.delete(delivery.id);
     const now = this.clock.now();
     const decision = decideOutcome(reply, { attempts: delivery.attempts, expiresAt: delivery.expiresAt, now }, this.options.retry, this.options.bounceRules);
     const text = reply.text.slice(0, 1000);
@@ -225,6 +224,9 @@ export class DeliveryEngine implements QueueHost {
       // The lease expires and the delivery is attempted again: at least once, never lost.
       this.log.error({ err, delivery: outcome.delivery.id }, 'recording an outcome failed');
       return;
+    } finally {
+      // Held until the outcome is durable, so a claim renewed meanwhile is not sent again.
+      this.holding.delete(outcome.delivery.id);
     }
     const d = outcome.delivery;
     const infra = this.infrastructures.get(d.infrastructureId)?.name ?? String(d.infrastructureId);
