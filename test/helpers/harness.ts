@@ -5,6 +5,7 @@ import pino from 'pino';
 import nodemailer from 'nodemailer';
 import { loadConfig } from '../../src/config.ts';
 import { startMailshift, type RunningMailshift } from '../../src/main.ts';
+import type { Clock } from '../../src/core/clock.ts';
 
 export const adminToken = 'test-admin-token';
 
@@ -19,9 +20,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+export interface HarnessOptions {
+  clock?: Clock;
+  /** Reuse a data directory (a restart) and leave it in place on close. */
+  dataDir?: string;
+}
+
 /** Starts a real mailshift (SQLite in a temp dir, or `databaseUrl`) on free loopback ports. */
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'mailshift-test-'));
+export async function startHarness(env: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'mailshift-test-'));
   const config = loadConfig({
     MAILSHIFT_DATA_DIR: dataDir,
     MAILSHIFT_SMTP_PORT: '0',
@@ -31,7 +38,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     MAILSHIFT_POLL_MS: '100',
     ...env,
   });
-  const app = await startMailshift(config, { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  const app = await startMailshift(config, { clock: options.clock, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
   const url = `http://127.0.0.1:${app.httpPort}`;
   const call = async (auth: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(url + path, {
@@ -67,7 +74,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     },
     async close() {
       await app.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

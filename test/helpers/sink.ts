@@ -30,7 +30,8 @@ export class Sink {
     readonly port: number,
   ) {}
 
-  static async start(policy: SinkPolicy = () => undefined): Promise<Sink> {
+  /** `canaryDelayMs`: hold the reply to mailshift's verification canary (a slow target). */
+  static async start(policy: SinkPolicy = () => undefined, options: { canaryDelayMs?: number } = {}): Promise<Sink> {
     let sink: Sink;
     const server = new SMTPServer({
       authOptional: true,
@@ -56,11 +57,13 @@ export class Sink {
       onData(stream, session, cb) {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
+        stream.on('end', async () => {
+          const raw = Buffer.concat(chunks).toString('utf8');
+          if (options.canaryDelayMs && /^X-Mailshift-Canary: 1/im.test(raw)) await new Promise((r) => setTimeout(r, options.canaryDelayMs));
           sink.messages.push({
             mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             recipients: session.envelope.rcptTo.map((r) => r.address),
-            raw: Buffer.concat(chunks).toString('utf8'),
+            raw,
             helo: session.hostNameAppearsAs,
             localPort: session.localPort,
           });

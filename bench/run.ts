@@ -1,0 +1,182 @@
+/**
+ * End-to-end throughput: N one-recipient messages injected over SMTP by 20 concurrent
+ * sessions, relayed to a loopback sink; mailshift against a private Postfix when installed.
+ *
+ *   npm run bench -- [--messages N] [--sizes 2k,100k] [--warmup N] [--json] [--node-tools] [--no-postfix]
+ *
+ * Prints figures; asserts nothing about speed.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { makeInjector, sessions, smtpSourceAvailable, type Injector } from './inject.ts';
+import { startMailshiftServer } from './mailshift.ts';
+import { postfixAvailable, startPostfix } from './postfix.ts';
+import { hostCpu, sleep, TreeSampler } from './proc.ts';
+import { postfixSinkAvailable, startSink, type Sink } from './sink.ts';
+
+interface Result {
+  size: string;
+  system: 'mailshift' | 'postfix';
+  messages: number;
+  seconds: number;
+  injectSeconds: number;
+  perSecond: number;
+  injectPerSecond: number;
+  peakRssMb: number;
+  serverCpuSeconds: number;
+  hostBusyPct: number;
+  hostIowaitPct: number;
+  queue?: Record<string, number>;
+}
+
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(`--${name}`);
+const option = (name: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const sizes = (option('sizes') ?? '2k,100k').split(',').map((s) => s.trim()).filter(Boolean);
+const warmup = Number(option('warmup') ?? 100);
+const postfixTools = !flag('node-tools') && smtpSourceAvailable() && postfixSinkAvailable();
+const withPostfix = !flag('no-postfix') && postfixAvailable();
+const json = flag('json');
+const log = (s: string) => process.stderr.write(s + '\n');
+
+// Ctrl-C must not leave a daemonized Postfix, a server or a sink behind.
+const running = new Set<() => Promise<void>>();
+function guarded<T extends { stop(): Promise<void> }>(thing: T): T {
+  const stop = thing.stop.bind(thing);
+  running.add(stop);
+  return { ...thing, stop: () => (running.delete(stop), stop()) };
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, async () => {
+    log(`${signal}: cleaning up…`);
+    await Promise.allSettled([...running].map((stop) => stop()));
+    process.exit(130);
+  });
+}
+
+function bytesOf(size: string): number {
+  const m = /^(\d+(?:\.\d+)?)([km]?)b?$/i.exec(size);
+  if (!m) throw new Error(`--sizes: cannot read "${size}" (use e.g. 2k,100k)`);
+  return Math.round(Number(m[1]) * { '': 1, k: 1024, m: 1024 * 1024 }[m[2].toLowerCase() as '' | 'k' | 'm']);
+}
+
+/** Warm up, then time `count` messages from the first injection to the last one at the sink. */
+async function measure(port: number, sink: Sink, injector: Injector, count: number, bytes: number, sampler: TreeSampler) {
+  if (warmup > 0) {
+    await injector.inject(port, warmup, bytes);
+    await sink.waitFor(warmup);
+  }
+  const base = sink.received();
+  const host = hostCpu();
+  sampler.start();
+  const t0 = performance.now();
+  await injector.inject(port, count, bytes);
+  const injected = performance.now();
+  const done = await sink.waitFor(base + count);
+  const proc = sampler.stop();
+  const cpu = host();
+  const seconds = (done - t0) / 1000;
+  const injectSeconds = (injected - t0) / 1000;
+  return {
+    messages: count,
+    seconds,
+    injectSeconds,
+    perSecond: count / seconds,
+    injectPerSecond: count / injectSeconds,
+    serverCpuSeconds: proc.cpuSeconds,
+    peakRssMb: proc.peakRssKb / 1024,
+    hostBusyPct: cpu.busyPct,
+    hostIowaitPct: cpu.iowaitPct,
+  };
+}
+
+async function runMailshift(size: string, bytes: number, count: number, injector: Injector): Promise<Result> {
+  const sink = guarded(await startSink(postfixTools));
+  const server = guarded(await startMailshiftServer(sink.port).catch(async (err) => (await sink.stop(), Promise.reject(err))));
+  try {
+    const m = await measure(server.smtpPort, sink, injector, count, bytes, new TreeSampler(() => server.pid));
+    // Outcomes are group-committed after the sink's reply: give the last batch a moment.
+    let queue = await server.queueTotals();
+    for (let i = 0; i < 50 && (queue.delivered ?? 0) < warmup + count; i++) queue = (await sleep(100), await server.queueTotals());
+    if ((queue.delivered ?? 0) !== warmup + count) log(`  warning: mailshift queue totals ${JSON.stringify(queue)}, expected delivered=${warmup + count}`);
+    return { size, system: 'mailshift', ...m, peakRssMb: server.peakRssKb() / 1024, queue };
+  } catch (err) {
+    log(`mailshift log tail:\n${server.logTail()}`);
+    throw err;
+  } finally {
+    await server.stop();
+    await sink.stop();
+  }
+}
+
+async function runPostfix(size: string, bytes: number, count: number, injector: Injector): Promise<Result> {
+  const sink = guarded(await startSink(postfixTools));
+  const postfix = guarded(await startPostfix(sink.port).catch(async (err) => (await sink.stop(), Promise.reject(err))));
+  try {
+    const m = await measure(postfix.smtpPort, sink, injector, count, bytes, new TreeSampler(postfix.masterPid));
+    return { size, system: 'postfix', ...m };
+  } finally {
+    await postfix.stop();
+    await sink.stop();
+  }
+}
+
+function table(results: Result[]): string {
+  const head = ['size', 'system', 'messages', 'seconds', 'msg/s e2e', 'inject msg/s', 'peak RSS MB', 'server CPU s', 'host busy %', 'iowait %'];
+  const rows = results.map((r) => [
+    r.size,
+    r.system,
+    String(r.messages),
+    r.seconds.toFixed(2),
+    r.perSecond.toFixed(1),
+    r.injectPerSecond.toFixed(1),
+    r.peakRssMb.toFixed(1),
+    r.serverCpuSeconds.toFixed(2),
+    r.hostBusyPct.toFixed(0),
+    r.hostIowaitPct.toFixed(0),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+const injector = makeInjector(postfixTools);
+const sinkKind = postfixTools ? 'smtp-sink' : 'node smtp-server sink';
+const postfixVersion = withPostfix ? execFileSync('/usr/sbin/postconf', ['-d', '-h', 'mail_version']).toString().trim() : null;
+log(`injector: ${injector.kind} (${sessions} sessions), sink: ${sinkKind}, warm-up: ${warmup} messages, postfix: ${postfixVersion ?? 'not measured'}`);
+
+const results: Result[] = [];
+for (const size of sizes) {
+  const bytes = bytesOf(size);
+  const count = Number(option('messages') ?? (bytes <= 10 * 1024 ? 5000 : 1000));
+  log(`${size}: mailshift, ${count} messages…`);
+  results.push(await runMailshift(size, bytes, count, injector));
+  if (withPostfix) {
+    log(`${size}: postfix, ${count} messages…`);
+    results.push(await runPostfix(size, bytes, count, injector));
+  }
+}
+
+const ratios = sizes.flatMap((size) => {
+  const m = results.find((r) => r.size === size && r.system === 'mailshift');
+  const p = results.find((r) => r.size === size && r.system === 'postfix');
+  return m && p ? [{ size, mailshiftOverPostfix: m.perSecond / p.perSecond }] : [];
+});
+
+if (json) {
+  const host = { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version };
+  console.log(JSON.stringify({ injector: injector.kind, sessions, sink: sinkKind, warmup, postfixVersion, host, results, ratios }, null, 2));
+} else {
+  console.log(`\nmailshift end-to-end benchmark: ${injector.kind} (${sessions} sessions) → system → ${sinkKind}, 1 recipient/message, ${cpus().length} CPUs, node ${process.version}\n`);
+  console.log(table(results));
+  console.log('');
+  for (const r of ratios) console.log(`ratio ${r.size}: mailshift/postfix = ${r.mailshiftOverPostfix.toFixed(2)}× (end-to-end msg/s)`);
+  console.log(
+    '\npeak RSS: mailshift = VmHWM of the server process; postfix = peak of the summed PSS of master and its children (sampled every 200 ms).' +
+      '\nserver CPU s: user+system CPU of the server process tree during the timed run. host busy/iowait: whole machine, timed run.',
+  );
+}
