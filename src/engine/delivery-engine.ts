@@ -52,7 +52,7 @@ export class DeliveryEngine implements QueueHost {
     private readonly options: EngineOptions,
   ) {
     this.cache = new MessageCache(spool);
-    this.outcomes = new GroupCommit((batch) => this.spool.record(batch));
+    this.outcomes = new GroupCommit((batch) => this.spool.record(batch), 1000, 10);
   }
 
   /**
@@ -69,8 +69,21 @@ export class DeliveryEngine implements QueueHost {
     this.loop = this.run();
   }
 
-  /** New work may be due (an injection, a resume): claim now instead of at the next poll. */
+  /**
+   * New work may be due (an injection, a resume): claim soon instead of at the next poll.
+   * While deliveries are being sent, wakes within a few ms share one claim (one commit).
+   */
   wake(): void {
+    if (this.holding.size === 0) return this.wakeNow();
+    this.wakeTimer ??= setTimeout(() => {
+      this.wakeTimer = null;
+      this.wakeNow();
+    }, 15);
+  }
+
+  private wakeTimer: NodeJS.Timeout | null = null;
+
+  private wakeNow(): void {
     this.woken = true;
     this.wakeUp?.();
   }
@@ -79,7 +92,8 @@ export class DeliveryEngine implements QueueHost {
   async stop(timeoutMs = 10_000): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.wake();
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeNow();
     await this.loop;
     await this.releaseWhere(() => true);
     const deadline = Date.now() + timeoutMs;

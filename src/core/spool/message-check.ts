@@ -20,14 +20,12 @@ const maxHeaderBytes = 256 * 1024;
  * rather than bounced later by a receiver.
  */
 export function checkMessage(raw: Uint8Array): Result<CheckedMessage> {
-  const text = latin1(raw.subarray(0, Math.min(raw.length, maxHeaderBytes)));
-  const crlf = text.indexOf('\r\n\r\n');
-  const lf = text.indexOf('\n\n');
-  let headerEnd: number;
-  if (crlf >= 0 && (lf < 0 || crlf < lf)) headerEnd = crlf;
-  else if (lf >= 0) headerEnd = lf;
-  else if (raw.length <= maxHeaderBytes) headerEnd = text.length;
-  else return fail('malformed-message', 'header block too long or no blank line between header and body');
+  const limit = Math.min(raw.length, maxHeaderBytes);
+  const blank = blankLine(raw, limit);
+  if (blank < 0 && raw.length > maxHeaderBytes) return fail('malformed-message', 'header block too long or no blank line between header and body');
+  // Only the header block is decoded: a large body is never copied here.
+  const headerEnd = blank < 0 ? limit : blank;
+  const text = decoder.decode(raw.subarray(0, headerEnd));
 
   const headers: HeaderField[] = [];
   const lines = text.slice(0, headerEnd).split(/\r?\n/);
@@ -57,8 +55,14 @@ export function headerValue(headers: HeaderField[], name: string): string | unde
   return headers.find((h) => h.name.toLowerCase() === lower)?.value;
 }
 
-function latin1(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 8192) s += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  return s;
+// Header bytes outside ASCII are not interpreted, only carried; a single-byte decoding keeps offsets.
+const decoder = new TextDecoder('latin1');
+
+/** Offset of the line break that ends the header block (before an empty line), or -1. */
+function blankLine(raw: Uint8Array, limit: number): number {
+  for (let i = raw.indexOf(10); i >= 0 && i < limit; i = raw.indexOf(10, i + 1)) {
+    const next = raw[i + 1] === 13 ? i + 2 : i + 1;
+    if (raw[next] === 10) return raw[i - 1] === 13 ? i - 1 : i;
+  }
+  return -1;
 }
