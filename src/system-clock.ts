@@ -3,5 +3,6 @@ import type { Clock } from './core/clock.ts';
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms) => delay(ms).then(() => undefined),
+  // Unref'd: a loop waiting for a far-off window must not keep a stopped process alive.
+  sleep: (ms) => delay(ms, undefined, { ref: false }).then(() => undefined),
 };

@@ -27,7 +27,7 @@ export class WarpClock implements Clock {
       await delay(0);
       return;
     }
-    await delay(Math.max(0, ms));
+    await delay(Math.max(0, ms), undefined, { ref: false });
   }
 
   /** Moves the clock to `at` if that is later than now. */
