@@ -24,7 +24,7 @@ describe('an upgrade program in accelerated time', () => {
   before(async () => {
     source = await Sink.start();
     // A slow canary keeps the instance paused long enough to inject into its window.
-    target = await Sink.start(undefined, { canaryDelayMs: 400 });
+    target = await Sink.start(undefined, { canaryDelayMs: 1500 });
     clock = new WarpClock();
     h = await startHarness({}, { clock });
     keys = await upgradeFleet(h, source.relay, target.relay, [
@@ -52,6 +52,7 @@ describe('an upgrade program in accelerated time', () => {
     assert.equal(before.status, 202);
     await source.waitFor(1);
 
+    const statusToken = (await ok(h.admin('POST', '/api/admin/v1/customers/acme/status-token'))).body.token as string;
     await ok(h.admin('POST', '/api/admin/v1/programs', programBody('move', clock.now(), { waveSize: 1, concurrency: 1 })));
     const plan = (await ok(h.admin('GET', '/api/admin/v1/programs/move/plan'))).body;
     assert.deepEqual(plan.waves.filter((w: { retry: boolean }) => !w.retry).map((w: { instances: string[] }) => w.instances), [['acme-dev'], ['acme-prod']]);
@@ -64,13 +65,25 @@ describe('an upgrade program in accelerated time', () => {
       Array.from({ length: 20 }, (_, i) => h.api(keys['acme-dev'], 'POST', '/api/v1/messages', { from: 'a@acme.example', to: [`held${i}@example.com`], subject: `held ${i}`, text: 'during the window' })),
     );
     assert.ok(held.every((r) => r.status === 202), 'injection keeps working during the window');
+    // The customer's own status page says sending is paused and how much is held.
+    const paused = (await fetch(`${h.url}/api/status/v1/${statusToken}`).then((r) => r.json())) as { customer: string; instances: { instance: string; state: string; held: number | null; supportContact: string }[] };
+    assert.equal(paused.customer, 'acme');
+    assert.deepEqual(paused.instances.map((i) => i.instance).sort(), ['acme-dev', 'acme-prod']);
+    const pausedDev = paused.instances.find((i) => i.instance === 'acme-dev')!;
+    assert.equal(pausedDev.state, 'sending-paused');
+    assert.ok(pausedDev.held! >= 20, `held ${pausedDev.held}`);
+    assert.equal(pausedDev.supportContact, 'help@mailshift.example');
+    assert.equal(paused.instances.find((i) => i.instance === 'acme-prod')!.state, 'scheduled');
 
     const status = await finished(h, 'move');
     assert.equal(status.state, 'completed');
     const dev = status.instances.find((i: { name: string }) => i.name === 'acme-dev');
     assert.equal(dev.state, 'completed');
     assert.ok(dev.released >= 20, `released ${dev.released}`);
-    assert.ok(dev.pausedMs >= 400 && dev.pausedMs < 5000, `paused ${dev.pausedMs} ms`);
+    assert.ok(dev.pausedMs >= 1500 && dev.pausedMs < 5000, `paused ${dev.pausedMs} ms`);
+    const done = (await fetch(`${h.url}/api/status/v1/${statusToken}`).then((r) => r.json())) as { instances: { instance: string; state: string }[] };
+    assert.deepEqual(done.instances.map((i) => i.state), ['completed', 'completed']);
+    assert.equal((await fetch(`${h.url}/api/status/v1/not-a-token`)).status, 404);
     assert.match(dev.switchedAt, /^\d{4}-\d\d-\d\dT/);
 
     await target.waitFor(20 + 2, 15_000);

@@ -68,7 +68,7 @@ export class ProgramService {
 
   /** Recorded, then refused with the reason: the upgrade is mandatory and slots are fixed. */
   async request(instance: Instance, kind: 'reschedule' | 'opt-out', reason: string): Promise<never> {
-    const open = await this.programs.openSwitchOf(instance.id);
+    const open = await this.programs.switchOf(instance.id);
     const waves = open ? await this.programs.waves(open.program.id) : [];
     const wave = open && waves.find((w) => w.idx === open.switch.waveIdx);
     const support = open?.program.spec.supportContact ?? this.defaults.supportContact;
@@ -79,6 +79,37 @@ export class ProgramService {
       (support ? ` Questions: ${support}.` : '');
     await this.programs.recordRequest(instance.id, open?.program.id ?? null, kind, reason.slice(0, 2000), answer, this.clock.now());
     throw new DomainError(kind === 'opt-out' ? 'opt-out-refused' : 'reschedule-refused', answer);
+  }
+
+  /**
+   * What a customer may see of one instance's upgrade: its window, estimate and actual,
+   * whether sending is paused and how much mail is held. No operator data.
+   */
+  async instanceStatus(instance: Instance, held: () => Promise<number>) {
+    const found = await this.programs.switchOf(instance.id, false);
+    if (!found) return { instance: instance.name, environment: instance.environment, state: 'not-scheduled' as CustomerFacingState, supportContact: this.defaults.supportContact };
+    const { program, switch: sw } = found;
+    const wave = (await this.programs.waves(program.id)).find((w) => w.idx === sw.waveIdx)!;
+    const state = customerState[sw.state] ?? 'scheduled';
+    const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+    return {
+      instance: instance.name,
+      environment: instance.environment,
+      program: program.name,
+      phase: wave.phase,
+      wave: wave.idx,
+      retry: wave.retry,
+      window: { start: iso(wave.start), end: iso(wave.end) },
+      estimateMs: wave.estimateMs,
+      actualStart: iso(wave.actualStart),
+      actualEnd: iso(wave.actualEnd),
+      state,
+      held: state === 'sending-paused' ? await held() : null,
+      switchedAt: iso(sw.switchedAt),
+      pausedMs: sw.pausedMs,
+      released: sw.released,
+      supportContact: program.spec.supportContact,
+    };
   }
 
   /** Status of a program: waves (estimate and actual) and each instance's switch. */
@@ -121,6 +152,22 @@ export class ProgramService {
     };
   }
 }
+
+export type CustomerFacingState = 'not-scheduled' | 'scheduled' | 'sending-paused' | 'completed' | 'rolled-back';
+
+const customerState: Record<string, CustomerFacingState> = {
+  scheduled: 'scheduled',
+  prechecking: 'scheduled',
+  suspending: 'sending-paused',
+  draining: 'sending-paused',
+  rebinding: 'sending-paused',
+  verifying: 'sending-paused',
+  resuming: 'sending-paused',
+  'rolling-back': 'sending-paused',
+  completed: 'completed',
+  'rolled-back': 'rolled-back',
+  failed: 'rolled-back',
+};
 
 function planned(i: Instance): PlannedInstance {
   return { id: i.id, name: i.name, customerId: i.customerId, environment: i.environment, productLine: i.productLine };

@@ -5,6 +5,7 @@ import type { Services } from '../app/services.ts';
 import { adminPlugin } from './admin-plugin.ts';
 import { injectPlugin } from './inject-plugin.ts';
 import { opsPlugin } from './ops-plugin.ts';
+import { statusPlugin } from './status-plugin.ts';
 import { installProblemHandlers } from './problem.ts';
 
 /** The HTTP API: one encapsulated plugin per surface, each with its own auth. */
@@ -14,5 +15,6 @@ export async function buildHttpApp(services: Services & { db: Kysely<unknown> },
   await app.register(async (scope) => opsPlugin(scope, services));
   await app.register(async (scope) => injectPlugin(scope, services));
   await app.register(async (scope) => adminPlugin(scope, services));
+  await app.register(async (scope) => statusPlugin(scope, services));
   return app;
 }

@@ -123,6 +123,8 @@ export async function injectPlugin(app: FastifyInstance, services: Services): Pr
     return view;
   });
 
+  app.get('/api/v1/upgrade/status', async (request) => services.programService.instanceStatus(request.instance!, () => services.suspensions.heldCount(request.instance!.id)));
+
   // A customer may ask; the answer is recorded and is always a refusal with the reason.
   app.post('/api/v1/upgrade/reschedule-request', async (request) => {
     const reason = ((request.body ?? {}) as { reason?: unknown }).reason;

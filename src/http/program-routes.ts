@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../app/services.ts';
 import type { Plan } from '../core/upgrade/program.ts';
+import { randomBytes } from 'node:crypto';
+import { DomainError } from '../core/errors.ts';
+import { hashStatusToken } from './status-plugin.ts';
 
 const prefix = '/api/admin/v1';
 
@@ -38,6 +41,21 @@ export async function programRoutes(app: FastifyInstance, services: Services): P
     const customer = await services.fleetRepository.findCustomer((request.params as { name: string }).name);
     if (!customer) return { notices: [] };
     return { notices: (await services.programs.notices({ customerId: customer.id })).map(noticeView) };
+  });
+
+  app.get(`${prefix}/instances/:name/upgrade`, async (request) => {
+    const instance = await services.fleet.instanceByName((request.params as { name: string }).name);
+    return s.instanceStatus(instance, () => services.suspensions.heldCount(instance.id));
+  });
+
+  /** A new link to the customer's status page; the previous one stops working. */
+  app.post(`${prefix}/customers/:name/status-token`, async (request, reply) => {
+    const name = (request.params as { name: string }).name;
+    const customer = await services.fleetRepository.findCustomer(name);
+    if (!customer) throw new DomainError('not-found', `no customer named ${JSON.stringify(name)}`);
+    const token = randomBytes(18).toString('base64url');
+    await services.programs.setStatusToken(customer.id, hashStatusToken(token), services.clock.now());
+    return reply.code(201).send({ customer: name, token, api: `/api/status/v1/${token}`, page: `/status/${token}` });
   });
 
   for (const kind of ['reschedule', 'opt-out'] as const) {

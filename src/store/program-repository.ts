@@ -122,16 +122,16 @@ export class ProgramRepository {
     return (await q.execute()).map(toSwitch);
   }
 
-  /** The switch of an instance in a program that is not finished with it, if any. */
-  async openSwitchOf(instanceId: number): Promise<{ program: ProgramRecord; switch: SwitchRecord } | undefined> {
-    const row = await this.db
+  /** The instance's switch in its latest program; with `openOnly`, only in a program not yet finished. */
+  async switchOf(instanceId: number, openOnly = true): Promise<{ program: ProgramRecord; switch: SwitchRecord } | undefined> {
+    let q = this.db
       .selectFrom('switches as s')
       .innerJoin('programs as p', 'p.id', 's.program_id')
       .select(['s.program_id'])
       .where('s.instance_id', '=', instanceId)
-      .where('p.state', 'in', ['published', 'running', 'halted'])
-      .orderBy('s.id', 'desc')
-      .executeTakeFirst();
+      .orderBy('s.id', 'desc');
+    if (openOnly) q = q.where('p.state', 'in', ['published', 'running', 'halted']);
+    const row = await q.executeTakeFirst();
     if (!row) return undefined;
     const program = (await this.find({ id: row.program_id }))!;
     const sw = (await this.switches(program.id)).find((s) => s.instanceId === instanceId)!;
@@ -197,6 +197,16 @@ export class ProgramRepository {
     if (filter.customerId !== undefined) q = q.where('customer_id', '=', filter.customerId);
     if (filter.programId !== undefined) q = q.where('program_id', '=', filter.programId);
     return q.execute();
+  }
+
+  async setStatusToken(customerId: number, tokenHash: string, now: number): Promise<void> {
+    await this.db.deleteFrom('status_tokens').where('customer_id', '=', customerId).execute();
+    await this.db.insertInto('status_tokens').values({ customer_id: customerId, token_hash: tokenHash, created_at: now }).execute();
+  }
+
+  async customerOfToken(tokenHash: string): Promise<number | undefined> {
+    const row = await this.db.selectFrom('status_tokens').select('customer_id').where('token_hash', '=', tokenHash).executeTakeFirst();
+    return row?.customer_id;
   }
 
   async recordRequest(instanceId: number, programId: number | null, kind: string, reason: string, answer: string, now: number): Promise<void> {

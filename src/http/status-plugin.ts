@@ -1,0 +1,28 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../app/services.ts';
+import { sendProblem } from './problem.ts';
+
+export function hashStatusToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/**
+ * A customer's own view of its instances' upgrades, opened with the customer's status
+ * token. Only that customer's instances; nothing of other customers or of operations.
+ */
+export async function statusPlugin(app: FastifyInstance, services: Services): Promise<void> {
+  app.get('/api/status/v1/:token', async (request, reply) => {
+    const { token } = request.params as { token: string };
+    const customerId = await services.programs.customerOfToken(hashStatusToken(token));
+    const customer = customerId === undefined ? undefined : (await services.fleetRepository.listCustomers()).find((c) => c.id === customerId);
+    if (!customer) return sendProblem(reply, 'not-found', 'no status page for this link');
+    const instances = (await services.fleetRepository.listInstances()).filter((i) => i.customerId === customer.id && !i.system);
+    return {
+      customer: customer.name,
+      locale: customer.contacts[0]?.locale ?? 'en',
+      timezone: customer.contacts[0]?.timezone ?? 'UTC',
+      instances: await Promise.all(instances.map((i) => services.programService.instanceStatus(i, () => services.suspensions.heldCount(i.id)))),
+    };
+  });
+}
