@@ -7,8 +7,15 @@ import type { Clock } from './core/clock.ts';
  * `simulate` and the upgrade tests run whole programs (days of schedule) in seconds with
  * it, while every switch step still takes its real duration.
  */
+export interface WarpHooks {
+  /** Runs before a jump: e.g. let mail in flight arrive, as it would in the skipped time. */
+  beforeJump?: () => Promise<void>;
+  afterJump?: () => void;
+}
+
 export class WarpClock implements Clock {
   private offset = 0;
+  hooks: WarpHooks = {};
 
   constructor(
     start = Date.now(),
@@ -23,7 +30,9 @@ export class WarpClock implements Clock {
 
   async sleep(ms: number): Promise<void> {
     if (ms >= this.warpMs) {
+      await this.hooks.beforeJump?.();
       this.offset += ms;
+      this.hooks.afterJump?.();
       await delay(0);
       return;
     }

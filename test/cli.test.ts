@@ -131,3 +131,36 @@ test('an unknown command fails', async () => {
   assert.notEqual(run.code, 0);
   assert.match(run.stderr, /unknown command/);
 });
+
+test('program create, plan, publish and status work as scripts call them; reschedule-request is refused', async () => {
+  await cliJson(['infra', 'create', 'edge-2', '--relay', `127.0.0.1:${app.capturePort}`]);
+  await cliJson(['instance', 'create', 'shop-dev', '--customer', 'acme', '--product', 'managed-cloud', '--env', 'development', '--infra', 'edge-1']);
+  const day = 86_400_000;
+  const created = await cli([
+    'program', 'create', 'move-edge', '--from', 'edge-1', '--to', 'edge-2', '--products', 'managed-cloud,classic-managed',
+    '--nonprod-start', new Date(Date.now() + 10 * day).toISOString(), '--prod-start', new Date(Date.now() + 40 * day).toISOString(),
+    '--wave-size', '10', '--concurrency', '2', '--min-notice-nonprod', '7d', '--min-notice-prod', '30d', '--hours', '22:00-06:00', '--switch-estimate', '5s',
+  ]);
+  assert.equal(created.code, 0, created.stderr);
+
+  const plan = await cliJson<{ waves: { phase: string; start: string; instances: string[] }[] }>(['program', 'plan', 'move-edge']);
+  const real = plan.waves.filter((w) => w.instances.length > 0);
+  assert.deepEqual(real.map((w) => [w.phase, w.instances]), [['non-production', ['shop-dev']], ['production', ['shop-prod']]]);
+  for (const w of real) {
+    const h = new Date(w.start).getUTCHours();
+    assert.ok(h >= 22 || h < 6, `window starts inside 22:00-06:00 UTC, got ${w.start}`);
+  }
+
+  const published = await cli(['program', 'publish', 'move-edge']);
+  assert.equal(published.code, 0, published.stderr);
+
+  const status = await cliJson<{ state: string; instances: { name: string; wave: number; state: string; switchedAt: string | null; pausedMs: number | null }[] }>(['program', 'status', 'move-edge']);
+  assert.equal(status.state, 'published');
+  assert.deepEqual(status.instances.map((i) => [i.name, i.state, i.switchedAt, i.pausedMs]).sort(), [['shop-dev', 'scheduled', null, null], ['shop-prod', 'scheduled', null, null]]);
+  assert.ok(status.instances.every((i) => Number.isInteger(i.wave)));
+
+  const refused = await cli(['reschedule-request', 'shop-prod', '--reason', 'peak season']);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /refused/i);
+  assert.match(refused.stderr, /disrupt other customers' waves/);
+});

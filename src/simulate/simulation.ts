@@ -108,9 +108,25 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
 
     const accepted = new Map<string, string>();
     let injecting = true;
+    // Before the clock skips days, the mail already queued is let through, as it would be
+    // in those days; injection waits for the jump.
+    let paused = false;
+    clock.hooks = {
+      beforeJump: async () => {
+        paused = true;
+        await settled(app!);
+      },
+      afterJump: () => {
+        paused = false;
+      },
+    };
     const injector = (async () => {
       let n = 0;
       while (injecting) {
+        if (paused) {
+          await delay(5);
+          continue;
+        }
         const instance = fleet[Math.floor(Math.random() * fleet.length)];
         const id = `m${++n}`;
         const raw = Buffer.from(`From: news@${instance.name}.example\r\nTo: r${n}@example.com\r\nSubject: simulated ${n}\r\nX-Sim-Id: ${id}\r\n\r\nbody\r\n`);
@@ -194,6 +210,17 @@ async function holdBacklog(app: RunningMailshift, held: number): Promise<number>
     await s.acceptor.acceptAll(batch, 'http');
   }
   return held;
+}
+
+/** Nothing due or in flight for instances that are sending (held mail may stay). */
+async function settled(app: RunningMailshift, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const suspended = new Set((await app.services.fleetRepository.listInstances()).filter((i) => i.suspended).map((i) => i.id));
+    const busy = (await app.services.spool.queueCounts()).some((c) => !suspended.has(c.instanceId) && (c.state === 'inflight' || c.state === 'scheduled') && c.count > 0);
+    if (!busy) return;
+    await delay(5);
+  }
 }
 
 async function drained(app: RunningMailshift, timeoutMs = 120_000): Promise<void> {
