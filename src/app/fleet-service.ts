@@ -51,6 +51,7 @@ export interface SuspensionListener {
 export class FleetService {
   private readonly listeners: SuspensionListener[] = [];
   private readonly networkCache = new Map<number, BlockList>();
+  private byNetwork: { at: number; instances: Instance[] } | null = null;
 
   constructor(
     private readonly fleet: FleetRepository,
@@ -125,6 +126,7 @@ export class FleetService {
       allowFrom: allowFrom as string[],
       createdAt: now,
     });
+    this.byNetwork = null;
     const password = newSecret();
     const api = newApiKey();
     await this.fleet.addCredential(instance.id, 'smtp', name, hashSecret(password), now);
@@ -154,7 +156,12 @@ export class FleetService {
 
   /** The instance whose allowed networks contain `address`, for relaying without AUTH. */
   async instanceForAddress(address: string): Promise<Instance | null> {
-    const instances = await this.fleet.listInstances();
+    // Read once per few seconds, not per message: relaying by network is the hot path of bulk senders.
+    const now = this.clock.now();
+    if (!this.byNetwork || now - this.byNetwork.at > 5000) {
+      this.byNetwork = { at: now, instances: (await this.fleet.listInstances()).filter((i) => i.allowFrom.length > 0) };
+    }
+    const instances = this.byNetwork.instances;
     const plain = address.replace(/^::ffff:(?=\d+\.)/, '');
     const family = isIP(plain) === 6 ? 'ipv6' : 'ipv4';
     for (const instance of instances) {

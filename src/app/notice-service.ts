@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { Customer, Instance } from '../core/fleet/fleet.ts';
 import type { PlannedWave } from '../core/upgrade/program.ts';
-import type { NoticeKind } from '../notices/notice.ts';
+import type { NoticeInput, NoticeKind } from '../notices/notice.ts';
 import { renderNotice } from '../notices/render-notice.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { NewNotice, ProgramRecord, ProgramRepository, SwitchRecord, WaveRecord } from '../store/program-repository.ts';
@@ -16,18 +16,8 @@ export interface NoticeSender {
   from: string;
 }
 
-interface NoticeDetail {
-  programName: string;
-  customerName: string;
-  instances: { name: string; environment: string }[];
-  windowStart: number;
-  windowEnd: number;
-  estimateMs: number;
-  supportContact: string;
-  heldReleased?: number;
-  reason?: string;
-  reminderLeadMs?: number;
-}
+/** What a stored notice carries: the template's input but for who reads it and how. */
+type NoticeDetail = Omit<NoticeInput, 'kind' | 'locale' | 'timezone'>;
 
 /**
  * Notices of upgrade programs: queued in an outbox (so every notice is stored and

@@ -98,11 +98,6 @@ export class SwitchSteps {
     return { ok: true, released: result.kind === 'resumed' ? result.released : 0 };
   }
 
-  async heldCount(instance: Instance): Promise<number> {
-    const counts = await this.spool.queueCounts();
-    return counts.filter((c) => c.instanceId === instance.id && c.state === 'scheduled').reduce((a, c) => a + c.count, 0);
-  }
-
   private outbound(infra: Infrastructure) {
     return { heloName: infra.heloName, localAddress: infra.sourceAddresses[0], connectionTimeoutMs: this.options.connectionTimeoutMs, socketTimeoutMs: this.options.connectionTimeoutMs };
   }
