@@ -30,8 +30,11 @@ export class Sink {
     readonly port: number,
   ) {}
 
-  /** `canaryDelayMs`: hold the reply to mailshift's verification canary (a slow target). */
-  static async start(policy: SinkPolicy = () => undefined, options: { canaryDelayMs?: number } = {}): Promise<Sink> {
+  /**
+   * `canaryDelayMs`: hold the reply to mailshift's verification canary (a slow target);
+   * `dataDelayMs`: hold the reply to every message (a slow receiver).
+   */
+  static async start(policy: SinkPolicy = () => undefined, options: { canaryDelayMs?: number; dataDelayMs?: number } = {}): Promise<Sink> {
     let sink: Sink;
     const server = new SMTPServer({
       authOptional: true,
@@ -59,7 +62,9 @@ export class Sink {
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', async () => {
           const raw = Buffer.concat(chunks).toString('utf8');
-          if (options.canaryDelayMs && /^X-Mailshift-Canary: 1/im.test(raw)) await new Promise((r) => setTimeout(r, options.canaryDelayMs));
+          const canary = /^X-Mailshift-Canary: 1/im.test(raw);
+          const wait = canary ? options.canaryDelayMs : options.dataDelayMs;
+          if (wait) await new Promise((r) => setTimeout(r, wait));
           sink.messages.push({
             mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             recipients: session.envelope.rcptTo.map((r) => r.address),
