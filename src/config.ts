@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseDuration } from './core/duration.ts';
 import { defaultRetryPolicy, parseRetryPolicy, type RetryPolicy } from './core/delivery/retry-schedule.ts';
 
 export interface Config {
@@ -35,6 +36,8 @@ export interface Config {
   noticeInfrastructure: string;
   /** How long a switch waits for in-flight deliveries before it rolls back. */
   drainTimeoutMs: number;
+  /** How long finished messages, events and idempotency keys are kept. */
+  retention: { messagesMs: number; eventsMs: number; idempotencyKeysMs: number };
 }
 
 export class ConfigError extends Error {}
@@ -66,6 +69,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     noticeFrom: env.MAILSHIFT_NOTICE_FROM || `mailshift upgrades <upgrades@${env.MAILSHIFT_HOSTNAME || hostname()}>`,
     noticeInfrastructure: env.MAILSHIFT_NOTICE_INFRA || 'local',
     drainTimeoutMs: integer(env, 'MAILSHIFT_DRAIN_TIMEOUT_MS', 30_000),
+    retention: {
+      messagesMs: duration(env, 'MAILSHIFT_RETAIN_MESSAGES', '7d'),
+      eventsMs: duration(env, 'MAILSHIFT_RETAIN_EVENTS', '30d'),
+      idempotencyKeysMs: duration(env, 'MAILSHIFT_RETAIN_IDEMPOTENCY_KEYS', '24h'),
+    },
   };
   return Object.freeze(config);
 }
@@ -84,6 +92,12 @@ function integer(env: Record<string, string | undefined>, name: string, fallback
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} must be a non-negative integer, got "${raw}"`);
   return n;
+}
+
+function duration(env: Record<string, string | undefined>, name: string, fallback: string): number {
+  const ms = parseDuration(env[name] || fallback);
+  if (ms === null) throw new ConfigError(`${name} must be a duration such as 7d or 12h, got "${env[name]}"`);
+  return ms;
 }
 
 function port(env: Record<string, string | undefined>, name: string, fallback: number): number {

@@ -20,6 +20,7 @@ import { AcceptService } from './app/accept-service.ts';
 import type { Services } from './app/services.ts';
 import { DeliveryEngine } from './engine/delivery-engine.ts';
 import { WebhookSender } from './engine/webhook-sender.ts';
+import { Retention } from './engine/retention.ts';
 import { startCaptureServer } from './smtp/capture-server.ts';
 import { startInboundServer } from './smtp/inbound-server.ts';
 import { loadTls } from './smtp/tls.ts';
@@ -106,6 +107,8 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
   const webhookSender = new WebhookSender(webhooks, spool, clock, log.child({ part: 'webhooks' }));
   webhookSender.start();
   await engine.start();
+  const retention = new Retention(spool, clock, log.child({ part: 'retention' }), config.retention);
+  retention.start();
   notices.start(config.pollMs);
   runner.start();
   log.info({ smtpPort: inbound.port, httpPort, capturePort: capture.port, database: store.dialect }, 'mailshift started');
@@ -115,6 +118,7 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
     (stopping ??= (async () => {
       // Stop accepting first; then finish what is in flight and hand back the rest.
       await Promise.all([inbound.close(), http.close()]);
+      retention.stop();
       await runner.stop();
       await notices.stop();
       await acceptor.flush();

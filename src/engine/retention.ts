@@ -1,0 +1,39 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import type { SpoolRepository } from '../store/spool-repository.ts';
+
+/** Prunes finished mail, old events and idempotency keys on a timer, a bounded batch at a time. */
+export class Retention {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly spool: SpoolRepository,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly keep: { messagesMs: number; eventsMs: number; idempotencyKeysMs: number },
+    private readonly everyMs = 600_000,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.run(), this.everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  async run(): Promise<void> {
+    const now = this.clock.now();
+    try {
+      for (;;) {
+        const pruned = await this.spool.prune(now - this.keep.messagesMs, now - this.keep.eventsMs, now - this.keep.idempotencyKeysMs);
+        if (pruned.messages + pruned.events + pruned.keys > 0) this.log.info(pruned, 'pruned');
+        if (pruned.messages < 1000) return;
+      }
+    } catch (err) {
+      this.log.error({ err }, 'pruning failed');
+    }
+  }
+}
