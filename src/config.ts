@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parseDuration } from './core/duration.ts';
+import { validateBounceRules, type BounceRule } from './core/delivery/bounce-rules.ts';
 import { defaultRetryPolicy, parseRetryPolicy, type RetryPolicy } from './core/delivery/retry-schedule.ts';
 
 export interface Config {
@@ -20,6 +22,8 @@ export interface Config {
   hostname: string;
   maxMessageBytes: number;
   retry: RetryPolicy;
+  /** Replaces the default SMTP reply classification (a JSON file of rules). */
+  bounceRules?: BounceRule[];
   /** How long a claimed delivery stays leased before another worker may take it. */
   leaseMs: number;
   /** Deliveries claimed per poll. */
@@ -60,6 +64,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     hostname: env.MAILSHIFT_HOSTNAME || hostname(),
     maxMessageBytes: integer(env, 'MAILSHIFT_MAX_MESSAGE_SIZE', 25 * 1024 * 1024),
     retry: retry ? retry.policy : defaultRetryPolicy,
+    bounceRules: env.MAILSHIFT_BOUNCE_RULES ? loadBounceRules(env.MAILSHIFT_BOUNCE_RULES) : undefined,
     leaseMs: integer(env, 'MAILSHIFT_LEASE_MS', 120_000),
     claimBatch: integer(env, 'MAILSHIFT_CLAIM_BATCH', 500),
     pollMs: integer(env, 'MAILSHIFT_POLL_MS', 1000),
@@ -92,6 +97,18 @@ function integer(env: Record<string, string | undefined>, name: string, fallback
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} must be a non-negative integer, got "${raw}"`);
   return n;
+}
+
+function loadBounceRules(path: string): BounceRule[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`MAILSHIFT_BOUNCE_RULES: cannot read ${path}: ${(err as Error).message}`);
+  }
+  const rules = validateBounceRules(parseJson('MAILSHIFT_BOUNCE_RULES', text));
+  if (!rules.ok) throw new ConfigError(`MAILSHIFT_BOUNCE_RULES: ${rules.error}`);
+  return rules.rules;
 }
 
 function duration(env: Record<string, string | undefined>, name: string, fallback: string): number {

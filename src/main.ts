@@ -76,6 +76,7 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
     pollMs: config.pollMs,
     maxOutboundConnections: config.maxOutboundConnections,
     retry: config.retry,
+    bounceRules: config.bounceRules,
   });
   fleet.onSuspension({ suspended: (id) => void engine.suspended(id), resumed: () => engine.wake() });
   const acceptor = new AcceptService(spool, suppressions, clock, { retry: config.retry, hostname: config.hostname, maxMessageBytes: config.maxMessageBytes, maxRecipients }, metrics, names, () =>

@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './config.ts';
+
+test('defaults give a runnable embedded configuration', () => {
+  const c = loadConfig({ MAILSHIFT_DATA_DIR: '/tmp/x' });
+  assert.equal(c.smtpPort, 2525);
+  assert.equal(c.httpPort, 8025);
+  assert.equal(c.databaseUrl, '/tmp/x/mailshift.db');
+  assert.equal(c.retry.initialDelayMs, 300_000);
+  assert.equal(c.retention.messagesMs, 7 * 86_400_000);
+  assert.ok(Object.isFrozen(c));
+});
+
+test('bad values are refused with the variable named', () => {
+  assert.throws(() => loadConfig({ MAILSHIFT_SMTP_PORT: '70000' }), (e: Error) => e instanceof ConfigError && /MAILSHIFT_SMTP_PORT/.test(e.message));
+  assert.throws(() => loadConfig({ MAILSHIFT_RETRY: '{"initialDelayMs":"soon"}' }), /MAILSHIFT_RETRY/);
+  assert.throws(() => loadConfig({ MAILSHIFT_RETAIN_EVENTS: 'forever' }), /MAILSHIFT_RETAIN_EVENTS/);
+  assert.throws(() => loadConfig({ MAILSHIFT_BOUNCE_RULES: '/nonexistent/rules.json' }), /cannot read/);
+});
+
+test('bounce rules come from a JSON file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mailshift-config-'));
+  const good = join(dir, 'rules.json');
+  writeFileSync(good, JSON.stringify([{ code: '5xx', outcome: 'deferred', category: 'other' }]));
+  assert.deepEqual(loadConfig({ MAILSHIFT_BOUNCE_RULES: good }).bounceRules, [{ code: '5xx', outcome: 'deferred', category: 'other' }]);
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify([{ outcome: 'exploded' }]));
+  assert.throws(() => loadConfig({ MAILSHIFT_BOUNCE_RULES: bad }), /MAILSHIFT_BOUNCE_RULES/);
+});
