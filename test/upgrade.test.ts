@@ -190,6 +190,43 @@ describe('switch failures', () => {
         assert.equal(i.suspended, false, `${i.name} is not left paused`);
         assert.equal(i.infrastructure, 'blue', `${i.name} is back on its source`);
       }
+
+      // Resuming a halted program runs the rest of the wave; with the target still refusing,
+      // it halts again at the first failure (1 of the 8 left passes 10%).
+      const resumed = await ok(h.admin('POST', '/api/admin/v1/programs/doomed/resume'));
+      assert.equal(resumed.body.state, 'running');
+      const again = await finished(h, 'doomed');
+      assert.equal(again.state, 'halted');
+      assert.equal(again.instances.filter((i: { attempts: number }) => i.attempts === 1).length, 3);
+      assert.equal((await h.admin('POST', '/api/admin/v1/programs/doomed/resume')).status, 200);
+      assert.equal((await h.admin('POST', '/api/admin/v1/programs/flaky-none/resume')).status, 404);
+    } finally {
+      await h.close();
+      await source.close();
+      await target.close();
+    }
+  });
+});
+
+describe('an instance an operator had suspended', () => {
+  test('is switched to the target and stays suspended: the upgrade lifts only its own hold', async () => {
+    const source = await Sink.start();
+    const target = await Sink.start();
+    const clock = new WarpClock();
+    const h = await startHarness({}, { clock });
+    try {
+      const keys = await upgradeFleet(h, source.relay, target.relay, [{ customer: 'eta', instances: [{ name: 'eta-dev', environment: 'development' }] }]);
+      await ok(h.admin('POST', '/api/admin/v1/instances/eta-dev/suspend', { reason: 'abuse investigation' }));
+      await ok(h.api(keys['eta-dev'], 'POST', '/api/v1/messages', { from: 'a@eta.example', to: ['kept@example.com'], subject: 'held', text: 'x' }));
+      await ok(h.admin('POST', '/api/admin/v1/programs', programBody('hold', clock.now())));
+      await ok(h.admin('POST', '/api/admin/v1/programs/hold/publish'));
+      const status = await finished(h, 'hold');
+      assert.equal(status.instances[0].state, 'completed');
+      const inst = (await ok(h.admin('GET', '/api/admin/v1/instances/eta-dev'))).body;
+      assert.equal(inst.infrastructure, 'green');
+      assert.equal(inst.suspended, true);
+      assert.equal(inst.suspendedReason, 'abuse investigation');
+      assert.equal(source.messages.length + target.messages.filter((m) => !/X-Mailshift-Canary/.test(m.raw)).length, 0, 'the held message stays held');
     } finally {
       await h.close();
       await source.close();

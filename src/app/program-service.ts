@@ -66,6 +66,21 @@ export class ProgramService {
     return { program: published, plan, notices };
   }
 
+  /**
+   * After a halt, an operator who has fixed the target lets the program go on: the halted
+   * wave runs its remaining switches (if its window is still open) and the waves after it.
+   */
+  async resume(name: string): Promise<ProgramRecord> {
+    const program = await this.get(name);
+    if (program.state !== 'halted') throw new DomainError('invalid-state', `program ${name} is ${program.state}, not halted`);
+    for (const wave of await this.programs.waves(program.id)) {
+      if (wave.state === 'halted') await this.programs.setWave(wave.id, { state: 'running', actual_end: null });
+    }
+    await this.programs.setState(program.id, 'running');
+    this.onPublished();
+    return (await this.programs.find({ id: program.id }))!;
+  }
+
   /** Recorded, then refused with the reason: the upgrade is mandatory and slots are fixed. */
   async request(instance: Instance, kind: 'reschedule' | 'opt-out', reason: string): Promise<never> {
     const open = await this.programs.switchOf(instance.id);

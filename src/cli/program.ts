@@ -108,6 +108,12 @@ export function addProgramCommands(program: Command, api: ApiClient): void {
     );
 
   cmd
+    .command('resume <name>')
+    .description('let a halted program go on once the cause is fixed')
+    .option('--json', 'print JSON')
+    .action((name: string, o: { json?: boolean }) => callAndPrint<{ state: string }>(api, { method: 'POST', path: ['programs', name, 'resume'] }, o, (r) => `program ${name}: ${r.state}`));
+
+  cmd
     .command('status <name>')
     .description('progress per wave and per instance')
     .option('--json', 'print JSON')

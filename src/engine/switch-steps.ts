@@ -41,7 +41,7 @@ export class SwitchSteps {
   }
 
   async suspend(instance: Instance, program: string): Promise<StepResult> {
-    await this.fleet.suspend(instance.name, `upgrade program ${program}`);
+    await this.fleet.suspend(instance.name, holdReason(program));
     return { ok: true };
   }
 
@@ -93,7 +93,10 @@ export class SwitchSteps {
     return { ok: false, error: `verify: ${last}` };
   }
 
-  async resume(instance: Instance): Promise<{ ok: true; released: number } | { ok: false; error: string }> {
+  /** Lifts the switch's own hold; an operator's hold from before the switch stays in place. */
+  async resume(instance: Instance, program: string): Promise<{ ok: true; released: number } | { ok: false; error: string }> {
+    const current = await this.fleetRepository.findInstance({ id: instance.id });
+    if (current?.suspended && current.suspendedReason !== holdReason(program)) return { ok: true, released: 0 };
     const result = await this.fleet.resume(instance.name);
     return { ok: true, released: result.kind === 'resumed' ? result.released : 0 };
   }
@@ -101,4 +104,8 @@ export class SwitchSteps {
   private outbound(infra: Infrastructure) {
     return { heloName: infra.heloName, localAddress: infra.sourceAddresses[0], connectionTimeoutMs: this.options.connectionTimeoutMs, socketTimeoutMs: this.options.connectionTimeoutMs };
   }
+}
+
+function holdReason(program: string): string {
+  return `upgrade program ${program}`;
 }

@@ -190,13 +190,13 @@ export class UpgradeRunner {
       case 'verifying':
         return { result: await this.steps.verify(target, instance, program.name), fields: {} };
       case 'resuming': {
-        const r = await this.steps.resume(instance);
+        const r = await this.steps.resume(instance, program.name);
         const at = now();
         return r.ok ? { result: { ok: true }, fields: { released: r.released, switched_at: at, paused_ms: suspendedAt === null ? null : at - suspendedAt } } : { result: r, fields: {} };
       }
       case 'rolling-back': {
         await this.steps.rebind(instance, source);
-        const r = await this.steps.resume(instance);
+        const r = await this.steps.resume(instance, program.name);
         const at = now();
         return r.ok ? { result: { ok: true }, fields: { released: r.released, paused_ms: suspendedAt === null ? null : at - suspendedAt } } : { result: r, fields: {} };
       }

@@ -30,6 +30,11 @@ export async function programRoutes(app: FastifyInstance, services: Services): P
     return { program: program.name, state: program.state, notices, ...planView(plan) };
   });
 
+  app.post(`${prefix}/programs/:name/resume`, async (request) => {
+    const program = await s.resume((request.params as { name: string }).name);
+    return { program: program.name, state: program.state };
+  });
+
   app.get(`${prefix}/programs/:name/status`, async (request) => s.status((request.params as { name: string }).name));
 
   app.get(`${prefix}/programs/:name/notices`, async (request) => {
