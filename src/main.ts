@@ -79,8 +79,8 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
     bounceRules: config.bounceRules,
   });
   fleet.onSuspension({ suspended: (id) => void engine.suspended(id), resumed: () => engine.wake() });
-  const acceptor = new AcceptService(spool, suppressions, clock, { retry: config.retry, hostname: config.hostname, maxMessageBytes: config.maxMessageBytes, maxRecipients }, metrics, names, () =>
-    engine.wake(),
+  const acceptor = new AcceptService(spool, suppressions, clock, { retry: config.retry, hostname: config.hostname, maxMessageBytes: config.maxMessageBytes, maxRecipients }, metrics, names, (messages) =>
+    engine.accepted(messages),
   );
 
   const capture = await startCaptureServer(config.capturePort, captures, clock, log.child({ part: 'capture' }));

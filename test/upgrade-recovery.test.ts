@@ -48,7 +48,12 @@ describe('a crash at each switch step, then a restart', () => {
         const green = await store.db.selectFrom('infrastructures').select('id').where('name', '=', 'green').executeTakeFirstOrThrow();
         await store.db
           .updateTable('instances')
-          .set({ suspended: point.suspended ? 1 : 0, suspended_at: point.suspended ? now - 1000 : null, ...(point.onTarget ? { infrastructure_id: green.id } : {}) })
+          .set({
+            suspended: point.suspended ? 1 : 0,
+            suspended_at: point.suspended ? now - 1000 : null,
+            suspended_reason: point.suspended ? 'upgrade program recover' : null,
+            ...(point.onTarget ? { infrastructure_id: green.id } : {}),
+          })
           .where('id', '=', instance.id)
           .execute();
         await store.db.updateTable('programs').set({ state: 'running' }).execute();

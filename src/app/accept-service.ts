@@ -54,7 +54,8 @@ export class AcceptService {
     private readonly options: AcceptOptions,
     private readonly metrics: Metrics,
     private readonly names: FleetNames,
-    private readonly onAccepted: () => void,
+    /** Told of every committed message (the delivery engine warms its cache and wakes). */
+    private readonly onAccepted: (messages: readonly NewMessage[]) => void,
   ) {
     this.writer = new GroupCommit((batch) => this.spool.commit(batch, this.clock.now(), this.clock.now() + this.options.retry.maxAgeMs));
   }
@@ -67,7 +68,7 @@ export class AcceptService {
     const message = await this.prepare(submission);
     if (idempotency) message.idempotency = { ...idempotency, response: JSON.stringify(respond ? respond(summary(message)) : summary(message)) };
     await this.writer.submit(message);
-    await this.accepted(submission.instance, via, 1);
+    await this.accepted(submission.instance, via, [message]);
     return summary(message);
   }
 
@@ -84,14 +85,14 @@ export class AcceptService {
     }
     const now = this.clock.now();
     await this.spool.commit(messages, now, now + this.options.retry.maxAgeMs);
-    if (submissions.length > 0) await this.accepted(submissions[0].instance, via, messages.length);
+    if (submissions.length > 0) await this.accepted(submissions[0].instance, via, messages);
     return accepted;
   }
 
-  private async accepted(instance: Instance, via: Via, count: number): Promise<void> {
-    this.onAccepted();
+  private async accepted(instance: Instance, via: Via, messages: readonly NewMessage[]): Promise<void> {
+    this.onAccepted(messages);
     const infrastructure = await this.names.infrastructure(instance.infrastructureId);
-    this.metrics.accepted.inc({ instance: instance.name, infrastructure, via }, count);
+    this.metrics.accepted.inc({ instance: instance.name, infrastructure, via }, messages.length);
   }
 
   private async prepare(s: Submission): Promise<NewMessage> {

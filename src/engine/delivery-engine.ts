@@ -69,6 +69,12 @@ export class DeliveryEngine implements QueueHost {
     this.loop = this.run();
   }
 
+  /** Messages just committed: their bodies are at hand, and they are due now. */
+  accepted(messages: readonly { id: string; mailFrom: string; raw: Buffer }[]): void {
+    for (const m of messages) this.cache.prime(m.id, m.mailFrom, m.raw);
+    this.wake();
+  }
+
   /**
    * New work may be due (an injection, a resume): claim soon instead of at the next poll.
    * While deliveries are being sent, wakes within a few ms share one claim (one commit).

@@ -21,6 +21,15 @@ export class MessageCache {
     private readonly maxBytes = 64 * 1024 * 1024,
   ) {}
 
+  /** A message just accepted: its first delivery need not read it back from the store. */
+  prime(id: string, mailFrom: string, raw: Buffer): void {
+    if (this.entries.has(id)) return;
+    this.entries.set(id, Promise.resolve({ mailFrom, raw, signed: new Map() }));
+    this.sizes.set(id, raw.length);
+    this.bytes += raw.length;
+    this.evict();
+  }
+
   get(id: string): Promise<SpooledMessage | undefined> {
     const hit = this.entries.get(id);
     if (hit) {

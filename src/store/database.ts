@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationResult } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationResult, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.ts';
 import type { DialectName } from './migrations/column-types.ts';
 import { migrations } from './migrations/index.ts';
@@ -41,13 +41,37 @@ export function isPostgresUrl(url: string): boolean {
 function openSqlite(path: string): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new SQLite(path);
+  // Larger pages hold a message body in fewer overflow pages (only takes effect on a new file).
+  sqlite.pragma('page_size = 16384');
   sqlite.pragma('journal_mode = WAL');
   // FULL: the WAL is fsynced at every commit, so an accepted message survives power loss.
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+/**
+ * kysely prepares every query anew; the spool runs the same few statements thousands of
+ * times a second, so prepared statements are kept (least recently used out first).
+ */
+function withStatementCache(sqlite: SQLite.Database, size = 256): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      let statement = cache.get(sql);
+      if (statement) {
+        cache.delete(sql);
+      } else {
+        statement = sqlite.prepare(sql);
+        if (cache.size >= size) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(sql, statement);
+      return statement;
+    },
+  };
 }
 
 async function openPostgres(options: StoreOptions): Promise<Store> {
