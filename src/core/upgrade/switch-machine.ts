@@ -22,9 +22,6 @@ export type StepResult = { ok: true } | { ok: false; error: string };
 
 export const terminalStates: ReadonlySet<SwitchState> = new Set(['completed', 'rolled-back', 'failed']);
 
-/** States in which the instance's sending is (or may be) held. */
-export const pausedStates: ReadonlySet<SwitchState> = new Set(['draining', 'rebinding', 'verifying', 'resuming', 'rolling-back']);
-
 const happyPath: Partial<Record<SwitchState, SwitchState>> = {
   scheduled: 'prechecking',
   prechecking: 'suspending',
