@@ -73,7 +73,13 @@ export class WebhookSender {
   }
 
   private async sendBatch(hook: Webhook): Promise<void> {
-    const events = await this.spool.eventsAfter(hook.instanceId, hook.cursor, this.options.batchSize);
+    const fetched = await this.spool.eventsAfter(hook.instanceId, hook.cursor, this.options.batchSize);
+    // Ids are handed out before commit, so with concurrent writers (PostgreSQL) a lower id
+    // can appear after a higher one. Sending only events a second old, and stopping at the
+    // first newer one, keeps the cursor from passing an event not yet visible.
+    const settled = this.clock.now() - 1000;
+    const cut = fetched.findIndex((e) => e.at > settled);
+    const events = cut < 0 ? fetched : fetched.slice(0, cut);
     if (events.length === 0) return;
     const body = JSON.stringify({
       webhook: hook.id,
