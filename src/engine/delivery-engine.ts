@@ -40,6 +40,7 @@ export class DeliveryEngine implements QueueHost {
   /** Ids claimed by this engine and not yet finished. */
   private readonly holding = new Set<number>();
   private wakeUp: (() => void) | null = null;
+  private wakeTimer: NodeJS.Timeout | null = null;
   private woken = false;
   private loop: Promise<void> | null = null;
 
@@ -87,8 +88,6 @@ export class DeliveryEngine implements QueueHost {
     }, 15);
   }
 
-  private wakeTimer: NodeJS.Timeout | null = null;
-
   private wakeNow(): void {
     this.woken = true;
     this.wakeUp?.();
@@ -134,14 +133,13 @@ export class DeliveryEngine implements QueueHost {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        self.wakeUp = null;
-        self.woken = false;
+        this.wakeUp = null;
+        this.woken = false;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wakeUp = done;
     });
   }
