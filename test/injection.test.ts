@@ -229,3 +229,22 @@ async function rawSmtp(port: number, auth: { username: string; password: string 
   socket.end('QUIT\r\n');
   return transcript.slice(before);
 }
+
+describe('SMTP recipients', () => {
+  test('a malformed recipient is refused at RCPT (5.1.3) while the good ones go through', async () => {
+    const sink = await Sink.start();
+    const h = await startHarness();
+    try {
+      const creds = await h.instance('rcpt', [sink.relay]);
+      const info = await smtpClient(h.app.smtpPort, creds.smtp).sendMail({ envelope: { from: 'a@shop.example', to: ['good@example.com', '"john doe"@example.com'] }, raw: 'From: a@shop.example\r\nSubject: r\r\n\r\nx\r\n' } as never);
+      assert.deepEqual(info.accepted, ['good@example.com']);
+      assert.equal(info.rejected.length, 1);
+      assert.match(String((info as unknown as { rejectedErrors: { response: string }[] }).rejectedErrors[0].response), /^5\d\d 5\.1\.3 /);
+      await sink.waitFor(1);
+      assert.deepEqual(sink.messages[0].recipients, ['good@example.com']);
+    } finally {
+      await h.close();
+      await sink.close();
+    }
+  });
+});

@@ -2,6 +2,7 @@ import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from 'pino';
 import { DomainError, errorCodes, type ErrorCode } from '../core/errors.ts';
 import type { Instance } from '../core/fleet/fleet.ts';
+import { validateAddress } from '../core/fleet/fleet-input.ts';
 import type { AcceptService } from '../app/accept-service.ts';
 import type { FleetService } from '../app/fleet-service.ts';
 import type { TlsMaterial } from './tls.ts';
@@ -63,6 +64,11 @@ export async function startInboundServer(options: InboundOptions, fleet: FleetSe
         },
         (err) => callback(internal(err, log)),
       );
+    },
+    onRcptTo(address, _session, callback) {
+      // A bad recipient is refused alone, at RCPT, rather than failing the whole message at DATA.
+      const valid = validateAddress(address.address);
+      callback(valid.ok ? undefined : smtpError('invalid-address', `Recipient address rejected: ${valid.error.detail}`));
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
