@@ -8,6 +8,7 @@ import { bearer, sendProblem } from './problem.ts';
 import { instanceView, iso, messageView, queueView } from './views.ts';
 import { suppressionRoutes, webhookRoutes } from './instance-routes.ts';
 import { programRoutes } from './program-routes.ts';
+import { hasOperatorSession } from './session-plugin.ts';
 
 const prefix = '/api/admin/v1';
 
@@ -16,6 +17,7 @@ export async function adminPlugin(app: FastifyInstance, services: Services): Pro
   const expected = digest(services.adminToken);
   app.addHook('onRequest', async (request, reply) => {
     const token = bearer(request.headers.authorization);
+    if (!token && hasOperatorSession(request, services.adminToken)) return;
     if (!token) return sendProblem(reply, 'auth-required', 'send the admin token as "Authorization: Bearer <token>"');
     if (!timingSafeEqual(digest(token), expected)) return sendProblem(reply, 'auth-failed', 'the admin token is not valid');
   });

@@ -7,6 +7,9 @@ import { injectPlugin } from './inject-plugin.ts';
 import { opsPlugin } from './ops-plugin.ts';
 import { statusPlugin } from './status-plugin.ts';
 import { installProblemHandlers } from './problem.ts';
+import { sessionPlugin } from './session-plugin.ts';
+import { consoleRoutes } from './console-routes.ts';
+import { consolePlugin } from './console-plugin.ts';
 
 /** The HTTP API: one encapsulated plugin per surface, each with its own auth. */
 export async function buildHttpApp(services: Services & { db: Kysely<unknown> }, log: Logger): Promise<FastifyInstance> {
@@ -16,5 +19,8 @@ export async function buildHttpApp(services: Services & { db: Kysely<unknown> },
   await app.register(async (scope) => injectPlugin(scope, services));
   await app.register(async (scope) => adminPlugin(scope, services));
   await app.register(async (scope) => statusPlugin(scope, services));
+  await app.register(async (scope) => sessionPlugin(scope, services));
+  await app.register(async (scope) => consoleRoutes(scope, services));
+  await app.register(async (scope) => consolePlugin(scope));
   return app;
 }
