@@ -131,6 +131,12 @@ describe('web console and customer status page, in a real browser', () => {
     await page.getByRole('heading', { name: 'Held messages (3)' }).waitFor({ timeout: 10_000 });
     await page.getByRole('cell', { name: 'held2@example.net' }).waitFor();
     await shot(page, '03-instance-suspended');
+    // The held mail shows in the queue by destination domain.
+    await go('/delivery');
+    await page.getByRole('cell', { name: 'example.net' }).waitFor();
+    await shot(page, '04-delivery-while-held');
+    await page.goBack();
+    await page.getByRole('heading', { name: 'globex-prod', level: 1 }).waitFor();
     await page.getByRole('button', { name: 'Resume sending' }).click();
     await page.getByText(/globex-prod resumed: 3 deliveries released/).waitFor();
     await source.waitFor(9);
@@ -148,7 +154,7 @@ describe('web console and customer status page, in a real browser', () => {
     await page.getByLabel('Switch estimate per instance').fill('2s');
     await page.getByLabel('Drain allowance').fill('1m');
     await page.getByLabel('Support contact').fill('help@mailshift.example');
-    await shot(page, '04-program-form');
+    await shot(page, '05-program-form');
     await page.getByRole('button', { name: /Create program/ }).click();
 
     await page.getByRole('heading', { name: 'Plan preview' }).waitFor();
@@ -156,12 +162,12 @@ describe('web console and customer status page, in a real browser', () => {
     await page.getByText(/^\d+ waves for 5 instances/).waitFor();
     await page.getByRole('img', { name: 'Non-production phase' }).waitFor();
     await page.getByRole('img', { name: 'Production phase', exact: true }).waitFor();
-    await shot(page, '05-program-plan');
+    await shot(page, '06-program-plan');
 
     await page.getByRole('button', { name: 'Publish…' }).click();
     const dialog = page.getByRole('dialog', { name: /Publish program relay-2027/ });
     await dialog.waitFor();
-    await shot(page, '06-program-confirm');
+    await shot(page, '07-program-confirm');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     assert.equal((await ok(h.admin('GET', '/api/admin/v1/programs/relay-2027/status'))).body.state, 'draft', 'cancel publishes nothing');
     await page.getByRole('button', { name: 'Publish…' }).click();
@@ -178,17 +184,17 @@ describe('web console and customer status page, in a real browser', () => {
     const status = await customer.newPage();
     await status.goto(`${h.url}/status/${token}`);
     await status.getByText(/El envío está en pausa mientras se actualiza su instancia; [4-9] mensajes están retenidos y se enviarán después/).waitFor({ timeout: 5000 });
-    await shot(status, '07-status-es-paused');
+    await shot(status, '08-status-es-paused');
     await page.locator('tr[data-wave="1"][data-state="running"]').waitFor();
-    await shot(page, '08-program-running');
+    await shot(page, '09-program-running');
     await go('/fleet');
     await page.getByRole('row').filter({ hasText: 'acme-dev' }).getByText('switching').waitFor();
-    await shot(page, '08-fleet-switching');
+    await shot(page, '10-fleet-switching');
     await go('/programs/relay-2027');
 
     await eventually(async () => (await page.locator('tr[data-wave]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state')))).every((s) => s === 'completed'), 60_000, 'every wave to complete in the console');
     await page.locator('.card').filter({ hasText: 'Instances switched' }).getByText('5 / 5').waitFor();
-    await shot(page, '09-program-completed');
+    await shot(page, '11-program-completed');
     const api = (await ok(h.admin('GET', '/api/admin/v1/programs/relay-2027/status'))).body;
     assert.equal(api.state, 'completed');
     assert.ok(api.instances.every((i: { state: string }) => i.state === 'completed'));
@@ -220,11 +226,11 @@ describe('web console and customer status page, in a real browser', () => {
     const window = (await ok(h.admin('GET', '/api/admin/v1/instances/acme-dev/upgrade'))).body.window.start as string;
     const madrid = new Intl.DateTimeFormat('es', { timeZone: 'Europe/Madrid', dateStyle: 'full', timeStyle: 'short' }).format(new Date(window));
     assert.ok(text.includes(madrid), `window shown as ${madrid}`);
-    await shot(status, '10-status-es-completed');
+    await shot(status, '12-status-es-completed');
 
     await status.goto(`${h.url}/status/not-a-token`);
     await status.getByRole('alert').waitFor();
-    await shot(status, '11-status-invalid');
+    await shot(status, '13-status-invalid');
     await customer.close();
   });
 
@@ -234,20 +240,20 @@ describe('web console and customer status page, in a real browser', () => {
     const green = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'green' }) });
     await green.getByText('passed').waitFor();
     assert.match(await green.innerText(), /relay-2027/);
-    await shot(page, '12-infrastructures');
+    await shot(page, '14-infrastructures');
 
     await go('/notices');
     await page.getByLabel('Customer').selectOption('acme');
     await page.getByLabel('Kind').selectOption('scheduled');
     await page.getByRole('button', { name: /acme · ops@acme\.example/ }).first().click();
     await page.locator('.mail pre').filter({ hasText: /Europe\/Madrid/ }).waitFor();
-    await shot(page, '13-notices');
+    await shot(page, '15-notices');
 
     await go('/delivery');
     await page.getByRole('img', { name: /Throughput/ }).waitFor();
     await page.getByRole('img', { name: /Outcomes per bucket/ }).waitFor();
     await page.getByRole('table', { name: 'Deliveries per state' }).waitFor();
-    await shot(page, '14-delivery');
+    await shot(page, '16-delivery');
 
     await go('/programs/relay-2027');
     await page.getByRole('cell', { name: 'Black Friday' }).waitFor();

@@ -7,21 +7,22 @@ export interface Series {
   values: number[];
 }
 
-const width = 800;
+const width = 640;
 const height = 220;
-const pad = { top: 12, right: 12, bottom: 28, left: 52 };
+const pad = { top: 12, right: 12, bottom: 28, left: 44 };
 
+/** A top for the axis that quarters into whole numbers: 4 × (1, 2, 3, 4, 5, 6 or 8 × 10^k). */
 function niceMax(n: number): number {
-  if (n <= 4) return 4;
-  const magnitude = 10 ** Math.floor(Math.log10(n));
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * magnitude >= n) return step * magnitude;
-  return 10 * magnitude;
+  const quarter = Math.max(1, n / 4);
+  const magnitude = 10 ** Math.floor(Math.log10(quarter));
+  for (const step of [1, 2, 3, 4, 5, 6, 8, 10]) if (step * magnitude >= quarter) return 4 * step * magnitude;
+  return 40 * magnitude;
 }
 
 function Axes({ max, labels }: { max: number; labels: string[] }) {
   const plotH = height - pad.top - pad.bottom;
   const plotW = width - pad.left - pad.right;
-  const every = Math.max(1, Math.ceil(labels.length / 8));
+  const every = Math.max(1, Math.ceil(labels.length / 5));
   return (
     <g className="axes" aria-hidden="true">
       {[0, 0.25, 0.5, 0.75, 1].map((f) => {

@@ -16,7 +16,7 @@ export interface TimelineWave {
 
 const width = 900;
 const rowH = 26;
-const left = 170;
+const left = 210;
 const right = 16;
 const top = 24;
 

@@ -133,7 +133,8 @@ function stateMessage(i: InstanceStatus, t: StatusText, language: Language, loca
     case 'sending-paused':
       return t.paused(messages(language, i.held ?? 0, locale));
     case 'completed':
-      return t.completed(when(i.switchedAt ?? i.actualEnd), formatDuration(i.pausedMs ?? 0, t), sentMessages(language, i.released ?? 0, locale));
+      if (!i.released) return t.completedNothingHeld(when(i.switchedAt ?? i.actualEnd), formatDuration(i.pausedMs ?? 0, t));
+      return t.completed(when(i.switchedAt ?? i.actualEnd), formatDuration(i.pausedMs ?? 0, t), sentMessages(language, i.released, locale));
     case 'rolled-back':
       return t.rolledBack;
     case 'scheduled':

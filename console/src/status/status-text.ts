@@ -10,6 +10,7 @@ export interface StatusText {
   scheduled: string;
   paused: (held: string) => string;
   completed: (when: string, paused: string, released: string) => string;
+  completedNothingHeld: (when: string, paused: string) => string;
   rolledBack: string;
   notScheduled: string;
   window: string;
@@ -38,6 +39,7 @@ export const text: Record<Language, StatusText> = {
     scheduled: 'Sending continues as usual until the window. During it, sending pauses briefly while the instance switches; mail submitted meanwhile is held and sent right after.',
     paused: (n) => `Sending is paused while your instance is upgraded; ${n} held and will be sent afterwards.`,
     completed: (w, p, r) => `Upgrade completed on ${w}. Sending was paused for ${p}; ${r} sent afterwards.`,
+    completedNothingHeld: (w, p) => `Upgrade completed on ${w}. Sending was paused for ${p}; no message had to be held.`,
     rolledBack: 'The upgrade of this instance was rolled back: it keeps sending as before and will be upgraded in a later window. No message was lost.',
     notScheduled: 'No upgrade is scheduled for this instance.',
     window: 'Window',
@@ -65,6 +67,7 @@ export const text: Record<Language, StatusText> = {
       'El envío continúa con normalidad hasta la ventana. Durante ella, el envío se pausa brevemente mientras la instancia cambia; el correo enviado entretanto se retiene y sale justo después.',
     paused: (n) => `El envío está en pausa mientras se actualiza su instancia; ${n} retenidos y se enviarán después.`,
     completed: (w, p, r) => `Actualización completada el ${w}. El envío estuvo en pausa ${p}; después se enviaron ${r}.`,
+    completedNothingHeld: (w, p) => `Actualización completada el ${w}. El envío estuvo en pausa ${p}; no hubo que retener ningún mensaje.`,
     rolledBack: 'La actualización de esta instancia se ha revertido: sigue enviando como antes y se actualizará en una ventana posterior. No se ha perdido ningún mensaje.',
     notScheduled: 'No hay ninguna actualización programada para esta instancia.',
     window: 'Ventana',
