@@ -74,6 +74,7 @@ describe('an upgrade program in accelerated time', () => {
     assert.ok(pausedDev.held! >= 20, `held ${pausedDev.held}`);
     assert.equal(pausedDev.supportContact, 'help@mailshift.example');
     assert.equal(paused.instances.find((i) => i.instance === 'acme-prod')!.state, 'scheduled');
+    assert.ok(!JSON.stringify(paused).includes('"program"'), 'no operator bookkeeping reaches the customer');
 
     const status = await finished(h, 'move');
     assert.equal(status.state, 'completed');

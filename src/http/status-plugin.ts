@@ -22,7 +22,13 @@ export async function statusPlugin(app: FastifyInstance, services: Services): Pr
       customer: customer.name,
       locale: customer.contacts[0]?.locale ?? 'en',
       timezone: customer.contacts[0]?.timezone ?? 'UTC',
-      instances: await Promise.all(instances.map((i) => services.programService.instanceStatus(i, () => services.suspensions.heldCount(i.id)))),
+      instances: await Promise.all(
+        instances.map(async (i) => {
+          // Program names and wave numbers are the operators' bookkeeping, not the customer's.
+          const { program: _program, wave: _wave, retry: _retry, ...visible } = (await services.programService.instanceStatus(i, () => services.suspensions.heldCount(i.id))) as Record<string, unknown>;
+          return visible;
+        }),
+      ),
     };
   });
 }
