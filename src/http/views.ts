@@ -47,6 +47,8 @@ export function instanceView(instance: Instance, names: { customer: string; infr
     suspendedAt: instance.suspendedAt === null ? null : iso(instance.suspendedAt),
     suspendedReason: instance.suspendedReason,
     allowFrom: instance.allowFrom,
+    /** mailshift's own sender of notices, never part of an upgrade program. */
+    system: instance.system,
     createdAt: iso(instance.createdAt),
     ...(queue ? { queue } : {}),
   };
