@@ -89,10 +89,15 @@ export class AcceptService {
     return accepted;
   }
 
+  /** After the commit nothing may fail the reply: the message is accepted whatever happens here. */
   private async accepted(instance: Instance, via: Via, messages: readonly NewMessage[]): Promise<void> {
-    this.onAccepted(messages);
-    const infrastructure = await this.names.infrastructure(instance.infrastructureId);
-    this.metrics.accepted.inc({ instance: instance.name, infrastructure, via }, messages.length);
+    try {
+      this.onAccepted(messages);
+      const infrastructure = await this.names.infrastructure(instance.infrastructureId);
+      this.metrics.accepted.inc({ instance: instance.name, infrastructure, via }, messages.length);
+    } catch {
+      // Metrics and the engine's wake-up are conveniences; the next poll finds the mail.
+    }
   }
 
   private async prepare(s: Submission): Promise<NewMessage> {

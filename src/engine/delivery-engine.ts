@@ -10,6 +10,7 @@ import { GroupCommit } from '../spool/group-commit.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { ClaimedDelivery, Outcome, SpoolRepository } from '../store/spool-repository.ts';
 import { DestinationQueue, type QueueHost } from './destination-queue.ts';
+import { parseRate, TokenBucket } from '../core/delivery/throttle.ts';
 import { dkimKeyFor, dkimSign } from './dkim.ts';
 import { MessageCache } from './message-cache.ts';
 
@@ -32,6 +33,9 @@ export interface EngineOptions {
 export class DeliveryEngine implements QueueHost {
   running = false;
   private readonly queues = new Map<string, DestinationQueue>();
+  /** Rate limiters per (infrastructure, domain); they outlive idle queues. */
+  private readonly buckets = new Map<string, TokenBucket | null>();
+  private leaseTimer: NodeJS.Timeout | null = null;
   private readonly infrastructures = new Map<number, Infrastructure>();
   private readonly names = new Map<number, string>();
   private readonly cache: MessageCache;
@@ -68,6 +72,19 @@ export class DeliveryEngine implements QueueHost {
     if (released > 0) this.log.info({ released, owners: dead }, 'released the claims of a process that died');
     this.running = true;
     this.loop = this.run();
+    // Deliveries can wait in memory longer than a lease (a slow rate, a slow receiver):
+    // their leases are renewed so no other worker takes them meanwhile.
+    this.leaseTimer = setInterval(() => void this.renewLeases(), Math.max(1000, Math.floor(this.options.leaseMs / 3)));
+    this.leaseTimer.unref();
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (this.holding.size === 0) return;
+    try {
+      await this.spool.renew([...this.holding], this.options.owner, this.clock.now() + this.options.leaseMs);
+    } catch (err) {
+      this.log.warn({ err }, 'renewing leases failed');
+    }
   }
 
   /** Messages just committed: their bodies are at hand, and they are due now. */
@@ -98,6 +115,7 @@ export class DeliveryEngine implements QueueHost {
     if (!this.running) return;
     this.running = false;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
     this.wakeNow();
     await this.loop;
     await this.releaseWhere(() => true);
@@ -108,7 +126,12 @@ export class DeliveryEngine implements QueueHost {
 
   /** Deliveries of a suspended instance waiting in memory go back to the spool untouched. */
   async suspended(instanceId: number): Promise<void> {
-    await this.releaseWhere((d) => d.instanceId === instanceId);
+    try {
+      await this.releaseWhere((d) => d.instanceId === instanceId);
+    } catch (err) {
+      // Their leases still expire; a drain waiting on them rolls back rather than hangs.
+      this.log.error({ err, instanceId }, 'handing back a suspended instance’s deliveries failed');
+    }
   }
 
   private async run(): Promise<void> {
@@ -147,24 +170,38 @@ export class DeliveryEngine implements QueueHost {
   private async claim(limit: number): Promise<number> {
     const now = this.clock.now();
     const batch = await this.spool.claim(now, limit, this.options.owner, this.options.leaseMs);
+    const unrouted: ClaimedDelivery[] = [];
     for (const d of batch) {
       // Our own lease ran out while our copy is still queued or sending (a slow session):
       // the claim is renewed, but sending it again would be a duplicate.
       if (this.holding.has(d.id)) continue;
-      this.holding.add(d.id);
-      if (now >= d.expiresAt) {
-        this.finish(d, { code: null, enhanced: null, text: 'expired before it could be attempted' });
-        continue;
+      try {
+        if (now >= d.expiresAt) {
+          this.holding.add(d.id);
+          this.finish(d, { code: null, enhanced: null, text: 'expired before it could be attempted' });
+          continue;
+        }
+        const infra = await this.infrastructure(d.infrastructureId);
+        const key = `${infra.id}|${d.domain}`;
+        let queue = this.queues.get(key);
+        if (!queue) {
+          const rule = shapingFor(infra.shaping, d.domain);
+          if (!this.buckets.has(key)) {
+            const rate = rule.rate ? parseRate(rule.rate) : null;
+            this.buckets.set(key, rate && rate.ok ? new TokenBucket(rate.rate) : null);
+          }
+          queue = new DestinationQueue(infra, d.domain, rule, this.buckets.get(key)!, this);
+          this.queues.set(key, queue);
+        }
+        this.holding.add(d.id);
+        queue.push(d);
+      } catch (err) {
+        // Not queued: hand it back so it is not held by nobody until its lease runs out.
+        this.log.error({ err, delivery: d.id }, 'routing a delivery failed');
+        unrouted.push(d);
       }
-      const infra = await this.infrastructure(d.infrastructureId);
-      const key = `${infra.id}|${d.domain}`;
-      let queue = this.queues.get(key);
-      if (!queue) {
-        queue = new DestinationQueue(infra, d.domain, shapingFor(infra.shaping, d.domain), this);
-        this.queues.set(key, queue);
-      }
-      queue.push(d);
     }
+    if (unrouted.length > 0) await this.spool.release(unrouted.map((d) => d.id), this.options.owner, now);
     for (const [key, queue] of this.queues) if (queue.idle) this.queues.delete(key);
     return batch.length;
   }
@@ -220,6 +257,10 @@ export class DeliveryEngine implements QueueHost {
     return { ...m, body };
   }
 
+  failed(err: unknown): void {
+    this.log.error({ err }, 'a delivery session failed');
+  }
+
   finish(delivery: ClaimedDelivery, reply: SmtpReply): void {
     const now = this.clock.now();
     const decision = decideOutcome(reply, { attempts: delivery.attempts, expiresAt: delivery.expiresAt, now }, this.options.retry, this.options.bounceRules);
@@ -232,7 +273,7 @@ export class DeliveryEngine implements QueueHost {
           : decision.kind === 'bounced'
             ? { kind: 'bounced', delivery, reply: text, category: decision.category, at: now, suppress: decision.suppress }
             : { kind: 'expired', delivery, reply: text, category: decision.category, at: now };
-    void this.record(outcome);
+    this.record(outcome).catch((err) => this.log.error({ err }, 'after recording an outcome'));
   }
 
   private async record(outcome: Outcome): Promise<void> {

@@ -64,10 +64,12 @@ export class WebhookSender {
     for (const hook of hooks) {
       if (hook.nextAttemptAt > now || this.busy.has(hook.id)) continue;
       this.busy.add(hook.id);
-      const run = this.sendBatch(hook).finally(() => {
-        this.busy.delete(hook.id);
-        this.inFlight.delete(run);
-      });
+      const run = this.sendBatch(hook)
+        .catch((err) => this.log.warn({ err, webhook: hook.id }, 'webhook batch failed'))
+        .finally(() => {
+          this.busy.delete(hook.id);
+          this.inFlight.delete(run);
+        });
       this.inFlight.add(run);
     }
   }

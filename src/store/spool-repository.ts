@@ -254,6 +254,19 @@ export class SpoolRepository {
     }
   }
 
+  /** Extends the leases of claims this owner still holds. */
+  async renew(ids: number[], owner: string, until: number): Promise<void> {
+    for (let i = 0; i < ids.length; i += chunk) {
+      await this.db
+        .updateTable('deliveries')
+        .set({ due_at: until })
+        .where('id', 'in', ids.slice(i, i + chunk))
+        .where('state', '=', 'inflight')
+        .where('lease_owner', '=', owner)
+        .execute();
+    }
+  }
+
   /** Owners of claims in flight whose names start with `prefix` (this host's processes). */
   async inflightOwners(prefix: string): Promise<string[]> {
     const rows = await this.db.selectFrom('deliveries').select('lease_owner').distinct().where('state', '=', 'inflight').where('lease_owner', 'like', `${prefix}%`).execute();
