@@ -11,6 +11,7 @@ import type { Accepted, IdempotencyClaim, Submission } from '../app/accept-servi
 import { bearer, sendProblem } from './problem.ts';
 import { messageView } from './views.ts';
 import { suppressionRoutes, webhookRoutes } from './instance-routes.ts';
+import { isUniqueViolation } from '../store/spool-repository.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -78,16 +79,24 @@ export async function injectPlugin(app: FastifyInstance, services: Services): Pr
     if (key.length > 255) throw new DomainError('invalid-request', 'Idempotency-Key is longer than 255 characters');
     const instance = request.instance!;
     const requestHash = createHash('sha256').update(JSON.stringify(request.body)).digest('hex');
-    const seen = await services.acceptor.findIdempotent(instance.id, key);
-    if (seen) {
+    const replay = async () => {
+      const seen = await services.acceptor.findIdempotent(instance.id, key);
+      if (!seen) return undefined;
       if (seen.requestHash !== requestHash) throw new DomainError('idempotency-mismatch', `Idempotency-Key ${JSON.stringify(key)} was used for a different request`);
-      return { body: JSON.parse(seen.response), replayed: true };
-    }
+      return { body: JSON.parse(seen.response) as unknown, replayed: true };
+    };
+    const earlier = await replay();
+    if (earlier) return earlier;
     const slot = `${instance.id}\u0000${key}`;
     if (inProgress.has(slot)) throw new DomainError('conflict', `a request with Idempotency-Key ${JSON.stringify(key)} is still in progress`);
     inProgress.add(slot);
     try {
       return { body: await work({ key, requestHash }), replayed: false };
+    } catch (err) {
+      // Another process committed the same key first: its answer stands, nothing is sent twice.
+      const winner = isUniqueViolation(err) ? await replay() : undefined;
+      if (winner) return winner;
+      throw err;
     } finally {
       inProgress.delete(slot);
     }

@@ -43,6 +43,12 @@ export interface EventRecord {
   detail: Record<string, unknown>;
 }
 
+/** A unique or primary key was violated (SQLite or PostgreSQL). */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
 export const deliveryStates = ['scheduled', 'inflight', 'delivered', 'bounced', 'expired', 'suppressed'] as const;
 export type DeliveryState = (typeof deliveryStates)[number];
 
@@ -112,7 +118,8 @@ export class SpoolRepository {
             response: m.idempotency!.response,
             created_at: now,
           })))
-          .onConflict((oc) => oc.doNothing())
+          // A key already stored aborts the whole commit: the same request was accepted
+          // meanwhile (another process), and the caller replays that answer instead.
           .execute();
       }
     });
