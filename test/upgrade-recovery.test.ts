@@ -94,3 +94,50 @@ describe('a crash at each switch step, then a restart', () => {
     });
   }
 });
+
+describe('an instance moved by something else after the plan was published', () => {
+  for (const movedTo of ['green', 'red'] as const) {
+    test(`found on ${movedTo === 'green' ? 'the target' : 'a third infrastructure'}: ${movedTo === 'green' ? 'counted as switched, without a pause' : 'left where it is and reported failed'}`, async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'mailshift-moved-'));
+      const source = await Sink.start();
+      const target = await Sink.start();
+      try {
+        const first = await startHarness({}, { dataDir });
+        await upgradeFleet(first, source.relay, target.relay, [{ customer: 'theta', instances: [{ name: 'theta-dev', environment: 'development' }] }]);
+        await ok(first.admin('POST', '/api/admin/v1/infrastructures', { name: 'red', relays: [target.relay] }));
+        await ok(first.admin('POST', '/api/admin/v1/programs', programBody('moved', Date.now(), { waveSize: 1 })));
+        await ok(first.admin('POST', '/api/admin/v1/programs/moved/publish'));
+        await first.close();
+
+        const store = await openStore({ url: join(dataDir, 'mailshift.db') });
+        const infra = await store.db.selectFrom('infrastructures').select('id').where('name', '=', movedTo).executeTakeFirstOrThrow();
+        await store.db.updateTable('instances').set({ infrastructure_id: infra.id }).where('name', '=', 'theta-dev').execute();
+        const now = Date.now();
+        await store.db.updateTable('program_waves').set({ start_at: now - 1000, end_at: now + 3_600_000 }).where('idx', '=', 1).execute();
+        await store.close();
+
+        const second = await startHarness({}, { dataDir });
+        try {
+          await eventually(async () => ['completed', 'failed'].includes((await ok(second.admin('GET', '/api/admin/v1/programs/moved/status'))).body.instances[0].state), 15_000);
+          const sw = (await ok(second.admin('GET', '/api/admin/v1/programs/moved/status'))).body.instances[0];
+          const inst = (await ok(second.admin('GET', '/api/admin/v1/instances/theta-dev'))).body;
+          assert.equal(inst.infrastructure, movedTo, 'never pulled back to the source');
+          assert.equal(inst.suspended, false);
+          if (movedTo === 'green') {
+            assert.equal(sw.state, 'completed');
+            assert.equal(sw.pausedMs, 0);
+          } else {
+            assert.equal(sw.state, 'failed');
+            assert.match(sw.error, /no longer on blue/);
+          }
+        } finally {
+          await second.close();
+        }
+      } finally {
+        await source.close();
+        await target.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+  }
+});

@@ -71,7 +71,7 @@ export class NoticeService implements WaveEvents {
     const waves = await this.programs.waves(program.id);
     const wave = waves.find((w) => w.idx === sw.waveIdx)!;
     const next = retryWave ?? wave;
-    await this.perCustomer(program, { ...next }, [sw], 'rolled-back', () => ({ reason }));
+    await this.perCustomer(program, { ...next }, [sw], 'rolled-back', () => ({ reason: customerReason(reason) }));
   }
 
   private async perCustomer(program: ProgramRecord, wave: WaveRecord, switches: SwitchRecord[], kind: NoticeKind, extra: (mine: SwitchRecord[]) => Partial<NoticeDetail>): Promise<void> {
@@ -96,8 +96,9 @@ export class NoticeService implements WaveEvents {
     return { programName: program.name, customerName: customer.name, instances, windowStart: start, windowEnd: end, estimateMs, supportContact: program.spec.supportContact };
   }
 
+  /** One notice per contact; the first also carries the webhook events, so they go out once. */
   private forContacts(program: ProgramRecord, customer: Customer, kind: NoticeKind, waveIdx: number, dueAt: number, detail: NoticeDetail): NewNotice[] {
-    return customer.contacts.map((c) => ({ programId: program.id, customerId: customer.id, email: c.email, locale: c.locale, timezone: c.timezone, kind, waveIdx, dueAt, detail: { ...detail } }));
+    return customer.contacts.map((c, i) => ({ programId: program.id, customerId: customer.id, email: c.email, locale: c.locale, timezone: c.timezone, kind, waveIdx, dueAt, detail: { ...detail, events: i === 0 } }));
   }
 
   start(pollMs = 1000): void {
@@ -126,7 +127,17 @@ export class NoticeService implements WaveEvents {
           const due = await this.programs.dueNotices(this.clock.now(), 200);
           if (due.length === 0) break;
           const from = await this.sender.instance();
-          for (const n of due) await this.send(n, from);
+          let sent = 0;
+          for (const n of due) {
+            try {
+              await this.send(n, from);
+              sent++;
+            } catch (err) {
+              // One notice that cannot go out must not hold up the others; it is tried again later.
+              this.log.error({ err, notice: n.id }, 'sending a notice failed');
+            }
+          }
+          if (sent === 0) break;
         }
       } catch (err) {
         this.log.error({ err }, 'sending notices failed');
@@ -138,7 +149,7 @@ export class NoticeService implements WaveEvents {
   }
 
   private async send(n: Awaited<ReturnType<ProgramRepository['dueNotices']>>[number], from: Instance): Promise<void> {
-    const detail = JSON.parse(n.detail) as NoticeDetail;
+    const { events, ...detail } = JSON.parse(n.detail) as NoticeDetail & { events?: boolean };
     const rendered = renderNotice({ kind: n.kind as NoticeKind, locale: n.locale, timezone: n.timezone, ...detail });
     const raw = Buffer.from(
       [
@@ -157,12 +168,21 @@ export class NoticeService implements WaveEvents {
     const accepted = await this.acceptor.accept({ instance: from, mailFrom: addressOf(this.sender.from), recipients: [n.email], raw }, 'smtp');
     const now = this.clock.now();
     // The same notice as an event on each affected instance, for its webhooks.
-    const instances = await Promise.all(detail.instances.map((i) => this.fleet.findInstance({ name: i.name })));
+    const instances = events ? await Promise.all(detail.instances.map((i) => this.fleet.findInstance({ name: i.name }))) : [];
     await this.spool.addEvents(
       instances.filter((i): i is Instance => !!i).map((i) => ({ instanceId: i.id, type: `upgrade.${n.kind}`, at: now, detail: { program: detail.programName, windowStart: new Date(detail.windowStart).toISOString(), windowEnd: new Date(detail.windowEnd).toISOString(), estimateMs: detail.estimateMs, heldReleased: detail.heldReleased, reason: detail.reason, supportContact: detail.supportContact } })),
     );
     await this.programs.noticeSent(n.id, rendered.subject, rendered.text, accepted.messageId, now);
   }
+}
+
+/** What a customer is told of a failed step: the kind of failure, not our relays' addresses. */
+function customerReason(error: string): string {
+  if (error.startsWith('pre-check')) return 'the new sending infrastructure could not be reached before the switch';
+  if (error.startsWith('verify')) return 'a test message through the new sending infrastructure was not accepted';
+  if (error.startsWith('drain')) return 'mail being sent did not finish in time for the switch';
+  if (error.startsWith('window')) return 'the maintenance window closed before the switch finished';
+  return 'a step of the switch did not complete';
 }
 
 function byCustomer<T extends { customerId: number }>(items: T[]): Map<number, T[]> {

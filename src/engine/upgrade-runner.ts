@@ -91,7 +91,8 @@ export class UpgradeRunner {
         wave.state = 'running';
         wave.actualStart = now;
         const switches = await this.programs.switches(program.id, wave.idx);
-        if (switches.length > 0) await this.events.waveStarted(program, wave, switches);
+        // No "started" notice for a window that has already passed (the orchestrator was down).
+        if (switches.length > 0 && now <= wave.end) await this.events.waveStarted(program, wave, switches);
       }
       const halted = await this.runWave(program, wave, waves);
       if (halted || !this.running) return Infinity;
@@ -118,15 +119,21 @@ export class UpgradeRunner {
         const sw = queue.shift()!;
         if (sw.state === 'scheduled' && this.clock.now() > wave.end) {
           // Never start a switch outside the window the customer was told about.
-          if (retryWave && !wave.retry) await this.programs.transition(sw.id, 'scheduled', 'scheduled', this.clock.now(), { wave_idx: retryWave.idx }, `window of wave ${wave.idx} closed before it started; moved to retry wave ${retryWave.idx}`);
+          const now = this.clock.now();
+          if (retryWave && !wave.retry) await this.programs.transition(sw.id, 'scheduled', 'scheduled', now, { wave_idx: retryWave.idx }, `window of wave ${wave.idx} closed before it started; moved to retry wave ${retryWave.idx}`);
+          else await this.programs.transition(sw.id, 'scheduled', 'failed', now, { error: 'the window closed before the switch could start' }, 'missed its window');
           continue;
         }
         const end = await this.runSwitch(program, wave, sw, source, target);
         if (end === 'rolled-back' || end === 'failed') {
           failed++;
-          await this.events.rolledBack(program, sw, sw.error ?? 'switch failed', retryWave);
-          if (retryWave && !wave.retry) {
-            await this.programs.transition(sw.id, 'rolled-back', 'scheduled', this.clock.now(), { wave_idx: retryWave.idx, attempts: sw.attempts + 1 }, `moved to retry wave ${retryWave.idx}`);
+          if (end === 'rolled-back') {
+            await this.events.rolledBack(program, sw, sw.error ?? 'switch failed', retryWave);
+            if (retryWave && !wave.retry) {
+              await this.programs.transition(sw.id, 'rolled-back', 'scheduled', this.clock.now(), { wave_idx: retryWave.idx, attempts: sw.attempts + 1 }, `moved to retry wave ${retryWave.idx}`);
+            }
+          } else {
+            this.log.error({ program: program.name, instance: sw.instanceName, error: sw.error }, 'switch failed: needs an operator');
           }
           if (all.length > 0 && failed / all.length > program.spec.haltThreshold) halted = true;
         }
@@ -156,6 +163,15 @@ export class UpgradeRunner {
     if (this.clock.now() > wave.end && state !== 'scheduled') {
       const next = afterWindow(state);
       if (next !== state && (await this.programs.transition(sw.id, state, next, this.clock.now(), { error: 'window closed before the switch finished' }, 'window closed'))) state = next;
+    }
+    if (state === 'scheduled' && instance.infrastructureId !== source.id) {
+      // Moved by someone else since the plan: never pull it back to the source on a failure.
+      const onTarget = instance.infrastructureId === target.id;
+      const next: SwitchState = onTarget ? 'completed' : 'failed';
+      const error = onTarget ? null : `instance is no longer on ${source.name}`;
+      await this.programs.transition(sw.id, state, next, this.clock.now(), onTarget ? { switched_at: this.clock.now(), paused_ms: 0, released: 0 } : { error }, onTarget ? 'already on the target' : error!);
+      sw.error = error;
+      return next;
     }
     let suspendedAt = sw.suspendedAt;
     while (!terminalStates.has(state) && this.running) {
