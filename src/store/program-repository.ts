@@ -110,16 +110,13 @@ export class ProgramRepository {
   }
 
   async switches(programId: number, waveIdx?: number): Promise<SwitchRecord[]> {
-    let q = this.db
-      .selectFrom('switches as s')
-      .innerJoin('instances as i', 'i.id', 's.instance_id')
-      .selectAll('s')
-      .select(['i.name as instance_name', 'i.customer_id', 'i.environment'])
-      .where('s.program_id', '=', programId)
-      .orderBy('s.wave_idx')
-      .orderBy('i.name');
+    let q = this.switchRows().where('s.program_id', '=', programId).orderBy('s.wave_idx').orderBy('i.name');
     if (waveIdx !== undefined) q = q.where('s.wave_idx', '=', waveIdx);
     return (await q.execute()).map(toSwitch);
+  }
+
+  private switchRows() {
+    return this.db.selectFrom('switches as s').innerJoin('instances as i', 'i.id', 's.instance_id').selectAll('s').select(['i.name as instance_name', 'i.customer_id', 'i.environment']);
   }
 
   /** The instance's switch in its latest program; with `openOnly`, only in a program not yet finished. */
@@ -127,15 +124,15 @@ export class ProgramRepository {
     let q = this.db
       .selectFrom('switches as s')
       .innerJoin('programs as p', 'p.id', 's.program_id')
-      .select(['s.program_id'])
+      .select(['s.id', 's.program_id'])
       .where('s.instance_id', '=', instanceId)
       .orderBy('s.id', 'desc');
     if (openOnly) q = q.where('p.state', 'in', ['published', 'running', 'halted']);
     const row = await q.executeTakeFirst();
     if (!row) return undefined;
-    const program = (await this.find({ id: row.program_id }))!;
-    const sw = (await this.switches(program.id)).find((s) => s.instanceId === instanceId)!;
-    return { program, switch: sw };
+    // One row, not the whole program: status pages ask this once per instance.
+    const [program, sw] = await Promise.all([this.find({ id: row.program_id }), this.switchRows().where('s.id', '=', row.id).executeTakeFirstOrThrow()]);
+    return { program: program!, switch: toSwitch(sw) };
   }
 
   /**
