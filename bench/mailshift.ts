@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, sleep, statusKb, stopChild } from './proc.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-const adminToken = 'bench-admin-token';
+const adminToken = 'bench-admin-token-c83f1a6e97d2b450';
 
 export interface MailshiftServer {
   pid: number;

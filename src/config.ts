@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseDuration } from './core/duration.ts';
 import { validateBounceRules, type BounceRule } from './core/delivery/bounce-rules.ts';
 import { defaultRetryPolicy, parseRetryPolicy, type RetryPolicy } from './core/delivery/retry-schedule.ts';
+import { parseNetworkList, type Network } from './core/net/ip-address.ts';
 
 export interface Config {
   databaseUrl: string;
@@ -42,6 +43,29 @@ export interface Config {
   drainTimeoutMs: number;
   /** How long finished messages, events and idempotency keys are kept. */
   retention: { messagesMs: number; eventsMs: number; idempotencyKeysMs: number };
+  /** Reserved networks (loopback, private…) that webhooks may still target; none by default. */
+  webhookAllowNetworks: readonly Network[];
+  /** Reserved networks that direct-MX delivery may still connect to; none by default. */
+  mxAllowNetworks: readonly Network[];
+  maxWebhooksPerInstance: number;
+  /** Bearer token for `/metrics` besides the admin token; unset, only the admin token. */
+  metricsToken?: string;
+  /** Total bytes a batch may render to (all recipients together). */
+  batchMaxRenderedBytes: number;
+  /** Concurrent inbound SMTP connections, in all and from one source address. */
+  smtpMaxClients: number;
+  smtpMaxClientsPerAddress: number;
+  /** Message bytes held in memory across all SMTP and HTTP submissions in progress. */
+  maxInflightBytes: number;
+  /** Outbound TCP connect and greeting timeout. */
+  connectTimeoutMs: number;
+}
+
+/** A token an attacker could guess or a person chose: too short, or too few distinct characters. */
+export function weakTokenReason(token: string): string | null {
+  if (token.length < 20) return `it has ${token.length} characters; at least 20 are needed`;
+  if (new Set(token).size < 8) return 'it repeats too few distinct characters';
+  return null;
 }
 
 export class ConfigError extends Error {}
@@ -50,6 +74,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const dataDir = resolve(env.MAILSHIFT_DATA_DIR ?? './data');
   const retry = env.MAILSHIFT_RETRY ? parseRetryPolicy(parseJson('MAILSHIFT_RETRY', env.MAILSHIFT_RETRY)) : null;
   if (retry && !retry.ok) throw new ConfigError(`MAILSHIFT_RETRY: ${retry.error}`);
+  const host = env.MAILSHIFT_HOSTNAME || hostname();
+  // Default addresses need a fully qualified domain; a bare machine name gets Debian's `.localdomain`.
+  const mailDomain = host.includes('.') ? host : `${host}.localdomain`;
   const config: Config = {
     databaseUrl: env.MAILSHIFT_DATABASE_URL || join(dataDir, 'mailshift.db'),
     databaseSchema: env.MAILSHIFT_DATABASE_SCHEMA || undefined,
@@ -61,7 +88,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminToken: env.MAILSHIFT_ADMIN_TOKEN || undefined,
     tlsCertPath: env.MAILSHIFT_TLS_CERT || undefined,
     tlsKeyPath: env.MAILSHIFT_TLS_KEY || undefined,
-    hostname: env.MAILSHIFT_HOSTNAME || hostname(),
+    hostname: host,
     maxMessageBytes: integer(env, 'MAILSHIFT_MAX_MESSAGE_SIZE', 25 * 1024 * 1024),
     retry: retry ? retry.policy : defaultRetryPolicy,
     bounceRules: env.MAILSHIFT_BOUNCE_RULES ? loadBounceRules(env.MAILSHIFT_BOUNCE_RULES) : undefined,
@@ -70,8 +97,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pollMs: integer(env, 'MAILSHIFT_POLL_MS', 1000),
     maxOutboundConnections: integer(env, 'MAILSHIFT_MAX_CONNECTIONS', 200),
     logLevel: env.MAILSHIFT_LOG_LEVEL || 'info',
-    supportContact: env.MAILSHIFT_SUPPORT_CONTACT || `support@${env.MAILSHIFT_HOSTNAME || hostname()}`,
-    noticeFrom: env.MAILSHIFT_NOTICE_FROM || `mailshift upgrades <upgrades@${env.MAILSHIFT_HOSTNAME || hostname()}>`,
+    supportContact: env.MAILSHIFT_SUPPORT_CONTACT || `support@${mailDomain}`,
+    noticeFrom: env.MAILSHIFT_NOTICE_FROM || `mailshift upgrades <upgrades@${mailDomain}>`,
     noticeInfrastructure: env.MAILSHIFT_NOTICE_INFRA || 'local',
     drainTimeoutMs: integer(env, 'MAILSHIFT_DRAIN_TIMEOUT_MS', 30_000),
     retention: {
@@ -79,7 +106,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       eventsMs: duration(env, 'MAILSHIFT_RETAIN_EVENTS', '30d'),
       idempotencyKeysMs: duration(env, 'MAILSHIFT_RETAIN_IDEMPOTENCY_KEYS', '24h'),
     },
+    webhookAllowNetworks: networks(env, 'MAILSHIFT_WEBHOOK_ALLOW_NETWORKS'),
+    mxAllowNetworks: networks(env, 'MAILSHIFT_MX_ALLOW_NETWORKS'),
+    maxWebhooksPerInstance: integer(env, 'MAILSHIFT_MAX_WEBHOOKS', 10),
+    metricsToken: env.MAILSHIFT_METRICS_TOKEN || undefined,
+    batchMaxRenderedBytes: integer(env, 'MAILSHIFT_BATCH_MAX_BYTES', 64 * 1024 * 1024),
+    smtpMaxClients: integer(env, 'MAILSHIFT_SMTP_MAX_CLIENTS', 1000),
+    smtpMaxClientsPerAddress: integer(env, 'MAILSHIFT_SMTP_MAX_CLIENTS_PER_ADDRESS', 100),
+    maxInflightBytes: integer(env, 'MAILSHIFT_MAX_INFLIGHT_BYTES', 512 * 1024 * 1024),
+    connectTimeoutMs: integer(env, 'MAILSHIFT_CONNECT_TIMEOUT_MS', 10_000),
   };
+  for (const [name, token] of [['MAILSHIFT_ADMIN_TOKEN', config.adminToken], ['MAILSHIFT_METRICS_TOKEN', config.metricsToken]] as const) {
+    const weak = token === undefined ? null : weakTokenReason(token);
+    if (weak) throw new ConfigError(`${name} is too weak: ${weak}`);
+  }
   return Object.freeze(config);
 }
 
@@ -115,6 +155,12 @@ function duration(env: Record<string, string | undefined>, name: string, fallbac
   const ms = parseDuration(env[name] || fallback);
   if (ms === null) throw new ConfigError(`${name} must be a duration such as 7d or 12h, got "${env[name]}"`);
   return ms;
+}
+
+function networks(env: Record<string, string | undefined>, name: string): Network[] {
+  const parsed = parseNetworkList(env[name] ?? '');
+  if (!parsed.ok) throw new ConfigError(`${name} must be a comma-separated list of CIDRs such as 127.0.0.0/8, got ${parsed.bad.map((b) => JSON.stringify(b)).join(', ')}`);
+  return parsed.networks;
 }
 
 function port(env: Record<string, string | undefined>, name: string, fallback: number): number {

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
-import type { Config } from './config.ts';
+import { ConfigError, weakTokenReason, type Config } from './config.ts';
 import type { Clock } from './core/clock.ts';
 import { systemClock } from './system-clock.ts';
 import { openStore } from './store/database.ts';
@@ -17,6 +17,8 @@ import { Metrics } from './metrics.ts';
 import { FleetNames } from './app/fleet-names.ts';
 import { FleetService } from './app/fleet-service.ts';
 import { AcceptService } from './app/accept-service.ts';
+import { AuthGuard } from './app/auth-guard.ts';
+import { InflightBudget } from './app/inflight-budget.ts';
 import type { Services } from './app/services.ts';
 import { DeliveryEngine } from './engine/delivery-engine.ts';
 import { WebhookSender } from './engine/webhook-sender.ts';
@@ -67,6 +69,8 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
     return [...totals].map(([state, count]) => ({ state, count }));
   });
   const names = new FleetNames(fleetRepository);
+  const authGuard = new AuthGuard(clock, metrics, log.child({ part: 'auth' }));
+  const inflight = new InflightBudget(config.maxInflightBytes);
   const fleet = new FleetService(fleetRepository, suspensions, clock, { heloName: config.hostname });
 
   const engine = new DeliveryEngine(spool, fleetRepository, clock, metrics, log.child({ part: 'delivery' }), {
@@ -92,7 +96,7 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
   const runner = new UpgradeRunner(programs, fleetRepository, steps, clock, notices, log.child({ part: 'upgrades' }), { pollMs: config.pollMs });
   const programService = new ProgramService(programs, fleetRepository, notices, clock, { supportContact: config.supportContact }, () => runner.wake());
 
-  const services: Services = { config, adminToken, clock, fleet, fleetRepository, acceptor, spool, suppressions, suspensions, captures, webhooks, engine, metrics, programs, programService, notices, runner };
+  const services: Services = { config, adminToken, clock, authGuard, inflight, fleet, fleetRepository, acceptor, spool, suppressions, suspensions, captures, webhooks, engine, metrics, programs, programService, notices, runner };
   const tls = await loadTls({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, dataDir: config.dataDir, hostname: config.hostname });
   const inbound = await startInboundServer(
     { host: config.host, port: config.smtpPort, hostname: config.hostname, maxMessageBytes: config.maxMessageBytes, maxRecipients, tls },
@@ -155,7 +159,12 @@ async function noticeSender(repo: FleetRepository, infrastructure: string, now: 
 }
 
 function readOrCreateToken(path: string): string {
-  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  if (existsSync(path)) {
+    const token = readFileSync(path, 'utf8').trim();
+    const weak = weakTokenReason(token);
+    if (weak) throw new ConfigError(`the admin token in ${path} is too weak: ${weak}; delete the file to have a strong one made`);
+    return token;
+  }
   const token = randomBytes(24).toString('base64url');
   writeFileSync(path, token + '\n', { mode: 0o600 });
   return token;

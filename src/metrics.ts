@@ -15,6 +15,10 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly authFailures = new Counter({ name: 'mailshift_auth_failures_total', help: 'Failed credential checks per door', labelNames: ['door'], registers: [this.registry] });
+  readonly authRefused = new Counter({ name: 'mailshift_auth_rate_limited_total', help: 'Attempts refused because the source or account is locked out', labelNames: ['door', 'scope'], registers: [this.registry] });
+  readonly busyRefusals = new Counter({ name: 'mailshift_busy_refusals_total', help: 'Submissions refused or connections closed to protect memory or descriptors', labelNames: ['door', 'reason'], registers: [this.registry] });
+
   constructor(queueDepth: () => Promise<{ state: string; count: number }[]>) {
     new Gauge({
       name: 'mailshift_queue_depth',

@@ -44,7 +44,7 @@ before(async () => {
       MAILSHIFT_SMTP_PORT: '0',
       MAILSHIFT_HTTP_PORT: '0',
       MAILSHIFT_CAPTURE_PORT: '0',
-      MAILSHIFT_ADMIN_TOKEN: 'test-token',
+      MAILSHIFT_ADMIN_TOKEN: 'cli-test-token-1b9e4f7a2c6d8053',
       MAILSHIFT_LOG_LEVEL: 'silent',
     }),
   );
@@ -52,7 +52,7 @@ before(async () => {
   childEnv = {
     ...inherited,
     MAILSHIFT_URL: `http://127.0.0.1:${app.httpPort}`,
-    MAILSHIFT_ADMIN_TOKEN: 'test-token',
+    MAILSHIFT_ADMIN_TOKEN: 'cli-test-token-1b9e4f7a2c6d8053',
     MAILSHIFT_DATA_DIR: dataDir,
   };
 });

@@ -17,7 +17,7 @@ const total = 2000;
 const killAfterAccepted = 700;
 const sessions = 20;
 const claimBatch = 500;
-const adminToken = 'crash-test-admin-token';
+const adminToken = 'crash-test-admin-token-7d41c9e2b8a6';
 
 interface Credentials {
   username: string;

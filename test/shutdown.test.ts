@@ -8,7 +8,7 @@ import { Sink } from './helpers/sink.ts';
 import { eventually } from './helpers/harness.ts';
 import { freePorts, spawnServer, waitForHealthy } from './helpers/process.ts';
 
-const token = 'shutdown-token';
+const token = 'shutdown-test-token-4e8b2d6a9c1f7035';
 
 async function admin(url: string, method: string, path: string, body?: unknown) {
   const res = await fetch(url + path, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });

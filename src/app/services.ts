@@ -9,6 +9,8 @@ import type { SuppressionRepository } from '../store/suppression-repository.ts';
 import type { SuspensionRepository } from '../store/suspension-repository.ts';
 import type { WebhookRepository } from '../store/webhook-repository.ts';
 import type { AcceptService } from './accept-service.ts';
+import type { AuthGuard } from './auth-guard.ts';
+import type { InflightBudget } from './inflight-budget.ts';
 import type { FleetService } from './fleet-service.ts';
 import type { ProgramRepository } from '../store/program-repository.ts';
 import type { ProgramService } from './program-service.ts';
@@ -20,6 +22,10 @@ export interface Services {
   config: Readonly<Config>;
   adminToken: string;
   clock: Clock;
+  /** Lockout of sources and accounts after failed credentials, for every door. */
+  authGuard: AuthGuard;
+  /** Bytes of message data in memory across submissions in progress. */
+  inflight: InflightBudget;
   fleet: FleetService;
   fleetRepository: FleetRepository;
   acceptor: AcceptService;

@@ -21,6 +21,9 @@ export const errorCodes = {
   'opt-out-refused': { http: 409, smtp: [550, '5.7.1'], title: 'Opt-out refused' },
   'invalid-state': { http: 409, smtp: [451, '4.3.0'], title: 'Not possible in the current state' },
   unavailable: { http: 503, smtp: [451, '4.3.0'], title: 'Temporarily unavailable' },
+  'rate-limited': { http: 429, smtp: [421, '4.7.0'], title: 'Too many failed attempts; try again later' },
+  'server-busy': { http: 503, smtp: [452, '4.3.1'], title: 'Too busy to take this now; try again later' },
+  'limit-reached': { http: 409, smtp: [452, '4.5.3'], title: 'A limit of this instance is reached' },
 } as const satisfies Record<string, { http: number; smtp: readonly [number, string]; title: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config.ts';
 import { startMailshift, type RunningMailshift } from '../../src/main.ts';
 import type { Clock } from '../../src/core/clock.ts';
 
-export const adminToken = 'test-admin-token';
+export const adminToken = 'test-admin-token-5f3a9c81d2e7b604';
 
 export interface Harness {
   app: RunningMailshift;
@@ -36,6 +36,9 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
     MAILSHIFT_CAPTURE_PORT: '0',
     MAILSHIFT_ADMIN_TOKEN: adminToken,
     MAILSHIFT_POLL_MS: '100',
+    // Test receivers (webhooks, MX hosts) listen on loopback, which production refuses.
+    MAILSHIFT_WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/8,::1',
+    MAILSHIFT_MX_ALLOW_NETWORKS: '127.0.0.0/8,::1',
     ...env,
   });
   const app = await startMailshift(config, { clock: options.clock, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });

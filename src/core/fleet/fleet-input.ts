@@ -1,5 +1,6 @@
 import { fail, ok, type Result } from '../errors.ts';
 import { parseRate } from '../delivery/throttle.ts';
+import { parseIp } from '../net/ip-address.ts';
 import {
   environments,
   productLines,
@@ -33,14 +34,41 @@ export function formatRelay(relay: Relay): string {
   return relay.host.includes(':') ? `[${relay.host}]:${relay.port}` : `${relay.host}:${relay.port}`;
 }
 
-const addressPattern = /^[^\s@<>()",;:\\[\]]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+// Local part: printable ASCII or UTF-8 (RFC 6531) without the characters that break an
+// envelope or a header; never controls or NUL.
+const localPart = /^[^\s@<>()",;:\\[\]\p{Cc}\p{Cf}]{1,64}$/u;
+// Labels of letters, digits and hyphens, in any script (IDN U-labels as well as A-labels).
+const label = /^[\p{L}\p{N}](?:[\p{L}\p{N}\p{M}-]{0,61}[\p{L}\p{N}\p{M}])?$/u;
+const ipLiteral = /^\[(?:IPv6:([0-9a-f:.]+)|(\d{1,3}(?:\.\d{1,3}){3}))\]$/i;
 
-/** A bare mailbox address (local@domain); no display names, no line breaks. */
+/**
+ * A bare mailbox address (local@domain); no display names, no line breaks, no controls.
+ * The domain is a name of at least two labels (so not `localhost` or an intranet's single
+ * label), possibly internationalised, or an address literal in brackets (`[192.0.2.1]`,
+ * `[IPv6:2001:db8::1]`) — never a bare IP, which reads like a name but routes like a literal.
+ */
 export function validateAddress(address: unknown): Result<string> {
-  if (typeof address !== 'string' || address.length > 320 || !addressPattern.test(address)) {
-    return fail('invalid-address', `not a valid email address: ${JSON.stringify(address)}`);
+  const bad = () => fail<string>('invalid-address', `not a valid email address: ${JSON.stringify(address)}`);
+  if (typeof address !== 'string' || address.length > 320) return bad();
+  const at = address.lastIndexOf('@');
+  if (at <= 0 || !localPart.test(address.slice(0, at))) return bad();
+  const domain = address.slice(at + 1);
+  const literal = ipLiteral.exec(domain);
+  if (literal) {
+    const ip = parseIp(literal[1] ?? literal[2]);
+    return ip && ip.family === (literal[1] ? 6 : 4) ? ok(address) : bad();
   }
+  const labels = domain.split('.');
+  if (domain.length > 253 || !labels.every((l) => label.test(l))) return bad();
+  if (labels.length < 2) return fail('invalid-address', `${JSON.stringify(address)}: the domain must be a fully qualified name, not ${JSON.stringify(domain)}`);
+  if (labels.every((l) => /^\d+$/.test(l))) return fail('invalid-address', `${JSON.stringify(address)}: an IP address as domain must be written in brackets, as [${domain}]`);
   return ok(address);
+}
+
+/** The literal address of a bracketed domain (`[192.0.2.1]`), or null for a name. */
+export function addressLiteral(domain: string): string | null {
+  const m = ipLiteral.exec(domain);
+  return m ? (m[1] ?? m[2]) : null;
 }
 
 export function domainOf(address: string): string {
