@@ -31,3 +31,20 @@ test('bounce rules come from a JSON file', () => {
   writeFileSync(bad, JSON.stringify([{ outcome: 'exploded' }]));
   assert.throws(() => loadConfig({ MAILSHIFT_BOUNCE_RULES: bad }), /MAILSHIFT_BOUNCE_RULES/);
 });
+
+test('weak admin and metrics tokens are refused; allow lists are parsed', () => {
+  assert.throws(() => loadConfig({ MAILSHIFT_ADMIN_TOKEN: 'hunter22' }), /MAILSHIFT_ADMIN_TOKEN is too weak: it has 8 characters/);
+  assert.throws(() => loadConfig({ MAILSHIFT_ADMIN_TOKEN: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }), /too few distinct/);
+  assert.throws(() => loadConfig({ MAILSHIFT_METRICS_TOKEN: 'short' }), /MAILSHIFT_METRICS_TOKEN/);
+  assert.equal(loadConfig({ MAILSHIFT_ADMIN_TOKEN: 'kM3v9QpX2rT7wZ4yB8nC1dF6' }).adminToken, 'kM3v9QpX2rT7wZ4yB8nC1dF6');
+  assert.deepEqual(loadConfig({}).webhookAllowNetworks, []);
+  assert.equal(loadConfig({ MAILSHIFT_WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/8,::1' }).webhookAllowNetworks.length, 2);
+  assert.throws(() => loadConfig({ MAILSHIFT_MX_ALLOW_NETWORKS: '10.0.0.0/33' }), /MAILSHIFT_MX_ALLOW_NETWORKS .*"10.0.0.0\/33"/);
+});
+
+test('default notice and support addresses are fully qualified even on a bare machine name', () => {
+  const c = loadConfig({ MAILSHIFT_HOSTNAME: 'vm' });
+  assert.equal(c.supportContact, 'support@vm.localdomain');
+  assert.match(c.noticeFrom, /<upgrades@vm\.localdomain>$/);
+  assert.equal(c.hostname, 'vm');
+});

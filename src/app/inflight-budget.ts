@@ -38,7 +38,6 @@ export class InflightBudget {
         resolve(false);
         this.drain();
       }, timeoutMs);
-      timer.unref();
       this.waiters.push(waiter);
     });
   }

@@ -17,7 +17,7 @@ interface Entry {
   failures: number;
   windowStart: number;
   lockedUntil: number;
-  /** Locks so far; decays once the key has been quiet for `maxLockMs`. */
+  /** Locks so far; forgotten once the key has been quiet for a window and the longest lock. */
   locks: number;
   lastFailure: number;
 }
@@ -46,7 +46,7 @@ export class AttemptLimiter {
     let e = this.entries.get(key);
     if (e) {
       this.entries.delete(key);
-      if (now - e.lastFailure > this.policy.maxLockMs) e.locks = 0;
+      if (now - e.lastFailure > this.policy.windowMs + this.policy.maxLockMs) e.locks = 0;
       if (now - e.windowStart > this.policy.windowMs || (e.lockedUntil > 0 && e.lockedUntil <= now)) {
         e.failures = 0;
         e.windowStart = now;

@@ -18,13 +18,16 @@ const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
 /** Dotted-quad IPv4 or RFC 4291 IPv6 text (zone ids refused); anything else is null. */
 export function parseIp(text: string): IpAddress | null {
+  return v4.test(text) ? parseIpv4(text) : parseIpv6(text);
+}
+
+function parseIpv4(text: string): IpAddress | null {
   const m = v4.exec(text);
-  if (m) {
-    const parts = m.slice(1).map(Number);
-    if (parts.some((p, i) => p > 255 || (m[i + 1].length > 1 && m[i + 1].startsWith('0')))) return null;
-    return { family: 4, value: parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n) };
-  }
-  return parseIpv6(text);
+  if (!m) return null;
+  const parts = m.slice(1).map(Number);
+  // Leading zeros read as octal in some resolvers: refuse rather than guess.
+  if (parts.some((p, i) => p > 255 || (m[i + 1].length > 1 && m[i + 1].startsWith('0')))) return null;
+  return { family: 4, value: parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n) };
 }
 
 function parseIpv6(text: string): IpAddress | null {
@@ -34,8 +37,9 @@ function parseIpv6(text: string): IpAddress | null {
   // An embedded IPv4 in the last 32 bits (::ffff:127.0.0.1).
   const lastColon = text.lastIndexOf(':');
   if (text.includes('.')) {
-    const embedded = parseIp(text.slice(lastColon + 1));
-    if (!embedded || embedded.family !== 4) return null;
+    if (lastColon < 0) return null;
+    const embedded = parseIpv4(text.slice(lastColon + 1));
+    if (!embedded) return null;
     tail = `${text.slice(0, lastColon + 1)}${((embedded.value >> 16n) & 0xffffn).toString(16)}:${(embedded.value & 0xffffn).toString(16)}`;
   }
   const halves = tail.split('::');
