@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -53,9 +53,12 @@ const maxRecipients = 1000;
 export async function startMailshift(config: Readonly<Config>, options: StartOptions = {}): Promise<RunningMailshift> {
   const log = options.logger ?? pino({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
-  mkdirSync(config.dataDir, { recursive: true });
-  const store = await openStore({ url: config.databaseUrl, schema: config.databaseSchema });
+  // The data directory holds the spool, keys and the admin token: mailshift's user only.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(config.dataDir, 0o700);
+  // Before the store opens: a refused token must not leave a database handle behind.
   const adminToken = config.adminToken ?? readOrCreateToken(join(config.dataDir, 'admin-token'));
+  const store = await openStore({ url: config.databaseUrl, schema: config.databaseSchema });
 
   const fleetRepository = new FleetRepository(store.db);
   const spool = new SpoolRepository(store.db, store.dialect);

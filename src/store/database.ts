@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -39,7 +39,7 @@ export function isPostgresUrl(url: string): boolean {
 }
 
 function openSqlite(path: string): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') restrictFiles(path);
   const sqlite = new SQLite(path);
   // Larger pages hold a message body in fewer overflow pages (only takes effect on a new file).
   sqlite.pragma('page_size = 16384');
@@ -50,6 +50,19 @@ function openSqlite(path: string): Store {
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+/**
+ * The database holds every tenant's mail: only mailshift's user may read it. SQLite makes
+ * its -wal and -shm files with the database file's permissions, so creating that file 0600
+ * (and correcting an older, looser one) covers all three.
+ */
+function restrictFiles(path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    if (existsSync(file)) chmodSync(file, 0o600);
+  }
 }
 
 /**

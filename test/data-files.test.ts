@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startHarness } from './helpers/harness.ts';
+
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+test('the spool, its WAL, the TLS key and the admin token are readable by mailshift’s user only', async () => {
+  const h = await startHarness({ MAILSHIFT_ADMIN_TOKEN: '' });
+  try {
+    const db = join(h.dataDir, 'mailshift.db');
+    assert.ok(existsSync(`${db}-wal`), 'WAL mode makes a -wal file');
+    for (const file of [db, `${db}-wal`, `${db}-shm`, join(h.dataDir, 'admin-token'), join(h.dataDir, 'tls', 'self-signed.key')]) {
+      assert.equal(mode(file).toString(8), '600', file);
+    }
+    assert.equal(mode(h.dataDir).toString(8), '700');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a database file left world-readable by an older version is tightened at start', async () => {
+  const first = await startHarness();
+  const dataDir = first.dataDir;
+  await first.app.stop();
+  chmodSync(join(dataDir, 'mailshift.db'), 0o644);
+  const again = await startHarness({}, { dataDir });
+  try {
+    assert.equal(mode(join(dataDir, 'mailshift.db')).toString(8), '600');
+  } finally {
+    await again.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a weak admin token file refuses the start and says how to fix it', async () => {
+  const first = await startHarness();
+  const dataDir = first.dataDir;
+  await first.app.stop();
+  writeFileSync(join(dataDir, 'admin-token'), 'password\n');
+  await assert.rejects(startHarness({ MAILSHIFT_ADMIN_TOKEN: '' }, { dataDir }), /admin token in .*admin-token is too weak: it has 8 characters.*delete the file/);
+  rmSync(dataDir, { recursive: true, force: true });
+});
