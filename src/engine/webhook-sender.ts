@@ -1,8 +1,10 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
+import { parseWebhookUrl, urlHost } from '../core/net/webhook-url.ts';
 import type { SpoolRepository } from '../store/spool-repository.ts';
 import type { Webhook, WebhookRepository } from '../store/webhook-repository.ts';
+import type { PostOutcome, WebhookTargets } from './webhook-target.ts';
 
 export interface WebhookSenderOptions {
   pollMs: number;
@@ -10,9 +12,18 @@ export interface WebhookSenderOptions {
   timeoutMs: number;
   /** After this many failed tries a batch is dropped so one bad batch cannot stall a webhook forever. */
   maxFailures: number;
+  /** Batches posted at once across all webhooks; the rest wait for a later poll. */
+  maxConcurrent: number;
 }
 
-export const defaultWebhookOptions: WebhookSenderOptions = { pollMs: 1000, batchSize: 100, timeoutMs: 10_000, maxFailures: 15 };
+export const defaultWebhookOptions: WebhookSenderOptions = { pollMs: 1000, batchSize: 100, timeoutMs: 10_000, maxFailures: 15, maxConcurrent: 50 };
+
+/**
+ * What a tenant reads as `lastError`, whatever went wrong: telling a refused connection
+ * from a timeout or an HTTP status would let a webhook scan ports. The detail goes to the
+ * operator's log.
+ */
+export const webhookFailureText = 'the endpoint did not accept the events';
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as receivers verify it. */
 export function signWebhook(secret: string, body: string, unixSeconds: number): string {
@@ -34,6 +45,7 @@ export class WebhookSender {
     private readonly spool: SpoolRepository,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly targets: WebhookTargets,
     private readonly options: WebhookSenderOptions = defaultWebhookOptions,
   ) {}
 
@@ -49,6 +61,11 @@ export class WebhookSender {
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    await this.settled();
+  }
+
+  /** Resolves when every batch started so far has finished. */
+  async settled(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -62,6 +79,7 @@ export class WebhookSender {
     }
     const now = this.clock.now();
     for (const hook of hooks) {
+      if (this.busy.size >= this.options.maxConcurrent) break;
       if (hook.nextAttemptAt > now || this.busy.has(hook.id)) continue;
       this.busy.add(hook.id);
       const run = this.sendBatch(hook)
@@ -88,27 +106,31 @@ export class WebhookSender {
       events: events.map((e) => ({ id: e.id, type: e.type, messageId: e.messageId, recipient: e.recipient, at: new Date(e.at).toISOString(), detail: e.detail })),
     });
     const last = events[events.length - 1].id;
-    let error: string | null = null;
-    try {
-      const res = await fetch(hook.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'mailshift-signature': signWebhook(hook.secret, body, Math.floor(this.clock.now() / 1000)) },
-        body,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
-      if (!res.ok) error = `HTTP ${res.status}`;
-      await res.body?.cancel();
-    } catch (err) {
-      error = (err as Error).message;
-    }
-    if (error === null) return this.webhooks.advance(hook.id, last);
+    const outcome = await this.deliver(hook, body);
+    if (outcome.ok) return this.webhooks.advance(hook.id, last);
     const failures = hook.failures + 1;
+    // Which webhook, where and why; never the secret or the body.
+    this.log.warn({ webhook: hook.id, instance: hook.instanceId, host: hostOf(hook.url), detail: outcome.detail, failures }, 'webhook post failed');
     if (failures >= this.options.maxFailures) {
-      this.log.warn({ webhook: hook.id, error, events: events.length }, 'webhook batch dropped after repeated failures');
+      this.log.warn({ webhook: hook.id, instance: hook.instanceId, events: events.length }, 'webhook batch dropped after repeated failures');
       await this.webhooks.advance(hook.id, last);
-      return this.webhooks.failed(hook.id, 0, 0, `dropped ${events.length} events: ${error}`);
+      return this.webhooks.failed(hook.id, 0, 0, `dropped ${events.length} events: ${webhookFailureText}`);
     }
     const backoff = Math.min(5000 * 2 ** (failures - 1), 3_600_000);
-    await this.webhooks.failed(hook.id, failures, this.clock.now() + backoff, error);
+    await this.webhooks.failed(hook.id, failures, this.clock.now() + backoff, webhookFailureText);
   }
+
+  /** Checks the target again at every send (DNS may point elsewhere since creation), then posts to the checked address. */
+  private async deliver(hook: Webhook, body: string): Promise<PostOutcome> {
+    const url = parseWebhookUrl(hook.url);
+    if (!url.ok) return { ok: false, detail: `refused: ${url.error.detail}` };
+    const target = await this.targets.check(url.value);
+    if (!target.ok) return { ok: false, detail: `refused: ${target.error.detail}` };
+    const headers = { 'content-type': 'application/json', 'mailshift-signature': signWebhook(hook.secret, body, Math.floor(this.clock.now() / 1000)) };
+    return this.targets.post(target.value, body, headers, this.options.timeoutMs);
+  }
+}
+
+function hostOf(url: string): string | undefined {
+  return URL.canParse(url) ? urlHost(new URL(url)) : undefined;
 }

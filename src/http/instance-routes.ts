@@ -4,6 +4,8 @@ import { DomainError } from '../core/errors.ts';
 import type { Instance } from '../core/fleet/fleet.ts';
 import { validateAddress } from '../core/fleet/fleet-input.ts';
 import type { Services } from '../app/services.ts';
+import { maxWebhookUrlLength, parseWebhookUrl } from '../core/net/webhook-url.ts';
+import { WebhookTargets } from '../engine/webhook-target.ts';
 import { sendProblem } from './problem.ts';
 import { iso } from './views.ts';
 
@@ -34,22 +36,34 @@ export async function suppressionRoutes(app: FastifyInstance, services: Services
   });
 }
 
-/** Webhook routes: each webhook gets its own signing secret, shown once. */
+/**
+ * Webhook routes: each webhook gets its own signing secret, shown once. A target must be
+ * reachable on the public Internet (or in a network the operator allowed); the sender
+ * checks it again at every send.
+ */
 export async function webhookRoutes(app: FastifyInstance, services: Services, prefix: string, resolve: Resolve): Promise<void> {
+  const targets = new WebhookTargets(services.config.webhookAllowNetworks);
+
   app.get(prefix, async (request) => {
     const instance = await resolve(request);
     const hooks = await services.webhooks.list(instance.id);
     return { webhooks: hooks.map(({ id, url, failures, lastError }) => ({ id, url, failures, lastError })) };
   });
 
-  app.post(prefix, { schema: { body: { type: 'object', required: ['url'], properties: { url: { type: 'string' } }, additionalProperties: false } } }, async (request, reply) => {
+  const body = { type: 'object', required: ['url'], properties: { url: { type: 'string', maxLength: maxWebhookUrlLength } }, additionalProperties: false };
+  app.post(prefix, { schema: { body } }, async (request, reply) => {
     const instance = await resolve(request);
-    const { url } = request.body as { url: string };
-    if (!/^https?:\/\/[^\s]+$/.test(url) || !URL.canParse(url)) throw new DomainError('invalid-request', 'url must be an http(s) URL');
+    const parsed = parseWebhookUrl((request.body as { url: string }).url);
+    if (!parsed.ok) throw new DomainError(parsed.error.code, parsed.error.detail);
+    const target = await targets.check(parsed.value);
+    if (!target.ok) throw new DomainError(target.error.code, target.error.detail);
+    const url = parsed.value.href;
     const secret = randomBytes(24).toString('base64url');
+    const limit = services.config.maxWebhooksPerInstance;
     // Events from now on: a new endpoint is not flooded with history.
-    const hook = await services.webhooks.create(instance.id, url, secret, await services.webhooks.lastEventId(), services.clock.now());
-    return reply.code(201).send({ id: hook.id, url, secret });
+    const created = await services.webhooks.createLimited(limit, instance.id, url, secret, await services.webhooks.lastEventId(), services.clock.now());
+    if (created.kind === 'limit-reached') throw new DomainError('limit-reached', `an instance may have at most ${limit} webhooks; delete one before adding another`);
+    return reply.code(201).send({ id: created.webhook.id, url, secret });
   });
 
   app.delete(`${prefix}/:id`, async (request, reply) => {

@@ -12,6 +12,8 @@ export interface Webhook {
   lastError: string | null;
 }
 
+export type CreateWebhookResult = { kind: 'created'; webhook: Webhook } | { kind: 'limit-reached'; limit: number };
+
 export class WebhookRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -22,6 +24,23 @@ export class WebhookRepository {
       .returning('id')
       .executeTakeFirstOrThrow();
     return { id: row.id, instanceId, url, secret, cursor: startAfterEventId, failures: 0, nextAttemptAt: 0, lastError: null };
+  }
+
+  /** Creates the webhook unless the instance already has `limit`; concurrent creates count one after another. */
+  async createLimited(limit: number, instanceId: number, url: string, secret: string, startAfterEventId: number, now: number): Promise<CreateWebhookResult> {
+    return this.db.transaction().execute(async (trx) => {
+      // A no-op write to the instance's row takes its row lock (PostgreSQL) or the write
+      // lock (SQLite), so two creates cannot both see room for one more.
+      await trx.updateTable('instances').set((eb) => ({ created_at: eb.ref('created_at') })).where('id', '=', instanceId).execute();
+      const row = await trx.selectFrom('webhooks').select((eb) => eb.fn.countAll<number>().as('n')).where('instance_id', '=', instanceId).executeTakeFirstOrThrow();
+      if (Number(row.n) >= limit) return { kind: 'limit-reached', limit };
+      const created = await trx
+        .insertInto('webhooks')
+        .values({ instance_id: instanceId, url, secret, cursor: startAfterEventId, failures: 0, next_attempt_at: 0, created_at: now })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return { kind: 'created', webhook: { id: created.id, instanceId, url, secret, cursor: startAfterEventId, failures: 0, nextAttemptAt: 0, lastError: null } };
+    });
   }
 
   async list(instanceId?: number): Promise<Webhook[]> {

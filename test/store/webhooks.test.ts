@@ -35,6 +35,20 @@ for (const kind of testDatabases()) {
       assert.deepEqual(await webhooks.list(instance.id), [{ ...hook, cursor: 25, failures: 0, nextAttemptAt: 0, lastError: null }]);
     });
 
+    test('createLimited refuses past the limit per instance, also for concurrent creates', async () => {
+      const { webhooks, instance, other } = f();
+      const first = await webhooks.createLimited(2, instance.id, 'https://hooks.acme.test/1', 's1', 5, t0);
+      assert.ok(first.kind === 'created');
+      assert.deepEqual(first.webhook, { id: first.webhook.id, instanceId: instance.id, url: 'https://hooks.acme.test/1', secret: 's1', cursor: 5, failures: 0, nextAttemptAt: 0, lastError: null });
+      assert.equal((await webhooks.createLimited(2, instance.id, 'https://hooks.acme.test/2', 's', 0, t0)).kind, 'created');
+      assert.deepEqual(await webhooks.createLimited(2, instance.id, 'https://hooks.acme.test/3', 's', 0, t0), { kind: 'limit-reached', limit: 2 });
+      assert.equal((await webhooks.list(instance.id)).length, 2);
+
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => webhooks.createLimited(5, other.id, `https://hooks.acme.test/o${i}`, 's', 0, t0)));
+      assert.equal(results.filter((r) => r.kind === 'created').length, 5);
+      assert.equal((await webhooks.list(other.id)).length, 5);
+    });
+
     test('remove reports whether the webhook existed', async () => {
       const { webhooks, instance } = f();
       const a = await webhooks.create(instance.id, 'https://hooks.acme.test/a', 's', 0, t0);
