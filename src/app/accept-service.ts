@@ -2,15 +2,16 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import { DomainError } from '../core/errors.ts';
 import type { Instance } from '../core/fleet/fleet.ts';
-import { domainOf, validateAddress } from '../core/fleet/fleet-input.ts';
+import { domainOf } from '../core/fleet/fleet-input.ts';
 import type { RetryPolicy } from '../core/delivery/retry-schedule.ts';
-import { checkMessage, headerValue } from '../core/spool/message-check.ts';
+import { checkBody, checkMessage, headerValue, isTraceField, type HeaderField } from '../core/spool/message-check.ts';
 import { newMessageId } from '../core/spool/message-id.ts';
 import { GroupCommit } from '../spool/group-commit.ts';
 import type { NewMessage, SpoolRepository } from '../store/spool-repository.ts';
 import type { SuppressionRepository } from '../store/suppression-repository.ts';
 import type { Metrics } from '../metrics.ts';
 import type { FleetNames } from './fleet-names.ts';
+import { asciiAddress } from './idn-address.ts';
 
 export interface Submission {
   instance: Instance;
@@ -104,44 +105,53 @@ export class AcceptService {
     if (s.raw.length > this.options.maxMessageBytes) {
       throw new DomainError('message-too-large', `message is ${s.raw.length} bytes; the limit is ${this.options.maxMessageBytes}`);
     }
+    let mailFrom = '';
     if (s.mailFrom !== '') {
-      const from = validateAddress(s.mailFrom);
+      const from = asciiAddress(s.mailFrom);
       if (!from.ok) throw new DomainError('invalid-address', `sender: ${from.error.detail}`);
+      mailFrom = from.value;
     }
     if (s.recipients.length === 0) throw new DomainError('no-recipients', 'the message has no recipients');
     if (s.recipients.length > this.options.maxRecipients) {
       throw new DomainError('too-many-recipients', `at most ${this.options.maxRecipients} recipients per message`);
     }
+    // Stored and sent with A-label domains; duplicates (in either form) count once.
+    const recipients = new Map<string, { address: string; given: string }>();
     for (const r of s.recipients) {
-      const v = validateAddress(r);
+      const v = asciiAddress(r);
       if (!v.ok) throw new DomainError('invalid-address', `recipient: ${v.error.detail}`);
+      if (!recipients.has(v.value.toLowerCase())) recipients.set(v.value.toLowerCase(), { address: v.value, given: r });
     }
     const checked = checkMessage(s.raw);
     if (!checked.ok) throw new DomainError(checked.error.code, checked.error.detail);
+    const body = checkBody(s.raw, checked.value.headerEnd);
+    if (!body.ok) throw new DomainError(body.error.code, body.error.detail);
     const now = this.clock.now();
     const id = newMessageId(now, () => randomBytes(8).toString('hex'));
     // Like a submission server, add what receivers require but clients often omit.
     const added: string[] = [];
-    let headerMessageId = headerValue(checked.value.headers, 'message-id') ?? null;
+    let headerMessageId = headerValue(checked.value.headers, 'message-id') || null;
     if (!headerMessageId) {
       headerMessageId = `<${id}@${this.options.hostname}>`;
       added.push(`Message-ID: ${headerMessageId}`);
     }
     if (!headerValue(checked.value.headers, 'date')) added.push(`Date: ${new Date(now).toUTCString().replace('GMT', '+0000')}`);
-    const raw = added.length > 0 ? Buffer.concat([Buffer.from(added.join('\r\n') + '\r\n'), s.raw]) : s.raw;
-    const unique = [...new Map(s.recipients.map((r) => [r.toLowerCase(), r])).values()];
-    const suppressed = await this.suppressions.matching(s.instance.id, unique);
+    const raw = storedRaw(s.raw, checked.value.headers, added);
+    const unique = [...recipients.values()];
+    textSafe(mailFrom, headerMessageId, ...unique.map((r) => r.address));
+    // A suppression may have been written in either form (bounces store the A-label one).
+    const suppressed = await this.suppressions.matching(s.instance.id, unique.flatMap((r) => [r.address, r.given]));
+    const reasonFor = (r: { address: string; given: string }) => suppressed.get(r.address.toLowerCase()) ?? suppressed.get(r.given.toLowerCase());
     return {
       id,
       instanceId: s.instance.id,
-      mailFrom: s.mailFrom,
+      mailFrom,
       raw,
       headerMessageId,
-      recipients: unique.map((address) => ({
-        address,
-        domain: domainOf(address),
-        suppressed: suppressed.has(address.toLowerCase()) ? `suppressed: ${suppressed.get(address.toLowerCase())}` : null,
-      })),
+      recipients: unique.map((r) => {
+        const reason = reasonFor(r);
+        return { address: r.address, domain: domainOf(r.address), suppressed: reason !== undefined ? `suppressed: ${reason}` : null };
+      }),
     };
   }
 
@@ -151,6 +161,35 @@ export class AcceptService {
 
   flush(): Promise<void> {
     return this.writer.flush();
+  }
+}
+
+/**
+ * The message as stored: the fields mailshift adds first, then the tenant's header block
+ * without trace fields (see traceFields for which and why) or an empty Message-ID (one is
+ * added), then the body untouched. The original buffer is kept when nothing changes.
+ */
+function storedRaw(raw: Buffer, headers: readonly HeaderField[], added: string[]): Buffer {
+  const dropped = headers.filter((h) => isTraceField(h.name) || (h.value === '' && h.name.toLowerCase() === 'message-id'));
+  if (dropped.length === 0 && added.length === 0) return raw;
+  const parts: Buffer[] = added.length > 0 ? [Buffer.from(added.join('\r\n') + '\r\n')] : [];
+  let at = 0;
+  for (const field of dropped) {
+    parts.push(raw.subarray(at, field.start));
+    at = field.end;
+  }
+  parts.push(raw.subarray(at));
+  return Buffer.concat(parts);
+}
+
+/**
+ * Everything here lands in a text column, and PostgreSQL refuses NUL there: a failed
+ * insert would fail the whole group commit (every tenant's mail in it) and answer 451
+ * forever. Validation already excludes NUL; this keeps it so if a check ever changes.
+ */
+function textSafe(...values: (string | null)[]): void {
+  for (const v of values) {
+    if (v !== null && v.includes('\0')) throw new DomainError('malformed-message', 'the envelope or Message-ID contains a NUL byte');
   }
 }
 

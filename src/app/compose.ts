@@ -2,6 +2,7 @@ import addressparser from 'nodemailer/lib/addressparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { DomainError } from '../core/errors.ts';
 import { validateAddress } from '../core/fleet/fleet-input.ts';
+import { isTraceField } from '../core/spool/message-check.ts';
 
 export interface JsonMessage {
   from: string;
@@ -26,9 +27,9 @@ const reservedHeaders = new Set(['from', 'to', 'cc', 'bcc', 'subject', 'content-
  * should hear of it.
  */
 export async function composeMessage(m: JsonMessage): Promise<{ raw: Buffer; mailFrom: string; recipients: string[] }> {
-  noLineBreaks('from', m.from);
-  noLineBreaks('subject', m.subject);
-  noLineBreaks('replyTo', m.replyTo);
+  headerText('from', m.from);
+  headerText('subject', m.subject);
+  headerText('replyTo', m.replyTo);
   const from = mailbox('from', m.from);
   const to = list('to', m.to);
   const cc = list('cc', m.cc);
@@ -37,10 +38,14 @@ export async function composeMessage(m: JsonMessage): Promise<{ raw: Buffer; mai
   for (const [name, value] of Object.entries(m.headers ?? {})) {
     if (!headerName.test(name)) throw new DomainError('header-injection', `header name ${JSON.stringify(name)} is not a valid field name`);
     if (reservedHeaders.has(name.toLowerCase())) throw new DomainError('invalid-request', `header ${name} is set from the message fields, not from headers`);
-    noLineBreaks(`headers.${name}`, value);
+    // Refused rather than dropped: the caller asked for something it cannot have (see traceFields).
+    if (isTraceField(name)) throw new DomainError('invalid-request', `header ${name} is a trace or authentication field, written by the servers the message passes through, not by its sender`);
+    headerText(`headers.${name}`, value);
     headers[name] = value;
   }
   if (m.text === undefined && m.html === undefined) throw new DomainError('invalid-request', 'a message needs text or html');
+  noNul('text', m.text);
+  noNul('html', m.html);
   const composer = new MailComposer({
     from,
     to,
@@ -53,8 +58,8 @@ export async function composeMessage(m: JsonMessage): Promise<{ raw: Buffer; mai
     html: m.html,
     headers,
     attachments: (m.attachments ?? []).map((a, i) => {
-      noLineBreaks(`attachments[${i}].filename`, a.filename);
-      noLineBreaks(`attachments[${i}].contentType`, a.contentType);
+      headerText(`attachments[${i}].filename`, a.filename);
+      headerText(`attachments[${i}].contentType`, a.contentType);
       return { filename: a.filename, content: Buffer.from(a.content, 'base64'), contentType: a.contentType };
     }),
   });
@@ -64,15 +69,21 @@ export async function composeMessage(m: JsonMessage): Promise<{ raw: Buffer; mai
   return { raw, mailFrom: from.address, recipients };
 }
 
-function noLineBreaks(field: string, value: unknown): void {
-  if (typeof value === 'string' && /[\r\n\0]/.test(value)) {
-    throw new DomainError('header-injection', `${field} contains a line break`);
-  }
+/** For every header-bound field: no line breaks (injection), no NUL or other controls (tab aside). */
+function headerText(field: string, value: unknown): void {
+  if (typeof value !== 'string') return;
+  if (/[\r\n]/.test(value)) throw new DomainError('header-injection', `${field} contains a line break`);
+  if (/[\x00-\x08\x0b-\x1f\x7f]/.test(value)) throw new DomainError('malformed-message', `${field} contains a NUL or control character`);
+}
+
+/** Bodies may hold controls such as form feed, but a NUL is no text in any charset (RFC 2046). */
+function noNul(field: string, value: unknown): void {
+  if (typeof value === 'string' && value.includes('\0')) throw new DomainError('malformed-message', `${field} contains a NUL character`);
 }
 
 /** "a@b.example" or "Name <a@b.example>": exactly one mailbox. */
 function mailbox(field: string, value: unknown): { name: string; address: string } {
-  noLineBreaks(field, value);
+  headerText(field, value);
   if (typeof value !== 'string') throw new DomainError('invalid-address', `${field} must be an address`);
   const parsed = addressparser(value, { flatten: true }) as { name: string; address: string }[];
   if (parsed.length !== 1) throw new DomainError('invalid-address', `${field} must hold exactly one address, got ${JSON.stringify(value)}`);

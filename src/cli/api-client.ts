@@ -29,7 +29,7 @@ export class ApiClient {
   }
 
   async request<T>(call: ApiCall): Promise<T> {
-    const url = new URL(`${this.baseUrl}/api/admin/v1/${call.path.map(encodeURIComponent).join('/')}`);
+    const url = new URL(`${this.baseUrl}/api/admin/v1/${call.path.map(pathSegment).join('/')}`);
     for (const [key, value] of Object.entries(call.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
@@ -57,6 +57,16 @@ export class ApiClient {
     }
     return body as T;
   }
+}
+
+/**
+ * A last guard under the per-command checks (cli-names.ts): encoding keeps "/", "?" and "#"
+ * inside the segment, but URL parsing still resolves "." and ".." into another route, and
+ * an empty segment changes the route too.
+ */
+function pathSegment(segment: string): string {
+  if (segment === '' || segment === '.' || segment === '..') throw new CliError(`${JSON.stringify(segment)} cannot be used as a name`);
+  return encodeURIComponent(segment);
 }
 
 function readTokenFile(dataDir: string): string | undefined {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { callAndPrint, collect, table, type ApiClient } from './api-client.ts';
+import { fleetName } from './cli-names.ts';
 
 interface Contact {
   email: string;
@@ -28,7 +29,7 @@ export function addCustomerCommands(program: Command, api: ApiClient): void {
         {
           method: 'POST',
           path: ['customers'],
-          body: { name, contacts: opts.contact.map((email) => ({ email, locale: opts.locale, timezone: opts.timezone })) },
+          body: { name: fleetName('customer', name), contacts: opts.contact.map((email) => ({ email, locale: opts.locale, timezone: opts.timezone })) },
         },
         opts,
         (body) => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { callAndPrint, collect, table, type ApiClient } from './api-client.ts';
+import { fleetName } from './cli-names.ts';
 
 interface Infrastructure {
   name: string;
@@ -25,7 +26,7 @@ export function addInfraCommands(program: Command, api: ApiClient): void {
         {
           method: 'POST',
           path: ['infrastructures'],
-          body: { name, relays: opts.relay, heloName: opts.helo, verificationAddress: opts.verify },
+          body: { name: fleetName('infrastructure', name), relays: opts.relay, heloName: opts.helo, verificationAddress: opts.verify },
         },
         opts,
         (body) => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { callAndPrint, collect, table, type ApiClient } from './api-client.ts';
+import { fleetName } from './cli-names.ts';
 import { queueRow, queueStates, type QueueCounts } from './queue.ts';
 
 interface Instance {
@@ -44,7 +45,14 @@ export function addInstanceCommands(program: Command, api: ApiClient): void {
         {
           method: 'POST',
           path: ['instances'],
-          body: { name, customer: opts.customer, productLine: opts.product, environment: opts.env, infrastructure: opts.infra, allowFrom: opts.allowFrom },
+          body: {
+            name: fleetName('instance', name),
+            customer: fleetName('customer', opts.customer),
+            productLine: opts.product,
+            environment: opts.env,
+            infrastructure: fleetName('infrastructure', opts.infra),
+            allowFrom: opts.allowFrom,
+          },
         },
         opts,
         ({ credentials: c }) =>
@@ -86,7 +94,7 @@ export function addInstanceCommands(program: Command, api: ApiClient): void {
     .option('--reason <text>', 'why it is suspended')
     .option('--json', 'print JSON')
     .action((name: string, opts: { reason?: string; json?: boolean }) =>
-      callAndPrint(api, { method: 'POST', path: ['instances', name, 'suspend'], body: { reason: opts.reason } }, opts, () =>
+      callAndPrint(api, { method: 'POST', path: ['instances', fleetName('instance', name), 'suspend'], body: { reason: opts.reason } }, opts, () =>
         `suspended instance ${name}${opts.reason ? ` (${opts.reason})` : ''}`,
       ),
     );
@@ -98,7 +106,7 @@ export function addInstanceCommands(program: Command, api: ApiClient): void {
     .action((name: string, opts: { json?: boolean }) =>
       callAndPrint<{ heldMs: number; released: number }>(
         api,
-        { method: 'POST', path: ['instances', name, 'resume'], body: {} },
+        { method: 'POST', path: ['instances', fleetName('instance', name), 'resume'], body: {} },
         opts,
         (r) => `resumed instance ${name}: held ${(r.heldMs / 1000).toFixed(1)} s, released ${r.released} deliveries`,
       ),

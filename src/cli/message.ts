@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { callAndPrint, table, type ApiClient } from './api-client.ts';
+import { messageId } from './cli-names.ts';
 
 interface MessageDetail {
   message: Record<string, unknown>;
@@ -31,7 +32,7 @@ export function addMessageCommands(program: Command, api: ApiClient): void {
     .description('show a message, its deliveries and its events')
     .option('--json', 'print JSON')
     .action((id: string, opts: { json?: boolean }) =>
-      callAndPrint<MessageDetail>(api, { path: ['messages', id] }, opts, (body) =>
+      callAndPrint<MessageDetail>(api, { path: ['messages', messageId(id)] }, opts, (body) =>
         [
           ...Object.entries(body.message ?? {}).map(([key, value]) => `${key}: ${cell(value) ?? '-'}`),
           'deliveries:',

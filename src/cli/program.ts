@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { callAndPrint, collect, table, type ApiClient } from './api-client.ts';
+import { fleetName } from './cli-names.ts';
 
 interface PlanView {
   start: string;
@@ -69,9 +70,9 @@ export function addProgramCommands(program: Command, api: ApiClient): void {
           method: 'POST',
           path: ['programs'],
           body: compact({
-            name,
-            from: o.from,
-            to: o.to,
+            name: fleetName('program', name),
+            from: fleetName('infrastructure', o.from),
+            to: fleetName('infrastructure', o.to),
             products: o.products,
             nonprodStart: o.nonprodStart,
             prodStart: o.prodStart,
@@ -97,41 +98,41 @@ export function addProgramCommands(program: Command, api: ApiClient): void {
     .command('plan <name>')
     .description('show the waves the program would have if published now')
     .option('--json', 'print JSON')
-    .action((name: string, o: { json?: boolean }) => callAndPrint<PlanView>(api, { method: 'GET', path: ['programs', name, 'plan'] }, o, planText));
+    .action((name: string, o: { json?: boolean }) => callAndPrint<PlanView>(api, { method: 'GET', path: ['programs', fleetName('program', name), 'plan'] }, o, planText));
 
   cmd
     .command('publish <name>')
     .description('lock the schedule and notify every affected customer')
     .option('--json', 'print JSON')
     .action((name: string, o: { json?: boolean }) =>
-      callAndPrint<PlanView & { notices: number }>(api, { method: 'POST', path: ['programs', name, 'publish'] }, o, (p) => `published ${name}: ${p.waves.length} waves, ${p.notices} notices queued\n${planText(p)}`),
+      callAndPrint<PlanView & { notices: number }>(api, { method: 'POST', path: ['programs', fleetName('program', name), 'publish'] }, o, (p) => `published ${name}: ${p.waves.length} waves, ${p.notices} notices queued\n${planText(p)}`),
     );
 
   cmd
     .command('resume <name>')
     .description('let a halted program go on once the cause is fixed')
     .option('--json', 'print JSON')
-    .action((name: string, o: { json?: boolean }) => callAndPrint<{ state: string }>(api, { method: 'POST', path: ['programs', name, 'resume'] }, o, (r) => `program ${name}: ${r.state}`));
+    .action((name: string, o: { json?: boolean }) => callAndPrint<{ state: string }>(api, { method: 'POST', path: ['programs', fleetName('program', name), 'resume'] }, o, (r) => `program ${name}: ${r.state}`));
 
   cmd
     .command('status <name>')
     .description('progress per wave and per instance')
     .option('--json', 'print JSON')
-    .action((name: string, o: { json?: boolean }) => callAndPrint<StatusView>(api, { method: 'GET', path: ['programs', name, 'status'] }, o, statusText));
+    .action((name: string, o: { json?: boolean }) => callAndPrint<StatusView>(api, { method: 'GET', path: ['programs', fleetName('program', name), 'status'] }, o, statusText));
 
   program
     .command('reschedule-request <instance>')
     .description("record a customer's request to move its slot (always refused, with the reason)")
     .requiredOption('--reason <text>', "the customer's reason")
     .option('--json', 'print JSON')
-    .action((instance: string, o: { reason: string; json?: boolean }) => callAndPrint(api, { method: 'POST', path: ['instances', instance, 'reschedule-request'], body: { reason: o.reason } }, o, () => ''));
+    .action((instance: string, o: { reason: string; json?: boolean }) => callAndPrint(api, { method: 'POST', path: ['instances', fleetName('instance', instance), 'reschedule-request'], body: { reason: o.reason } }, o, () => ''));
 
   program
     .command('opt-out <instance>')
     .description("record a customer's request to opt out (always refused: the upgrade is mandatory)")
     .requiredOption('--reason <text>', "the customer's reason")
     .option('--json', 'print JSON')
-    .action((instance: string, o: { reason: string; json?: boolean }) => callAndPrint(api, { method: 'POST', path: ['instances', instance, 'opt-out'], body: { reason: o.reason } }, o, () => ''));
+    .action((instance: string, o: { reason: string; json?: boolean }) => callAndPrint(api, { method: 'POST', path: ['instances', fleetName('instance', instance), 'opt-out'], body: { reason: o.reason } }, o, () => ''));
 }
 
 function planText(p: PlanView): string {

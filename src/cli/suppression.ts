@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { callAndPrint, table, type ApiClient } from './api-client.ts';
+import { fleetName, mailAddress, storedAddress } from './cli-names.ts';
 
 interface Suppression {
   address: string;
@@ -15,7 +16,7 @@ export function addSuppressionCommands(program: Command, api: ApiClient): void {
     .description('list suppressed addresses')
     .option('--json', 'print JSON')
     .action((instance: string, opts: { json?: boolean }) =>
-      callAndPrint<{ suppressions: Suppression[] }>(api, { path: ['instances', instance, 'suppressions'] }, opts, ({ suppressions }) =>
+      callAndPrint<{ suppressions: Suppression[] }>(api, { path: ['instances', fleetName('instance', instance), 'suppressions'] }, opts, ({ suppressions }) =>
         table([['ADDRESS', 'REASON', 'SINCE'], ...(suppressions ?? []).map((s) => [s.address, s.reason, s.createdAt])]),
       ),
     );
@@ -28,7 +29,7 @@ export function addSuppressionCommands(program: Command, api: ApiClient): void {
     .action((instance: string, address: string, opts: { reason?: string; json?: boolean }) =>
       callAndPrint(
         api,
-        { method: 'POST', path: ['instances', instance, 'suppressions'], body: { address, reason: opts.reason } },
+        { method: 'POST', path: ['instances', fleetName('instance', instance), 'suppressions'], body: { address: mailAddress(address), reason: opts.reason } },
         opts,
         () => `suppressed ${address} for ${instance}`,
       ),
@@ -41,7 +42,7 @@ export function addSuppressionCommands(program: Command, api: ApiClient): void {
     .action((instance: string, address: string, opts: { json?: boolean }) =>
       callAndPrint(
         api,
-        { method: 'DELETE', path: ['instances', instance, 'suppressions', address] },
+        { method: 'DELETE', path: ['instances', fleetName('instance', instance), 'suppressions', storedAddress(address)] },
         opts,
         () => `removed ${address} from ${instance}'s suppression list`,
         (body) => body ?? { removed: address },

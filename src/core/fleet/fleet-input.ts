@@ -35,8 +35,9 @@ export function formatRelay(relay: Relay): string {
 }
 
 // Local part: printable ASCII or UTF-8 (RFC 6531) without the characters that break an
-// envelope or a header; never controls or NUL.
-const localPart = /^[^\s@<>()",;:\\[\]\p{Cc}\p{Cf}]{1,64}$/u;
+// envelope or a header; never controls or NUL, nor a lone surrogate
+// (which no store can keep as written).
+const localPart = /^[^\s@<>()",;:\\[\]\p{Cc}\p{Cf}\p{Cs}]{1,64}$/u;
 // Labels of letters, digits and hyphens, in any script (IDN U-labels as well as A-labels).
 const label = /^[\p{L}\p{N}](?:[\p{L}\p{N}\p{M}-]{0,61}[\p{L}\p{N}\p{M}])?$/u;
 const ipLiteral = /^\[(?:IPv6:([0-9a-f:.]+)|(\d{1,3}(?:\.\d{1,3}){3}))\]$/i;
