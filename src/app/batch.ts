@@ -1,6 +1,7 @@
-import { Liquid } from 'liquidjs';
+import type { Liquid, Template } from 'liquidjs';
 import { DomainError } from '../core/errors.ts';
-import type { JsonMessage } from './compose.ts';
+import { composeMessage } from './compose.ts';
+import { minimumOutputChars, OutputLimitExceeded, renderBounded, rootCause, sandboxedLiquid, tagCount, templateFilesRefused } from './batch-template.ts';
 
 export interface BatchRequest {
   from: string;
@@ -13,41 +14,176 @@ export interface BatchRequest {
 
 export const maxBatchRecipients = 10_000;
 
-const textEngine = new Liquid({ strictFilters: true, ownPropertyOnly: true });
-// Substituted values land in HTML escaped, so a recipient's name cannot inject markup.
-const htmlEngine = new Liquid({ strictFilters: true, ownPropertyOnly: true, outputEscape: 'escape' });
+export interface BatchLimits {
+  /** Bytes of composed MIME across the whole batch (MAILSHIFT_BATCH_MAX_BYTES). */
+  maxRenderedBytes: number;
+  /** Bytes of one composed message. */
+  maxMessageBytes: number;
+  /** Characters of one template (subject, text or html); parsing is sync, so it stays short. */
+  maxTemplateChars: number;
+  /** Tags and outputs in one template. */
+  maxTemplateTags: number;
+  /** Render time of one recipient's subject, text and html together. */
+  renderMsPerMessage: number;
+  /** Render time of the whole batch, so 10,000 slow-but-legal renders cannot hog a core. */
+  renderMsPerBatch: number;
+  /** liquidjs allocation budget per render (array items, string characters). */
+  memoryPerRender: number;
+}
 
-/** One template, rendered per recipient into ordinary JSON messages. */
-export async function renderBatch(batch: BatchRequest): Promise<JsonMessage[]> {
+/** A normal recipient renders in well under a millisecond; these leave ample room. */
+export const defaultBatchLimits = {
+  maxTemplateChars: 4 * 1024 * 1024,
+  maxTemplateTags: 5_000,
+  // Wall-clock, as liquidjs measures it: room for a cold start on a loaded machine.
+  renderMsPerMessage: 250,
+  renderMsPerBatch: 60_000,
+  memoryPerRender: 8_000_000,
+} as const;
+
+export interface ComposedMessage {
+  raw: Buffer;
+  mailFrom: string;
+  recipients: string[];
+}
+
+export interface BatchOptions {
+  limits: Pick<BatchLimits, 'maxRenderedBytes' | 'maxMessageBytes'> & Partial<BatchLimits>;
+  /** Monotonic milliseconds: times the (synchronous) renders, not calendar time. */
+  elapsed?: () => number;
+}
+
+type Field = 'subject' | 'text' | 'html';
+
+/**
+ * One template rendered and composed per recipient, one recipient at a time, yielding to
+ * the event loop as it goes: memory stays within the byte cap and other requests are
+ * served meanwhile. Any failure refuses the whole batch (nothing is stored until every
+ * message is composed).
+ */
+export async function composeBatch(batch: BatchRequest, options: BatchOptions): Promise<ComposedMessage[]> {
+  const limits: BatchLimits = { ...defaultBatchLimits, ...options.limits };
+  const elapsed = options.elapsed ?? (() => performance.now());
   if (batch.recipients.length > maxBatchRecipients) {
     throw new DomainError('too-many-recipients', `a batch holds at most ${maxBatchRecipients} recipients`);
   }
-  const parse = (engine: Liquid, field: string, source: string | undefined) => {
-    if (source === undefined) return undefined;
-    try {
-      return engine.parse(source);
-    } catch (err) {
-      throw new DomainError('template-error', `${field}: ${(err as Error).message}`);
-    }
-  };
-  const subject = parse(textEngine, 'subject', batch.subject)!;
-  const text = parse(textEngine, 'text', batch.text);
-  const html = parse(htmlEngine, 'html', batch.html);
-  const messages: JsonMessage[] = [];
-  for (const [i, r] of batch.recipients.entries()) {
+  const engineLimits = { parseChars: limits.maxTemplateChars, memory: limits.memoryPerRender };
+  const textEngine = sandboxedLiquid(engineLimits, false);
+  const htmlEngine = sandboxedLiquid(engineLimits, true);
+  const parts: [Field, Liquid, Template[]][] = [];
+  for (const [field, engine, source] of [['subject', textEngine, batch.subject], ['text', textEngine, batch.text], ['html', htmlEngine, batch.html]] as const) {
+    if (source === undefined) continue;
+    parts.push([field, engine, parse(engine, field, source, limits)]);
+    await turn();
+  }
+  const overCap = (where: string) =>
+    new DomainError('template-error', `${where}the batch's rendered messages pass the limit of ${limits.maxRenderedBytes} bytes (MAILSHIFT_BATCH_MAX_BYTES); send fewer recipients per batch`);
+  const floor = parts.reduce((sum, [, , t]) => sum + minimumOutputChars(t), 0);
+  if (floor * batch.recipients.length > limits.maxRenderedBytes) throw overCap('');
+
+  let batchMs = 0;
+  /** One recipient's fields, stopped as soon as they pass `room` characters. */
+  const render = (i: number, r: BatchRequest['recipients'][number], room: number): Partial<Record<Field, string>> => {
     const scope = { ...(r.substitutions ?? {}), to: r.to };
-    try {
-      messages.push({
-        from: batch.from,
-        to: [r.to],
-        subject: textEngine.renderSync(subject, scope),
-        text: text && textEngine.renderSync(text, scope),
-        html: html && htmlEngine.renderSync(html, scope),
-        headers: batch.headers,
-      });
-    } catch (err) {
-      throw new DomainError('template-error', `recipients[${i}]: ${(err as Error).message}`);
+    const out: Partial<Record<Field, string>> = {};
+    let messageChars = 0;
+    let messageMs = 0;
+    for (const [field, engine, templates] of parts) {
+      const where = `recipients[${i}].${field}: `;
+      const renderMs = Math.min(limits.renderMsPerMessage - messageMs, limits.renderMsPerBatch - batchMs);
+      const batchRoom = room - messageChars;
+      const messageRoom = limits.maxMessageBytes - messageChars;
+      const started = elapsed();
+      try {
+        if (renderMs <= 0) throw new Error('template render limit exceeded');
+        out[field] = renderBounded(engine, templates, scope, renderMs, Math.min(batchRoom, messageRoom));
+      } catch (err) {
+        const cause = rootCause(err);
+        if (cause instanceof OutputLimitExceeded && batchRoom <= messageRoom) throw overCap(where);
+        if (cause instanceof OutputLimitExceeded || (cause instanceof RangeError && /string length/i.test(cause.message))) {
+          throw new DomainError('message-too-large', `${where}the rendered message passes the limit of ${limits.maxMessageBytes} bytes`);
+        }
+        throw renderFailure(where, err, limits, batchMs + elapsed() - started >= limits.renderMsPerBatch);
+      } finally {
+        const ms = elapsed() - started;
+        messageMs += ms;
+        batchMs += ms;
+      }
+      messageChars += out[field]!.length;
+    }
+    return out;
+  };
+
+  // First pass, rendering only: composing is the costly step, so a batch that passes the
+  // cap (or fails to render at its last recipient) is refused before any of it is composed.
+  let chars = 0;
+  let lastYield = elapsed();
+  for (const [i, r] of batch.recipients.entries()) {
+    const out = render(i, r, limits.maxRenderedBytes - chars);
+    chars += (out.subject?.length ?? 0) + (out.text?.length ?? 0) + (out.html?.length ?? 0);
+    if (elapsed() - lastYield >= yieldEveryMs) {
+      await turn();
+      lastYield = elapsed();
     }
   }
+
+  // Second pass: render again and compose, holding only composed MIME (within the cap).
+  const messages: ComposedMessage[] = [];
+  let bytes = 0;
+  for (const [i, r] of batch.recipients.entries()) {
+    const out = render(i, r, limits.maxRenderedBytes - bytes);
+    let composed: ComposedMessage;
+    try {
+      composed = await composeMessage({ from: batch.from, to: [r.to], subject: out.subject, text: out.text, html: out.html, headers: batch.headers });
+    } catch (err) {
+      if (err instanceof DomainError) throw new DomainError(err.code, `recipients[${i}]: ${err.detail}`);
+      throw err;
+    }
+    if (composed.raw.length > limits.maxMessageBytes) {
+      throw new DomainError('message-too-large', `recipients[${i}]: the message is ${composed.raw.length} bytes; the limit is ${limits.maxMessageBytes}`);
+    }
+    bytes += composed.raw.length;
+    if (bytes > limits.maxRenderedBytes) throw overCap(`recipients[${i}]: `);
+    messages.push(composed);
+    await turn();
+  }
   return messages;
+}
+
+/** Rendering yields at least this often (ms); composing yields after every message. */
+const yieldEveryMs = 10;
+
+// A macrotask turn, not a microtask: sockets and timers run in between.
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+function parse(engine: Liquid, field: Field, source: string, limits: BatchLimits): Template[] {
+  if (tagCount(source, limits.maxTemplateTags) > limits.maxTemplateTags) {
+    throw new DomainError('template-error', `${field}: the template has more than ${limits.maxTemplateTags} tags and outputs`);
+  }
+  try {
+    return engine.parse(source);
+  } catch (err) {
+    const message = (err as Error).message;
+    if (message.startsWith(templateFilesRefused)) throw new DomainError('template-error', `${field}: ${message}`);
+    if (message.startsWith('parse length limit exceeded')) {
+      throw new DomainError('template-error', `${field}: the template is longer than ${limits.maxTemplateChars} characters`);
+    }
+    throw new DomainError('template-error', `${field}: ${message}`);
+  }
+}
+
+function renderFailure(where: string, err: unknown, limits: BatchLimits, batchTimeSpent: boolean): DomainError {
+  const message = String((rootCause(err) as Error)?.message ?? err);
+  if (message.startsWith('template render limit exceeded')) {
+    return new DomainError(
+      'template-error',
+      batchTimeSpent
+        ? `${where}the batch takes longer to render than the limit of ${limits.renderMsPerBatch} ms`
+        : `${where}the template takes longer to render than the limit of ${limits.renderMsPerMessage} ms per recipient`,
+    );
+  }
+  if (message.startsWith('memory alloc limit exceeded')) {
+    return new DomainError('template-error', `${where}the template needs more memory than the limit of ${limits.memoryPerRender} items per render`);
+  }
+  return new DomainError('template-error', `${where}${(err as Error)?.message ?? message}`);
 }
