@@ -47,6 +47,9 @@ export interface SuspensionListener {
   resumed(instanceId: number): void;
 }
 
+/** Stands in for the stored hash of a credential that does not exist; its secret is thrown away. */
+const unknownSecretHash = hashSecret(newSecret());
+
 /** Customers, infrastructures, instances, their credentials and suspension. */
 export class FleetService {
   private readonly listeners: SuspensionListener[] = [];
@@ -140,17 +143,23 @@ export class FleetService {
     return instance;
   }
 
+  /**
+   * An unknown user name costs the same work as a wrong password (one hash compare, against
+   * a hash nobody has the secret of), so the time taken does not tell which names exist.
+   */
   async authenticateSmtp(username: string, password: string): Promise<Instance | null> {
     const cred = await this.fleet.findCredential('smtp', username);
-    if (!cred || !secretMatches(password, cred.secretHash)) return null;
+    const matches = secretMatches(password, cred?.secretHash ?? unknownSecretHash);
+    if (!cred || !matches) return null;
     return (await this.fleet.findInstance({ id: cred.instanceId })) ?? null;
   }
 
+  /** Like authenticateSmtp: a malformed key or an unknown lookup id does the same work as a wrong secret. */
   async authenticateApiKey(key: string): Promise<Instance | null> {
     const parsed = parseApiKey(key);
-    if (!parsed) return null;
-    const cred = await this.fleet.findCredential('api', parsed.lookup);
-    if (!cred || !secretMatches(parsed.secret, cred.secretHash)) return null;
+    const cred = parsed ? await this.fleet.findCredential('api', parsed.lookup) : undefined;
+    const matches = secretMatches(parsed?.secret ?? key, cred?.secretHash ?? unknownSecretHash);
+    if (!cred || !matches) return null;
     return (await this.fleet.findInstance({ id: cred.instanceId })) ?? null;
   }
 

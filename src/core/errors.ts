@@ -24,6 +24,7 @@ export const errorCodes = {
   'rate-limited': { http: 429, smtp: [421, '4.7.0'], title: 'Too many failed attempts; try again later' },
   'server-busy': { http: 503, smtp: [452, '4.3.1'], title: 'Too busy to take this now; try again later' },
   'limit-reached': { http: 409, smtp: [452, '4.5.3'], title: 'A limit of this instance is reached' },
+  'smtputf8-required': { http: 400, smtp: [553, '5.6.7'], title: 'A UTF-8 address needs SMTPUTF8' },
 } as const satisfies Record<string, { http: number; smtp: readonly [number, string]; title: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { DomainError } from '../core/errors.ts';
 import type { Instance } from '../core/fleet/fleet.ts';
-import { validateAddress } from '../core/fleet/fleet-input.ts';
 import type { Services } from '../app/services.ts';
+import { asciiAddress } from '../app/idn-address.ts';
 import { maxWebhookUrlLength, parseWebhookUrl } from '../core/net/webhook-url.ts';
 import { WebhookTargets } from '../engine/webhook-target.ts';
 import { sendProblem } from './problem.ts';
@@ -19,10 +19,11 @@ export async function suppressionRoutes(app: FastifyInstance, services: Services
     return { suppressions: list.map((s) => ({ address: s.address, reason: s.reason, createdAt: iso(s.createdAt) })) };
   });
 
-  app.post(prefix, { schema: { body: { type: 'object', required: ['address'], properties: { address: { type: 'string' }, reason: { type: 'string' } }, additionalProperties: false } } }, async (request, reply) => {
+  app.post(prefix, { schema: { body: { type: 'object', required: ['address'], properties: { address: { type: 'string', maxLength: 320 }, reason: { type: 'string', maxLength: 500 } }, additionalProperties: false } } }, async (request, reply) => {
     const instance = await resolve(request);
     const body = request.body as { address: string; reason?: string };
-    const address = validateAddress(body.address);
+    // Stored as deliveries are (A-label domains), so the suppression matches whichever form is sent to.
+    const address = asciiAddress(body.address);
     if (!address.ok) throw new DomainError(address.error.code, address.error.detail);
     const added = await services.suppressions.add(instance.id, address.value, body.reason ?? 'added by API', services.clock.now());
     return reply.code(added ? 201 : 200).send({ address: address.value.toLowerCase(), added });
