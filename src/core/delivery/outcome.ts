@@ -16,7 +16,8 @@ export type Decision =
   | { kind: 'expired'; category: BounceCategory };
 
 /** Bounces that say the address itself is bad; policy and content refusals say nothing of it. */
-const hardCategories: ReadonlySet<BounceCategory> = new Set(['unknown-user', 'bad-domain']);
+/** Bounces that say the address will never work: the address is suppressed. */
+export const hardCategories: ReadonlySet<BounceCategory> = new Set(['unknown-user', 'bad-domain']);
 
 /** What to do with a delivery after an SMTP attempt: pure, so retries never read the clock. */
 export function decideOutcome(reply: SmtpReply, ctx: AttemptContext, policy: RetryPolicy, rules?: readonly BounceRule[]): Decision {

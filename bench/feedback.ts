@@ -1,0 +1,121 @@
+/**
+ * Feedback listener throughput: DSNs (the Postfix, Exchange and Gmail fixtures, in turn)
+ * sent over SMTP by a nodemailer pool to the listener running in its own process, each
+ * parsed and handed to a port before its 250. Also the parser alone, in this process.
+ *
+ *   node --import tsx bench/feedback.ts [--messages N] [--connections C] [--json]
+ *
+ * Prints figures; asserts nothing about speed. The listener's port only counts reports:
+ * recording them in the store is not wired yet.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import nodemailer from 'nodemailer';
+import pino from 'pino';
+import { parseFeedback } from '../src/app/feedback/parse-feedback.ts';
+import { feedbackRecipientFilter } from '../src/app/feedback/feedback-recipients.ts';
+import { VerpCodec } from '../src/app/feedback/verp.ts';
+import { feedbackServerDefaults, startFeedbackServer } from '../src/smtp/feedback-server.ts';
+import { systemClock } from '../src/system-clock.ts';
+import { hostCpu, stopChild, TreeSampler } from './proc.ts';
+
+const argv = process.argv.slice(2);
+const option = (name: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const codec = new VerpCodec({ secrets: ['bench-secret-0123456789'] });
+const domain = 'bounces.example.net';
+const fixtures = ['postfix-dsn.eml', 'exchange-ndr.eml', 'gmail-dsn.eml'].map((f) => readFileSync(new URL(`../test/fixtures/feedback/${f}`, import.meta.url)));
+
+if (argv.includes('--serve')) {
+  // The listener's side: as in production, it has its process (and event loop) to itself.
+  let received = 0;
+  const server = await startFeedbackServer(
+    {
+      ...feedbackServerDefaults,
+      host: '127.0.0.1',
+      port: 0,
+      hostname: 'mx.bounces.example.net',
+      greetingDelayMs: 0,
+      // One loopback source sends everything here; production limits would throttle the bench.
+      messageRate: { count: 1_000_000, perMs: 1000 },
+      connectionRate: { count: 1_000_000, perMs: 1000 },
+    },
+    {
+      accepts: feedbackRecipientFilter({ codec, bounceDomains: [domain] }),
+      async received(report) {
+        if (report.kind !== 'dsn') throw new Error(`bench DSN read as ${report.kind}`);
+        received++;
+      },
+    },
+    systemClock,
+    pino({ level: 'warn' }),
+  );
+  process.stdout.write(`${server.port}\n`);
+  process.on('SIGTERM', () => {
+    process.stderr.write(`listener: ${received} reports\n`);
+    void server.close().then(() => process.exit(0));
+  });
+} else {
+  const messages = Number(option('messages') ?? 5000);
+  const connections = Number(option('connections') ?? 10);
+  const log = (s: string) => process.stderr.write(s + '\n');
+
+  // Parser alone, one core.
+  for (let i = 0; i < 300; i++) await parseFeedback(fixtures[i % 3]);
+  const parseCount = 3000;
+  const cpu0 = process.cpuUsage();
+  let t0 = performance.now();
+  for (let i = 0; i < parseCount; i++) await parseFeedback(fixtures[i % 3]);
+  const parsePerSecond = parseCount / ((performance.now() - t0) / 1000);
+  const parseCpu = process.cpuUsage(cpu0);
+  const parsePerCpuSecond = parseCount / ((parseCpu.user + parseCpu.system) / 1e6);
+
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.once('exit', (code) => reject(new Error(`listener exited ${code}`)));
+  });
+  const transport = nodemailer.createTransport({ host: '127.0.0.1', port, pool: true, maxConnections: connections, maxMessages: Infinity, ignoreTLS: true } as Parameters<typeof nodemailer.createTransport>[0]);
+  const send = (i: number) => transport.sendMail({ envelope: { from: '', to: [codec.encode(i, domain)] }, raw: fixtures[i % 3] });
+  try {
+    log(`warm-up: 300 DSNs…`);
+    await Promise.all(Array.from({ length: 300 }, (_, i) => send(i)));
+    log(`timed: ${messages} DSNs over ${connections} connections…`);
+    const sampler = new TreeSampler(() => child.pid);
+    const host = hostCpu();
+    sampler.start();
+    t0 = performance.now();
+    await Promise.all(Array.from({ length: messages }, (_, i) => send(1000 + i)));
+    const seconds = (performance.now() - t0) / 1000;
+    const { cpuSeconds, peakRssKb } = sampler.stop();
+    const result = {
+      messages,
+      connections,
+      seconds,
+      dsnPerSecond: messages / seconds,
+      // Less sensitive to whatever else the machine runs than the wall-clock rate.
+      dsnPerListenerCpuSecond: messages / cpuSeconds,
+      listenerCpuSeconds: cpuSeconds,
+      listenerPeakRssMb: peakRssKb / 1024,
+      hostBusyPct: host().busyPct,
+      parserAlonePerSecond: parsePerSecond,
+      parserAlonePerCpuSecond: parsePerCpuSecond,
+      host: { cpus: cpus().length, loadAverage1m: loadavg()[0], node: process.version },
+    };
+    if (argv.includes('--json')) console.log(JSON.stringify(result, null, 2));
+    else {
+      console.log(`\nfeedback listener: ${messages} DSNs (Postfix, Exchange, Gmail fixtures) over ${connections} SMTP connections, ${cpus().length} CPUs, load ${loadavg()[0].toFixed(1)}, node ${process.version}`);
+      console.log(`  end to end over SMTP: ${result.dsnPerSecond.toFixed(0)} DSNs/s (${seconds.toFixed(2)} s)   target ≥ 500/s`);
+      console.log(`  listener CPU: ${cpuSeconds.toFixed(2)} s → ${result.dsnPerListenerCpuSecond.toFixed(0)} DSNs per CPU-second; peak RSS ${result.listenerPeakRssMb.toFixed(0)} MB; host busy ${result.hostBusyPct.toFixed(0)}%`);
+      console.log(`  parser alone (in process): ${parsePerSecond.toFixed(0)} DSNs/s wall clock, ${parsePerCpuSecond.toFixed(0)} per CPU-second`);
+    }
+  } finally {
+    transport.close();
+    await stopChild(child);
+  }
+}
