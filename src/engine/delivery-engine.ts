@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { BounceRule, SmtpReply } from '../core/delivery/bounce-rules.ts';
+import { DestinationHealth, defaultHealthPolicy, type HealthPolicy } from '../core/delivery/destination-health.ts';
+import type { Network } from '../core/net/ip-address.ts';
 import { decideOutcome } from '../core/delivery/outcome.ts';
 import type { RetryPolicy } from '../core/delivery/retry-schedule.ts';
 import { shapingFor, type Infrastructure } from '../core/fleet/fleet.ts';
@@ -9,7 +11,8 @@ import type { OutboundOptions } from '../smtp/outbound-connection.ts';
 import { GroupCommit } from '../spool/group-commit.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { ClaimedDelivery, Outcome, SpoolRepository } from '../store/spool-repository.ts';
-import { DestinationQueue, type QueueHost } from './destination-queue.ts';
+import { DestinationQueue, type ForcedOutcome, type QueueHost } from './destination-queue.ts';
+import { resolveRoute, systemResolver, type MxResolver, type Route } from './routes.ts';
 import { parseRate, TokenBucket } from '../core/delivery/throttle.ts';
 import { dkimKeyFor, dkimSign } from './dkim.ts';
 import { MessageCache } from './message-cache.ts';
@@ -22,13 +25,38 @@ export interface EngineOptions {
   maxOutboundConnections: number;
   retry: RetryPolicy;
   bounceRules?: readonly BounceRule[];
+  /** TCP connect and greeting timeout (config.connectTimeoutMs). */
   connectionTimeoutMs?: number;
   socketTimeoutMs?: number;
+  /** Deliveries held in memory in all (default 4 × claimBatch), per instance (claimBatch), per destination (200). */
+  maxHeld?: number;
+  maxHeldPerInstance?: number;
+  maxHeldPerDestination?: number;
+  /** When a destination is marked down, and for how long. */
+  health?: HealthPolicy;
+  /** Direct-MX delivery: reserved networks it may still reach, DNS, and the port (25). */
+  mxAllowNetworks?: readonly Network[];
+  resolver?: MxResolver;
+  mxPort?: number;
 }
+
+/** A destination: one (infrastructure, domain), whose queue and health the engine keeps. */
+interface Destination {
+  infrastructureId: number;
+  domain: string;
+  health: DestinationHealth;
+}
+
+/** Most down destinations named to the claim query; the rest are handed back as claimed. */
+const maxSkippedDown = 100;
 
 /**
  * Claims due deliveries, routes each through its instance's infrastructure as it is *now*,
  * and records outcomes. Claims carry leases, so a crash leaves nothing locked for good.
+ *
+ * No tenant stalls another: what is held in memory is bounded per destination and per
+ * instance (the rest waits in the spool), claims are shared out fairly, and a destination
+ * that keeps failing to connect is marked down, its deliveries handed back until a probe.
  */
 export class DeliveryEngine implements QueueHost {
   running = false;
@@ -41,8 +69,11 @@ export class DeliveryEngine implements QueueHost {
   private readonly cache: MessageCache;
   private readonly outcomes: GroupCommit<Outcome>;
   private connections = 0;
-  /** Ids claimed by this engine and not yet finished. */
-  private readonly holding = new Set<number>();
+  /** Deliveries claimed by this engine and not yet finished, by id. */
+  private readonly holding = new Map<number, ClaimedDelivery>();
+  private readonly heldByInstance = new Map<number, number>();
+  private readonly destinations = new Map<string, Destination>();
+  private readonly limits: { held: number; perInstance: number; perDestination: number; instanceShare: number; destinationShare: number };
   private wakeUp: (() => void) | null = null;
   private wakeTimer: NodeJS.Timeout | null = null;
   private woken = false;
@@ -58,6 +89,16 @@ export class DeliveryEngine implements QueueHost {
   ) {
     this.cache = new MessageCache(spool);
     this.outcomes = new GroupCommit((batch) => this.spool.record(batch), 1000, 10);
+    const perInstance = options.maxHeldPerInstance ?? options.claimBatch;
+    const perDestination = options.maxHeldPerDestination ?? 200;
+    this.limits = {
+      held: options.maxHeld ?? options.claimBatch * 4,
+      perInstance,
+      perDestination,
+      // One claim takes at most a quarter of a bound, so a claim never overshoots it.
+      instanceShare: Math.max(1, Math.floor(perInstance / 4)),
+      destinationShare: Math.max(1, Math.floor(perDestination / 4)),
+    };
   }
 
   /**
@@ -81,7 +122,7 @@ export class DeliveryEngine implements QueueHost {
   private async renewLeases(): Promise<void> {
     if (this.holding.size === 0) return;
     try {
-      await this.spool.renew([...this.holding], this.options.owner, this.clock.now() + this.options.leaseMs);
+      await this.spool.renew([...this.holding.keys()], this.options.owner, this.clock.now() + this.options.leaseMs);
     } catch (err) {
       this.log.warn({ err }, 'renewing leases failed');
     }
@@ -136,17 +177,21 @@ export class DeliveryEngine implements QueueHost {
 
   private async run(): Promise<void> {
     while (this.running) {
-      let claimedNow = 0;
-      const room = this.options.claimBatch * 2 - this.holding.size;
+      let claimed = { count: 0, more: false };
+      const room = this.limits.held - this.holding.size;
       if (room > 0) {
         try {
-          claimedNow = await this.claim(Math.min(room, this.options.claimBatch));
+          claimed = await this.claim(Math.min(room, this.options.claimBatch));
         } catch (err) {
           this.log.error({ err }, 'claiming deliveries failed');
         }
       }
-      if (claimedNow === this.options.claimBatch && this.holding.size < this.options.claimBatch * 2) continue;
-      await this.idle(claimedNow > 0 ? 50 : this.options.pollMs);
+      if (claimed.more && this.holding.size < this.limits.held) {
+        // Let sessions and listeners run between back-to-back claims.
+        await new Promise((r) => setImmediate(r));
+        continue;
+      }
+      await this.idle(claimed.count > 0 ? 50 : this.options.pollMs);
     }
   }
 
@@ -167,22 +212,39 @@ export class DeliveryEngine implements QueueHost {
     });
   }
 
-  private async claim(limit: number): Promise<number> {
+  /** One fair claim; `more` when a share or the limit was used up, so more is likely due. */
+  private async claim(limit: number): Promise<{ count: number; more: boolean }> {
     const now = this.clock.now();
-    const batch = await this.spool.claim(now, limit, this.options.owner, this.options.leaseMs);
+    const batch = await this.spool.claim(now, limit, this.options.owner, this.options.leaseMs, {
+      perInstance: this.limits.instanceShare,
+      perDestination: this.limits.destinationShare,
+      ...this.skipped(now),
+    });
     const unrouted: ClaimedDelivery[] = [];
+    const down = new Map<number, ClaimedDelivery[]>();
+    const perInstance = new Map<number, number>();
+    const perDestination = new Map<string, number>();
     for (const d of batch) {
       // Our own lease ran out while our copy is still queued or sending (a slow session):
       // the claim is renewed, but sending it again would be a duplicate.
       if (this.holding.has(d.id)) continue;
       try {
         if (now >= d.expiresAt) {
-          this.holding.add(d.id);
+          this.hold(d);
           this.finish(d, { code: null, enhanced: null, text: 'expired before it could be attempted' });
           continue;
         }
         const infra = await this.infrastructure(d.infrastructureId);
         const key = `${infra.id}|${d.domain}`;
+        perInstance.set(d.instanceId, (perInstance.get(d.instanceId) ?? 0) + 1);
+        perDestination.set(key, (perDestination.get(key) ?? 0) + 1);
+        const destination = this.destination(infra.id, d.domain, key);
+        if (destination.health.isDown(now)) {
+          // Beyond the destinations the query was told to skip: straight back to the spool.
+          const until = destination.health.downUntil;
+          down.set(until, [...(down.get(until) ?? []), d]);
+          continue;
+        }
         let queue = this.queues.get(key);
         if (!queue) {
           const rule = shapingFor(infra.shaping, d.domain);
@@ -190,10 +252,10 @@ export class DeliveryEngine implements QueueHost {
             const rate = rule.rate ? parseRate(rule.rate) : null;
             this.buckets.set(key, rate && rate.ok ? new TokenBucket(rate.rate) : null);
           }
-          queue = new DestinationQueue(infra, d.domain, rule, this.buckets.get(key)!, this);
+          queue = new DestinationQueue(infra, d.domain, rule, this.buckets.get(key)!, destination.health, this);
           this.queues.set(key, queue);
         }
-        this.holding.add(d.id);
+        this.hold(d);
         queue.push(d);
       } catch (err) {
         // Not queued: hand it back so it is not held by nobody until its lease runs out.
@@ -202,14 +264,87 @@ export class DeliveryEngine implements QueueHost {
       }
     }
     if (unrouted.length > 0) await this.spool.release(unrouted.map((d) => d.id), this.options.owner, now);
+    for (const [until, ds] of down) await this.spool.postpone(ds.map((d) => d.id), this.options.owner, now, until);
     for (const [key, queue] of this.queues) if (queue.idle) this.queues.delete(key);
-    return batch.length;
+    for (const [key, dest] of this.destinations) if (dest.health.healthy && !this.queues.has(key)) this.destinations.delete(key);
+    const more =
+      batch.length >= limit ||
+      [...perInstance.values()].some((n) => n >= this.limits.instanceShare) ||
+      [...perDestination.values()].some((n) => n >= this.limits.destinationShare);
+    return { count: batch.length, more };
+  }
+
+  /**
+   * What the next claim leaves in the spool: instances and destinations that hold nearly
+   * their bound already (a slow rate, a silent server), and destinations marked down.
+   */
+  private skipped(now: number): { skipInstances: number[]; skipDestinations: { infrastructureId: number; domain: string }[] } {
+    const skipInstances = [...this.heldByInstance].filter(([, n]) => n + this.limits.instanceShare > this.limits.perInstance).map(([id]) => id);
+    const skipDestinations: { infrastructureId: number; domain: string }[] = [];
+    let downs = 0;
+    for (const [key, dest] of this.destinations) {
+      const full = (this.queues.get(key)?.held ?? 0) + this.limits.destinationShare > this.limits.perDestination;
+      const down = dest.health.isDown(now) && downs++ < maxSkippedDown;
+      if (full || down) skipDestinations.push({ infrastructureId: dest.infrastructureId, domain: dest.domain });
+    }
+    return { skipInstances, skipDestinations };
+  }
+
+  private destination(infrastructureId: number, domain: string, key: string): Destination {
+    let dest = this.destinations.get(key);
+    if (!dest) {
+      dest = { infrastructureId, domain, health: new DestinationHealth(this.options.health ?? defaultHealthPolicy) };
+      this.destinations.set(key, dest);
+    }
+    return dest;
+  }
+
+  private hold(d: ClaimedDelivery): void {
+    this.holding.set(d.id, d);
+    this.heldByInstance.set(d.instanceId, (this.heldByInstance.get(d.instanceId) ?? 0) + 1);
+  }
+
+  private unhold(id: number): void {
+    const d = this.holding.get(id);
+    if (!d) return;
+    this.holding.delete(id);
+    const n = (this.heldByInstance.get(d.instanceId) ?? 1) - 1;
+    if (n > 0) this.heldByInstance.set(d.instanceId, n);
+    else this.heldByInstance.delete(d.instanceId);
+  }
+
+  /** Destinations marked down now, for operators and tests. */
+  downDestinations(): { infrastructureId: number; domain: string; until: number }[] {
+    const now = this.clock.now();
+    return [...this.destinations.values()].filter((d) => d.health.isDown(now)).map((d) => ({ infrastructureId: d.infrastructureId, domain: d.domain, until: d.health.downUntil }));
+  }
+
+  /** Deliveries held in memory, in all and per instance. */
+  heldCounts(): { total: number; perInstance: Map<number, number> } {
+    return { total: this.holding.size, perInstance: new Map(this.heldByInstance) };
+  }
+
+  postpone(deliveries: ClaimedDelivery[], until: number): void {
+    if (deliveries.length === 0) return;
+    const now = this.clock.now();
+    for (const d of deliveries) this.unhold(d.id);
+    // Should this fail, the leases expire and the deliveries come back all the same.
+    this.spool.postpone(deliveries.map((d) => d.id), this.options.owner, now, until).catch((err) => this.log.error({ err }, 'handing back the deliveries of a destination marked down failed'));
+    this.log.info({ deliveries: deliveries.length, until: new Date(until).toISOString() }, 'destination marked down; its deliveries wait in the spool');
+  }
+
+  route(infra: Infrastructure, domain: string, rotation: number): Promise<Route> {
+    return resolveRoute(infra, domain, rotation, {
+      resolver: this.options.resolver ?? systemResolver,
+      allowNetworks: this.options.mxAllowNetworks ?? [],
+      mxPort: this.options.mxPort ?? 25,
+    });
   }
 
   private async releaseWhere(match: (d: ClaimedDelivery) => boolean): Promise<void> {
     const taken = [...this.queues.values()].flatMap((q) => q.withdraw(match));
     if (taken.length === 0) return;
-    for (const d of taken) this.holding.delete(d.id);
+    for (const d of taken) this.unhold(d.id);
     await this.spool.release(taken.map((d) => d.id), this.options.owner, this.clock.now());
   }
 
@@ -261,9 +396,9 @@ export class DeliveryEngine implements QueueHost {
     this.log.error({ err }, 'a delivery session failed');
   }
 
-  finish(delivery: ClaimedDelivery, reply: SmtpReply): void {
+  finish(delivery: ClaimedDelivery, reply: SmtpReply, forced?: ForcedOutcome): void {
     const now = this.clock.now();
-    const decision = decideOutcome(reply, { attempts: delivery.attempts, expiresAt: delivery.expiresAt, now }, this.options.retry, this.options.bounceRules);
+    const decision = forced ? this.forcedDecision(delivery, forced, now) : decideOutcome(reply, { attempts: delivery.attempts, expiresAt: delivery.expiresAt, now }, this.options.retry, this.options.bounceRules);
     const text = reply.text.slice(0, 1000);
     const outcome: Outcome =
       decision.kind === 'delivered'
@@ -276,6 +411,13 @@ export class DeliveryEngine implements QueueHost {
     this.record(outcome).catch((err) => this.log.error({ err }, 'after recording an outcome'));
   }
 
+  /** A forced bounce is final; a forced deferral follows the retry schedule like any other. */
+  private forcedDecision(delivery: ClaimedDelivery, forced: ForcedOutcome, now: number): ReturnType<typeof decideOutcome> {
+    if (forced.kind === 'bounced') return { kind: 'bounced', category: forced.category, suppress: false };
+    const d = decideOutcome({ code: 451, enhanced: null, text: '' }, { attempts: delivery.attempts, expiresAt: delivery.expiresAt, now }, this.options.retry, []);
+    return d.kind === 'deferred' ? { ...d, category: forced.category } : d.kind === 'expired' ? { kind: 'expired', category: forced.category } : d;
+  }
+
   private async record(outcome: Outcome): Promise<void> {
     try {
       await this.outcomes.submit(outcome);
@@ -285,7 +427,7 @@ export class DeliveryEngine implements QueueHost {
       return;
     } finally {
       // Held until the outcome is durable, so a claim renewed meanwhile is not sent again.
-      this.holding.delete(outcome.delivery.id);
+      this.unhold(outcome.delivery.id);
     }
     const d = outcome.delivery;
     const infra = this.infrastructures.get(d.infrastructureId)?.name ?? String(d.infrastructureId);

@@ -1,9 +1,102 @@
-import { resolveMx } from 'node:dns/promises';
+import { resolve4, resolve6, resolveMx } from 'node:dns/promises';
+import { domainToASCII } from 'node:url';
+import type { SmtpReply } from '../core/delivery/bounce-rules.ts';
 import type { Infrastructure, Relay } from '../core/fleet/fleet.ts';
+import { addressLiteral } from '../core/fleet/fleet-input.ts';
+import { mayConnect, parseIp, type Network } from '../core/net/ip-address.ts';
+
+/** The DNS look-ups direct-MX delivery makes; tests pass their own instead of real DNS. */
+export interface MxResolver {
+  resolveMx(domain: string): Promise<{ exchange: string; priority: number }[]>;
+  resolve4(host: string): Promise<string[]>;
+  resolve6(host: string): Promise<string[]>;
+}
+
+export const systemResolver: MxResolver = { resolveMx, resolve4, resolve6 };
+
+export interface RoutePolicy {
+  resolver: MxResolver;
+  /** Reserved networks (loopback, private…) that MX delivery may still reach: the operator's choice. */
+  allowNetworks: readonly Network[];
+  /** 25, except in tests whose receivers cannot bind it. */
+  mxPort: number;
+}
+
+/** A next hop; `servername` is the MX host's name when `host` is the address it resolved to (TLS SNI). */
+export type Hop = Relay & { servername?: string };
+
+export type Route =
+  | { ok: true; hosts: Hop[] }
+  /** `permanent`: the delivery bounces at once (a refused address, a null MX); else it is deferred. */
+  | { ok: false; permanent: boolean; reply: SmtpReply };
+
+/** What a tenant sees when its recipient points inward: nothing about the address or what answers there. */
+export const notPermitted: SmtpReply = { code: 550, enhanced: '5.7.1', text: '550 5.7.1 destination address not permitted' };
+const nullMx: SmtpReply = { code: 556, enhanced: '5.1.10', text: '556 5.1.10 the recipient domain accepts no mail (null MX)' };
+
+/** Most addresses tried for one destination before it counts as unreachable. */
+const maxHops = 5;
 
 /**
- * Where mail for `domain` goes through `infra`: its relays in turn, or the domain's MX
- * hosts by preference (falling back to the domain itself, RFC 5321 §5.1).
+ * Where mail for `domain` goes through `infra`. Relay mode: its relays in turn (the
+ * operator chose them). MX mode: the domain's MX hosts by preference (or the domain
+ * itself, RFC 5321 §5.1), resolved here to addresses so that what is checked is what is
+ * connected to; reserved addresses only inside the allowed networks.
+ */
+export async function resolveRoute(infra: Infrastructure, domain: string, rotation: number, policy: RoutePolicy): Promise<Route> {
+  if (infra.deliveryMode === 'relay') {
+    const n = infra.relays.length;
+    return { ok: true, hosts: infra.relays.map((_, i) => infra.relays[(i + rotation) % n]) };
+  }
+  const literal = addressLiteral(domain);
+  if (literal !== null) {
+    return mayConnect(literal, policy.allowNetworks) ? { ok: true, hosts: [{ host: literal, port: policy.mxPort }] } : { ok: false, permanent: true, reply: notPermitted };
+  }
+  const name = asciiDomain(domain);
+  if (!name) return { ok: false, permanent: true, reply: { code: 553, enhanced: '5.1.2', text: '553 5.1.2 the recipient domain is not a valid name' } };
+  let exchanges: string[];
+  try {
+    const mx = await policy.resolver.resolveMx(name);
+    if (mx.length > 0 && mx.every((r) => r.exchange === '' || r.exchange === '.')) return { ok: false, permanent: true, reply: nullMx };
+    exchanges = mx.length === 0 ? [name] : mx.sort((a, b) => a.priority - b.priority).map((r) => r.exchange);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // No MX records: the domain itself is the implicit MX. Anything else (SERVFAIL, a
+    // timeout) may pass: the delivery is deferred.
+    if (code !== 'ENODATA' && code !== 'ENOTFOUND') return { ok: false, permanent: false, reply: { code: null, enhanced: null, text: `DNS: MX lookup for ${name} failed (${code ?? 'error'})` } };
+    exchanges = [name];
+  }
+  const hosts: Hop[] = [];
+  let refused = 0;
+  for (const exchange of exchanges) {
+    for (const address of await addressesOf(exchange, policy.resolver)) {
+      if (!mayConnect(address, policy.allowNetworks)) {
+        refused++;
+        continue;
+      }
+      if (hosts.length < maxHops) hosts.push({ host: address, port: policy.mxPort, ...(parseIp(exchange) ? {} : { servername: exchange }) });
+    }
+  }
+  if (hosts.length > 0) return { ok: true, hosts };
+  if (refused > 0) return { ok: false, permanent: true, reply: notPermitted };
+  return { ok: false, permanent: false, reply: { code: null, enhanced: null, text: `DNS: no address for the mail hosts of ${name}` } };
+}
+
+async function addressesOf(host: string, resolver: MxResolver): Promise<string[]> {
+  if (parseIp(host)) return [host];
+  const [v4, v6] = await Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]);
+  return [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
+}
+
+/** An IDN domain as A-labels (punycode), as the envelope and DNS need it; '' when it is not a valid name. */
+export function asciiDomain(domain: string): string {
+  if (addressLiteral(domain) !== null) return domain;
+  return domainToASCII(domain);
+}
+
+/**
+ * The old shape, for the switch's pre-check and canary (the operator's own verification
+ * address, so no address policy): the hosts, or none.
  */
 export async function destinationHosts(infra: Infrastructure, domain: string, rotation: number): Promise<Relay[]> {
   if (infra.deliveryMode === 'relay') {
@@ -11,7 +104,7 @@ export async function destinationHosts(infra: Infrastructure, domain: string, ro
     return infra.relays.map((_, i) => infra.relays[(i + rotation) % n]);
   }
   try {
-    const mx = await resolveMx(domain);
+    const mx = await resolveMx(asciiDomain(domain));
     if (mx.length === 0) return [{ host: domain, port: 25 }];
     return mx.sort((a, b) => a.priority - b.priority).map((r) => ({ host: r.exchange, port: 25 }));
   } catch {

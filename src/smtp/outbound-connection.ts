@@ -10,21 +10,32 @@ export interface OutboundOptions {
   socketTimeoutMs: number;
 }
 
+/** A next hop; `servername` names it for TLS (SNI) when `host` is an address. */
+export type OutboundHop = Relay & { servername?: string };
+
 export type SendResult = { ok: true; reply: SmtpReply } | { ok: false; reply: SmtpReply; connectionUsable: boolean };
 
 /** One outbound SMTP session, promise-shaped; the reply of every step is kept for classification. */
 export class OutboundConnection {
   private broken = false;
 
-  private constructor(private readonly conn: SMTPConnection) {
+  /**
+   * @param smtpUtf8 the server offered SMTPUTF8 (RFC 6531) in its EHLO reply; nodemailer
+   *   then adds the SMTPUTF8 parameter by itself when an address is not ASCII.
+   */
+  private constructor(
+    private readonly conn: SMTPConnection,
+    readonly smtpUtf8: boolean,
+  ) {
     conn.on('error', () => (this.broken = true));
     conn.on('end', () => (this.broken = true));
   }
 
-  static open(relay: Relay, options: OutboundOptions): Promise<{ ok: true; connection: OutboundConnection } | { ok: false; reply: SmtpReply }> {
+  static open(relay: OutboundHop, options: OutboundOptions): Promise<{ ok: true; connection: OutboundConnection } | { ok: false; reply: SmtpReply }> {
     const conn = new SMTPConnection({
       host: relay.host,
       port: relay.port,
+      servername: relay.servername,
       name: options.heloName,
       localAddress: options.localAddress,
       connectionTimeout: options.connectionTimeoutMs,
@@ -38,16 +49,23 @@ export class OutboundConnection {
     });
     return new Promise((resolve) => {
       let settled = false;
-      conn.once('error', (err: Error) => {
+      const fail = (reply: SmtpReply) => {
         if (settled) return;
         settled = true;
+        clearTimeout(timer);
         conn.close();
-        resolve({ ok: false, reply: replyOf(err) });
-      });
+        resolve({ ok: false, reply });
+      };
+      // The connect and greeting timeouts leave EHLO and STARTTLS to the long socket
+      // timeout; a server that greets and then stalls must not hold the session for minutes.
+      const timer = setTimeout(() => fail({ code: null, enhanced: null, text: 'ETIMEDOUT: no EHLO reply in time' }), options.connectionTimeoutMs * 2);
+      conn.once('error', (err: Error) => fail(replyOf(err)));
       conn.connect(() => {
         if (settled) return;
         settled = true;
-        resolve({ ok: true, connection: new OutboundConnection(conn) });
+        clearTimeout(timer);
+        const ehlo = typeof conn.lastServerResponse === 'string' ? conn.lastServerResponse : '';
+        resolve({ ok: true, connection: new OutboundConnection(conn, /^250[ -]SMTPUTF8\b/im.test(ehlo)) });
       });
     });
   }

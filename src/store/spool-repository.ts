@@ -26,6 +26,16 @@ export interface ClaimedDelivery {
   owner: string;
 }
 
+/** What one claim may take: shares per instance and destination, and what to leave out. */
+export interface ClaimFairness {
+  /** At most this many deliveries of one instance in this claim. */
+  perInstance?: number;
+  /** At most this many for one destination (infrastructure, domain) in this claim. */
+  perDestination?: number;
+  skipInstances?: readonly number[];
+  skipDestinations?: readonly { infrastructureId: number; domain: string }[];
+}
+
 export type Outcome =
   | { kind: 'delivered'; delivery: ClaimedDelivery; reply: string; at: number }
   | { kind: 'deferred'; delivery: ClaimedDelivery; reply: string; category: string; at: number; retryAt: number }
@@ -138,9 +148,58 @@ export class SpoolRepository {
   /**
    * Leases up to `limit` due deliveries of instances that are not suspended. An expired
    * lease (a worker that died) makes its delivery due again, so nothing stays locked.
+   *
+   * Fair: deliveries are ranked within their instance and within their destination
+   * (infrastructure, domain), and taken rank by rank, so one instance's 100,000 due
+   * deliveries take one place per round like everybody else's. `skip` leaves out
+   * instances and destinations the caller holds enough of (or knows to be down).
    */
-  async claim(now: number, limit: number, owner: string, leaseMs: number): Promise<ClaimedDelivery[]> {
+  async claim(now: number, limit: number, owner: string, leaseMs: number, fairness: ClaimFairness = {}): Promise<ClaimedDelivery[]> {
+    const perInstance = fairness.perInstance ?? limit;
+    const perDestination = fairness.perDestination ?? limit;
+    const skipInstances = fairness.skipInstances ?? [];
+    const skipDestinations = fairness.skipDestinations ?? [];
     return this.db.transaction().execute(async (trx) => {
+      // Deliveries first, found by due time (deliveries_due), then their instance: a cross
+      // join keeps SQLite from scanning instances and searching the due range for each.
+      const byInstance = trx
+        .selectFrom('deliveries as d')
+        .crossJoin('instances as i')
+        .whereRef('i.id', '=', 'd.instance_id')
+        .select([
+          'd.id',
+          'd.due_at',
+          'd.domain',
+          'i.infrastructure_id',
+          sql<number>`row_number() over (partition by d.instance_id order by d.due_at, d.id)`.as('instance_rank'),
+        ])
+        .where('d.state', 'in', ['scheduled', 'inflight'])
+        .where('d.due_at', '<=', now)
+        .where('i.suspended', '=', 0)
+        .$if(skipInstances.length > 0, (q) => q.where('d.instance_id', 'not in', skipInstances))
+        .$if(skipDestinations.length > 0, (q) =>
+          q.where(({ and, or, not, eb }) =>
+            not(or(skipDestinations.map((s) => and([eb('i.infrastructure_id', '=', s.infrastructureId), eb('d.domain', '=', s.domain)])))),
+          ),
+        );
+      // Within a destination the instances take turns too (ranked by their own rank first),
+      // so two tenants sending to the same domain share its places.
+      const ranked = trx
+        .selectFrom(byInstance.as('b'))
+        .select([
+          'b.id',
+          'b.due_at',
+          'b.instance_rank',
+          sql<number>`row_number() over (partition by b.infrastructure_id, b.domain order by b.instance_rank, b.due_at, b.id)`.as('destination_rank'),
+        ]);
+      const picked = trx
+        .selectFrom(ranked.as('r'))
+        .select('r.id')
+        .where('r.instance_rank', '<=', perInstance)
+        .where('r.destination_rank', '<=', perDestination)
+        .orderBy('r.instance_rank')
+        .orderBy('r.due_at')
+        .limit(limit);
       let q = trx
         .selectFrom('deliveries as d')
         .innerJoin('instances as i', 'i.id', 'd.instance_id')
@@ -155,11 +214,10 @@ export class SpoolRepository {
           'd.created_at',
           'd.expires_at',
         ])
+        .where('d.id', 'in', picked)
+        // Checked again on the locked row: another worker may have claimed it meanwhile.
         .where('d.state', 'in', ['scheduled', 'inflight'])
-        .where('d.due_at', '<=', now)
-        .where('i.suspended', '=', 0)
-        .orderBy('d.due_at')
-        .limit(limit);
+        .where('d.due_at', '<=', now);
       if (this.dialect === 'postgres') q = q.forUpdate('d').skipLocked();
       const rows = await q.execute();
       if (rows.length === 0) return [];
@@ -184,6 +242,22 @@ export class SpoolRepository {
         owner,
       }));
     });
+  }
+
+  /**
+   * Hands claimed deliveries back without an attempt, due again at `dueAt` (a destination
+   * marked down): they wait in the spool, not in memory.
+   */
+  async postpone(ids: number[], owner: string, now: number, dueAt: number): Promise<void> {
+    for (let i = 0; i < ids.length; i += chunk) {
+      await this.db
+        .updateTable('deliveries')
+        .set({ state: 'scheduled', due_at: dueAt, lease_owner: null, updated_at: now })
+        .where('id', 'in', ids.slice(i, i + chunk))
+        .where('state', '=', 'inflight')
+        .where('lease_owner', '=', owner)
+        .execute();
+    }
   }
 
   async loadMessage(id: string): Promise<{ mailFrom: string; raw: Buffer; createdAt: number } | undefined> {

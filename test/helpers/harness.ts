@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import nodemailer from 'nodemailer';
 import { loadConfig } from '../../src/config.ts';
-import { startMailshift, type RunningMailshift } from '../../src/main.ts';
+import { startMailshift, type RunningMailshift, type StartOptions } from '../../src/main.ts';
 import type { Clock } from '../../src/core/clock.ts';
 
 export const adminToken = 'test-admin-token-5f3a9c81d2e7b604';
@@ -24,6 +24,8 @@ export interface HarnessOptions {
   clock?: Clock;
   /** Reuse a data directory (a restart) and leave it in place on close. */
   dataDir?: string;
+  /** Direct-MX look-ups and port (see StartOptions.mx). */
+  mx?: StartOptions['mx'];
 }
 
 /** Starts a real mailshift (SQLite in a temp dir, or `databaseUrl`) on free loopback ports. */
@@ -41,7 +43,7 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
     MAILSHIFT_MX_ALLOW_NETWORKS: '127.0.0.0/8,::1',
     ...env,
   });
-  const app = await startMailshift(config, { clock: options.clock, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  const app = await startMailshift(config, { clock: options.clock, mx: options.mx, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
   const url = `http://127.0.0.1:${app.httpPort}`;
   const call = async (auth: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(url + path, {
