@@ -25,7 +25,7 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   const store = isPostgresUrl(options.url) ? await openPostgres(options) : openSqlite(options.url);
-  const results = await migrate(store);
+  const results = await migrate(store, options.schema);
   const failed = results.find((r) => r.status === 'Error');
   if (failed) {
     await store.close();
@@ -104,11 +104,13 @@ async function openPostgres(options: StoreOptions): Promise<Store> {
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
 
-async function migrate(store: Store): Promise<MigrationResult[]> {
+async function migrate(store: Store, schema?: string): Promise<MigrationResult[]> {
   const set = migrations(store.dialect);
   const migrator = new Migrator({
     db: store.db,
     provider: { getMigrations: async () => set },
+    // Named, or the migrator finds another schema's bookkeeping tables in the same database.
+    ...(schema ? { migrationTableSchema: schema.replace(/"/g, '') } : {}),
   });
   const { results, error } = await migrator.migrateToLatest();
   if (error) throw error;
