@@ -72,6 +72,7 @@ export class DeliveryEngine implements QueueHost {
   /** Deliveries claimed by this engine and not yet finished, by id. */
   private readonly holding = new Map<number, ClaimedDelivery>();
   private readonly heldByInstance = new Map<number, number>();
+  private readonly heldByMessage = new Map<string, number>();
   private readonly destinations = new Map<string, Destination>();
   private readonly limits: { held: number; perInstance: number; perDestination: number; instanceShare: number; destinationShare: number };
   private wakeUp: (() => void) | null = null;
@@ -301,16 +302,18 @@ export class DeliveryEngine implements QueueHost {
 
   private hold(d: ClaimedDelivery): void {
     this.holding.set(d.id, d);
-    this.heldByInstance.set(d.instanceId, (this.heldByInstance.get(d.instanceId) ?? 0) + 1);
+    increment(this.heldByInstance, d.instanceId);
+    increment(this.heldByMessage, d.messageId);
   }
 
   private unhold(id: number): void {
     const d = this.holding.get(id);
     if (!d) return;
     this.holding.delete(id);
-    const n = (this.heldByInstance.get(d.instanceId) ?? 1) - 1;
-    if (n > 0) this.heldByInstance.set(d.instanceId, n);
-    else this.heldByInstance.delete(d.instanceId);
+    decrement(this.heldByInstance, d.instanceId);
+    // Its last held delivery is done: a body kept until the cache fills would hold memory
+    // long after a burst of large messages has left.
+    if (decrement(this.heldByMessage, d.messageId) === 0) this.cache.forget(d.messageId);
   }
 
   /** Destinations marked down now, for operators and tests. */
@@ -444,6 +447,18 @@ export class DeliveryEngine implements QueueHost {
     }
     return name;
   }
+}
+
+function increment<K>(counts: Map<K, number>, key: K): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+/** Returns what is left; a count of zero is removed. */
+function decrement<K>(counts: Map<K, number>, key: K): number {
+  const n = (counts.get(key) ?? 1) - 1;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
+  return n;
 }
 
 function processAlive(pid: number): boolean {

@@ -37,11 +37,14 @@ export class MessageCache {
       this.entries.set(id, hit);
       return hit;
     }
-    const loading = this.spool.loadMessage(id).then((m) => {
+    const loading: Promise<SpooledMessage | undefined> = this.spool.loadMessage(id).then((m) => {
+      // Forgotten (or replaced) while it loaded: hand it to this caller without keeping it.
+      const kept = this.entries.get(id) === loading;
       if (!m) {
-        this.entries.delete(id);
+        if (kept) this.entries.delete(id);
         return undefined;
       }
+      if (!kept) return { mailFrom: m.mailFrom, raw: m.raw, signed: new Map() };
       this.sizes.set(id, m.raw.length);
       this.bytes += m.raw.length;
       this.evict();
@@ -49,6 +52,15 @@ export class MessageCache {
     });
     this.entries.set(id, loading);
     return loading;
+  }
+
+  /** A message none of whose deliveries is held any more: its bytes go now, not when the cache is full. */
+  forget(id: string): void {
+    const size = this.sizes.get(id);
+    this.entries.delete(id);
+    if (size === undefined) return;
+    this.sizes.delete(id);
+    this.bytes -= size;
   }
 
   private evict(): void {
