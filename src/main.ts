@@ -21,7 +21,9 @@ import { AuthGuard } from './app/auth-guard.ts';
 import { InflightBudget } from './app/inflight-budget.ts';
 import type { Services } from './app/services.ts';
 import { DeliveryEngine } from './engine/delivery-engine.ts';
+import type { MxResolver } from './engine/routes.ts';
 import { WebhookSender } from './engine/webhook-sender.ts';
+import { WebhookTargets } from './engine/webhook-target.ts';
 import { Retention } from './engine/retention.ts';
 import { startCaptureServer } from './smtp/capture-server.ts';
 import { startInboundServer } from './smtp/inbound-server.ts';
@@ -45,6 +47,8 @@ export interface RunningMailshift {
 export interface StartOptions {
   clock?: Clock;
   logger?: Logger;
+  /** Direct-MX look-ups and port: tests stand in for DNS and port 25. */
+  mx?: { resolver?: MxResolver; port?: number };
 }
 
 const maxRecipients = 1000;
@@ -84,6 +88,10 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
     maxOutboundConnections: config.maxOutboundConnections,
     retry: config.retry,
     bounceRules: config.bounceRules,
+    connectionTimeoutMs: config.connectTimeoutMs,
+    mxAllowNetworks: config.mxAllowNetworks,
+    resolver: options.mx?.resolver,
+    mxPort: options.mx?.port,
   });
   fleet.onSuspension({ suspended: (id) => void engine.suspended(id), resumed: () => engine.wake() });
   const acceptor = new AcceptService(spool, suppressions, clock, { retry: config.retry, hostname: config.hostname, maxMessageBytes: config.maxMessageBytes, maxRecipients }, metrics, names, (messages) =>
@@ -95,16 +103,28 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
 
   const programs = new ProgramRepository(store.db);
   const notices = new NoticeService(programs, fleetRepository, spool, acceptor, { from: config.noticeFrom, instance: () => noticeSender(fleetRepository, config.noticeInfrastructure, clock.now()) }, clock, log.child({ part: 'notices' }));
-  const steps = new SwitchSteps(fleet, fleetRepository, spool, clock, { drainTimeoutMs: config.drainTimeoutMs, connectionTimeoutMs: 10_000 });
+  const steps = new SwitchSteps(fleet, fleetRepository, spool, clock, { drainTimeoutMs: config.drainTimeoutMs, connectionTimeoutMs: config.connectTimeoutMs });
   const runner = new UpgradeRunner(programs, fleetRepository, steps, clock, notices, log.child({ part: 'upgrades' }), { pollMs: config.pollMs });
   const programService = new ProgramService(programs, fleetRepository, notices, clock, { supportContact: config.supportContact }, () => runner.wake());
 
   const services: Services = { config, adminToken, clock, authGuard, inflight, fleet, fleetRepository, acceptor, spool, suppressions, suspensions, captures, webhooks, engine, metrics, programs, programService, notices, runner };
   const tls = await loadTls({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, dataDir: config.dataDir, hostname: config.hostname });
   const inbound = await startInboundServer(
-    { host: config.host, port: config.smtpPort, hostname: config.hostname, maxMessageBytes: config.maxMessageBytes, maxRecipients, tls },
+    {
+      host: config.host,
+      port: config.smtpPort,
+      hostname: config.hostname,
+      maxMessageBytes: config.maxMessageBytes,
+      maxRecipients,
+      tls,
+      dataDir: config.dataDir,
+      maxClients: config.smtpMaxClients,
+      maxClientsPerAddress: config.smtpMaxClientsPerAddress,
+      inflightWaitMs: config.inflightWaitMs,
+    },
     fleet,
     acceptor,
+    { authGuard, inflight, metrics },
     log.child({ part: 'smtp' }),
   );
   const http = await buildHttpApp({ ...services, db: store.db as never }, log.child({ part: 'http' }));
@@ -112,7 +132,7 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
   const address = http.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
 
-  const webhookSender = new WebhookSender(webhooks, spool, clock, log.child({ part: 'webhooks' }));
+  const webhookSender = new WebhookSender(webhooks, spool, clock, log.child({ part: 'webhooks' }), new WebhookTargets(config.webhookAllowNetworks));
   webhookSender.start();
   await engine.start();
   const retention = new Retention(spool, clock, log.child({ part: 'retention' }), config.retention);

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { generateKeyPairSync, createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Sink } from './helpers/sink.ts';
-import { eventually, smtpClient, startHarness, type Harness } from './helpers/harness.ts';
+import { adminToken, eventually, smtpClient, startHarness, type Harness } from './helpers/harness.ts';
 
 // Retries within the test's time: 300 ms, then doubling.
 const fastRetry = JSON.stringify({ initialDelayMs: 300, factor: 2, maxDelayMs: 2000, maxAgeMs: 60_000 });
@@ -183,7 +183,7 @@ describe('delivery', () => {
   test('metrics count outcomes per instance and infrastructure; healthz answers', async () => {
     const health = await fetch(`${h.url}/healthz`);
     assert.equal(health.status, 200);
-    const text = await (await fetch(`${h.url}/metrics`)).text();
+    const text = await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } })).text();
     assert.match(text, /mailshift_deliveries_total\{instance="held",infrastructure="infra-held",outcome="delivered"\} 100/);
     assert.match(text, /mailshift_messages_accepted_total\{instance="held",infrastructure="infra-held",via="smtp"\} 100/);
     assert.match(text, /mailshift_queue_depth\{state="delivered"\} \d+/);

@@ -1,26 +1,19 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { formatRelay } from '../core/fleet/fleet-input.ts';
 import type { Infrastructure } from '../core/fleet/fleet.ts';
 import { checkMessage, headerValue } from '../core/spool/message-check.ts';
-import type { Services } from '../app/services.ts';
-import { bearer, sendProblem } from './problem.ts';
+import { sendProblem } from './problem.ts';
 import { instanceView, iso, messageView, queueView } from './views.ts';
 import { suppressionRoutes, webhookRoutes } from './instance-routes.ts';
 import { programRoutes } from './program-routes.ts';
-import { hasOperatorSession } from './session-plugin.ts';
+import { requireOperator, type HttpServices } from './session-plugin.ts';
 
 const prefix = '/api/admin/v1';
 
 /** The operators' API: fleet, queue, capture, suspension. Bearer admin token. */
-export async function adminPlugin(app: FastifyInstance, services: Services): Promise<void> {
-  const expected = digest(services.adminToken);
-  app.addHook('onRequest', async (request, reply) => {
-    const token = bearer(request.headers.authorization);
-    if (!token && hasOperatorSession(request, services.adminToken)) return;
-    if (!token) return sendProblem(reply, 'auth-required', 'send the admin token as "Authorization: Bearer <token>"');
-    if (!timingSafeEqual(digest(token), expected)) return sendProblem(reply, 'auth-failed', 'the admin token is not valid');
-  });
+export async function adminPlugin(app: FastifyInstance, services: HttpServices): Promise<void> {
+  // The admin token is rate-limited per source and as one account; sessions are checked against the store.
+  app.addHook('onRequest', requireOperator(services));
 
   const instanceParam = async (request: FastifyRequest) => services.fleet.instanceByName((request.params as { name: string }).name);
 
@@ -133,10 +126,6 @@ export async function adminPlugin(app: FastifyInstance, services: Services): Pro
     await services.captures.clear();
     return reply.code(204).send();
   });
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
 }
 
 function customerView(c: { name: string; contacts: unknown[]; createdAt: number }) {

@@ -14,7 +14,7 @@ const hour = 3_600_000;
 /** Read-only views the console needs beyond the admin API; admin token or operator session. */
 export async function consoleRoutes(app: FastifyInstance, services: Services & { db: Kysely<unknown> }): Promise<void> {
   const queries = new ConsoleQueries(services.db as unknown as Kysely<Database>);
-  app.addHook('onRequest', requireOperator(services.adminToken));
+  app.addHook('onRequest', requireOperator(services));
 
   app.get(`${prefix}/delivery/timeline`, async (request) => {
     const q = request.query as { hours?: string; buckets?: string };

@@ -7,14 +7,22 @@ import { injectPlugin } from './inject-plugin.ts';
 import { opsPlugin } from './ops-plugin.ts';
 import { statusPlugin } from './status-plugin.ts';
 import { installProblemHandlers } from './problem.ts';
+import { installJsonHygiene } from './json-hygiene.ts';
 import { sessionPlugin } from './session-plugin.ts';
 import { consoleRoutes } from './console-routes.ts';
 import { consolePlugin } from './console-plugin.ts';
 
+/**
+ * Bodies of every route but the message routes (which set their own, from the message
+ * size): admin, session, suppressions, webhooks and requests are small JSON documents.
+ */
+export const smallBodyLimit = 64 * 1024;
+
 /** The HTTP API: one encapsulated plugin per surface, each with its own auth. */
 export async function buildHttpApp(services: Services & { db: Kysely<unknown> }, log: Logger): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: smallBodyLimit }) as unknown as FastifyInstance;
   installProblemHandlers(app);
+  installJsonHygiene(app);
   await app.register(async (scope) => opsPlugin(scope, services));
   await app.register(async (scope) => injectPlugin(scope, services));
   await app.register(async (scope) => adminPlugin(scope, services));

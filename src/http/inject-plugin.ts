@@ -4,7 +4,7 @@ import addressparser from 'nodemailer/lib/addressparser';
 import { DomainError } from '../core/errors.ts';
 import type { Instance } from '../core/fleet/fleet.ts';
 import { checkMessage, headerValue } from '../core/spool/message-check.ts';
-import { renderBatch, maxBatchRecipients, type BatchRequest } from '../app/batch.ts';
+import { composeBatch, maxBatchRecipients, type BatchRequest } from '../app/batch.ts';
 import { composeMessage, type JsonMessage } from '../app/compose.ts';
 import type { Services } from '../app/services.ts';
 import type { Accepted, IdempotencyClaim, Submission } from '../app/accept-service.ts';
@@ -12,6 +12,9 @@ import { bearer, sendProblem } from './problem.ts';
 import { messageView } from './views.ts';
 import { suppressionRoutes, webhookRoutes } from './instance-routes.ts';
 import { isUniqueViolation } from '../store/spool-repository.ts';
+import { parseApiKey } from '../app/credentials.ts';
+import { guardedCheck } from './auth-door.ts';
+import { bodyReservation } from './body-reservation.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -61,16 +64,24 @@ const batchSchema = {
   additionalProperties: false,
 } as const;
 
+/** Routes whose bodies carry whole messages: their bytes are reserved from the in-flight budget before they are read. */
+const messageRoutes = new Set(['/api/v1/messages', '/api/v1/messages/batch']);
+
 /** The instance-facing API: authenticated by the instance's API key. */
 export async function injectPlugin(app: FastifyInstance, services: Services): Promise<void> {
   const inProgress = new Set<string>();
 
   app.addHook('onRequest', async (request, reply) => {
     const key = bearer(request.headers.authorization);
-    const instance = key ? await services.fleet.authenticateApiKey(key) : null;
-    if (!instance) return sendProblem(reply, key ? 'auth-failed' : 'auth-required', 'send an instance API key as "Authorization: Bearer <key>"');
+    if (!key) return sendProblem(reply, 'auth-required', 'send an instance API key as "Authorization: Bearer <key>"');
+    // The account is the key's lookup part: guesses at one key lock it, whatever the source.
+    const account = parseApiKey(key)?.lookup ?? null;
+    const instance = await guardedCheck(services.authGuard, 'api', request, reply, account, () => services.fleet.authenticateApiKey(key), 'send an instance API key as "Authorization: Bearer <key>"');
+    if (!instance) return reply;
     request.instance = instance;
   });
+  // After authentication, so a stranger cannot spend the budget.
+  app.addHook('onRequest', bodyReservation(services, messageRoutes));
 
   /** Runs `work` once per Idempotency-Key: a retry gets the first answer and sends nothing. */
   async function idempotent(request: FastifyRequest, work: (key?: IdempotencyClaim) => Promise<unknown>): Promise<{ body: unknown; replayed: boolean }> {
@@ -116,8 +127,11 @@ export async function injectPlugin(app: FastifyInstance, services: Services): Pr
   app.post('/api/v1/messages/batch', { schema: { body: batchSchema }, bodyLimit: 64 * 1024 * 1024 }, async (request, reply) => {
     const instance = request.instance!;
     const result = await idempotent(request, async (idem) => {
-      const rendered = await renderBatch(request.body as BatchRequest);
-      const submissions = await Promise.all(rendered.map((m) => jsonSubmission(instance, m)));
+      // Rendered and composed one recipient at a time, within the batch's byte cap.
+      const composed = await composeBatch(request.body as BatchRequest, {
+        limits: { maxRenderedBytes: services.config.batchMaxRenderedBytes, maxMessageBytes: services.config.maxMessageBytes },
+      });
+      const submissions: Submission[] = composed.map((c) => ({ instance, ...c }));
       return batchResponse(await services.acceptor.acceptAll(submissions, 'http', idem, batchResponse));
     });
     if (result.replayed) reply.header('idempotent-replayed', 'true');

@@ -228,6 +228,15 @@ export interface StatusTokenTable {
   created_at: number;
 }
 
+/** An operator's console session; see migrations/003-sessions.ts. */
+export interface SessionTable {
+  /** SHA-256 (hex) of the cookie's nonce. */
+  id: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
 export interface Database {
   customers: CustomerTable;
   contacts: ContactTable;
@@ -248,4 +257,5 @@ export interface Database {
   notices: NoticeTable;
   reschedule_requests: RescheduleRequestTable;
   status_tokens: StatusTokenTable;
+  sessions: SessionTable;
 }

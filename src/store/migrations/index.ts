@@ -2,12 +2,14 @@ import type { Kysely, Migration } from 'kysely';
 import { columnTypes, type DialectName } from './column-types.ts';
 import * as sendingCore from './001-sending-core.ts';
 import * as upgradePrograms from './002-upgrade-programs.ts';
+import * as sessions from './003-sessions.ts';
 
 type Step = { up(db: Kysely<unknown>, t: ReturnType<typeof columnTypes>): Promise<void> };
 
 const steps: Record<string, Step> = {
   '001-sending-core': sendingCore,
   '002-upgrade-programs': upgradePrograms,
+  '003-sessions': sessions,
 };
 
 /** Migrations in a form kysely's Migrator takes, bound to the dialect's column types. */
