@@ -73,6 +73,8 @@ export class DeliveryEngine implements QueueHost {
   private readonly holding = new Map<number, ClaimedDelivery>();
   private readonly heldByInstance = new Map<number, number>();
   private readonly heldByMessage = new Map<string, number>();
+  /** Whether the last claim skipped an instance or destination for being at its bound. */
+  private skippedFull = false;
   private readonly destinations = new Map<string, Destination>();
   private readonly limits: { held: number; perInstance: number; perDestination: number; instanceShare: number; destinationShare: number };
   private wakeUp: (() => void) | null = null;
@@ -91,14 +93,15 @@ export class DeliveryEngine implements QueueHost {
     this.cache = new MessageCache(spool);
     this.outcomes = new GroupCommit((batch) => this.spool.record(batch), 1000, 10);
     const perInstance = options.maxHeldPerInstance ?? options.claimBatch;
-    const perDestination = options.maxHeldPerDestination ?? 200;
+    const perDestination = options.maxHeldPerDestination ?? options.claimBatch;
     this.limits = {
       held: options.maxHeld ?? options.claimBatch * 4,
       perInstance,
       perDestination,
-      // One claim takes at most a quarter of a bound, so a claim never overshoots it.
-      instanceShare: Math.max(1, Math.floor(perInstance / 4)),
-      destinationShare: Math.max(1, Math.floor(perDestination / 4)),
+      // One claim takes at most half a bound, so a claim never overshoots it and one busy
+      // instance or destination leaves the other half of a claim to the rest.
+      instanceShare: Math.max(1, Math.floor(perInstance / 2)),
+      destinationShare: Math.max(1, Math.floor(perDestination / 2)),
     };
   }
 
@@ -216,10 +219,13 @@ export class DeliveryEngine implements QueueHost {
   /** One fair claim; `more` when a share or the limit was used up, so more is likely due. */
   private async claim(limit: number): Promise<{ count: number; more: boolean }> {
     const now = this.clock.now();
+    const skipped = this.skipped(now);
+    this.skippedFull = skipped.full;
     const batch = await this.spool.claim(now, limit, this.options.owner, this.options.leaseMs, {
       perInstance: this.limits.instanceShare,
       perDestination: this.limits.destinationShare,
-      ...this.skipped(now),
+      skipInstances: skipped.skipInstances,
+      skipDestinations: skipped.skipDestinations,
     });
     const unrouted: ClaimedDelivery[] = [];
     const down = new Map<number, ClaimedDelivery[]>();
@@ -279,16 +285,18 @@ export class DeliveryEngine implements QueueHost {
    * What the next claim leaves in the spool: instances and destinations that hold nearly
    * their bound already (a slow rate, a silent server), and destinations marked down.
    */
-  private skipped(now: number): { skipInstances: number[]; skipDestinations: { infrastructureId: number; domain: string }[] } {
+  private skipped(now: number): { skipInstances: number[]; skipDestinations: { infrastructureId: number; domain: string }[]; full: boolean } {
     const skipInstances = [...this.heldByInstance].filter(([, n]) => n + this.limits.instanceShare > this.limits.perInstance).map(([id]) => id);
     const skipDestinations: { infrastructureId: number; domain: string }[] = [];
     let downs = 0;
+    let fullDestinations = 0;
     for (const [key, dest] of this.destinations) {
       const full = (this.queues.get(key)?.held ?? 0) + this.limits.destinationShare > this.limits.perDestination;
       const down = dest.health.isDown(now) && downs++ < maxSkippedDown;
+      if (full) fullDestinations++;
       if (full || down) skipDestinations.push({ infrastructureId: dest.infrastructureId, domain: dest.domain });
     }
-    return { skipInstances, skipDestinations };
+    return { skipInstances, skipDestinations, full: skipInstances.length > 0 || fullDestinations > 0 };
   }
 
   private destination(infrastructureId: number, domain: string, key: string): Destination {
@@ -314,6 +322,9 @@ export class DeliveryEngine implements QueueHost {
     // Its last held delivery is done: a body kept until the cache fills would hold memory
     // long after a burst of large messages has left.
     if (decrement(this.heldByMessage, d.messageId) === 0) this.cache.forget(d.messageId);
+    // The last claim left work in the spool because something was at its bound: with room
+    // made, claim again soon rather than at the next poll.
+    if (this.skippedFull) this.wake();
   }
 
   /** Destinations marked down now, for operators and tests. */

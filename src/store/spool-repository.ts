@@ -63,6 +63,8 @@ export const deliveryStates = ['scheduled', 'inflight', 'delivered', 'bounced', 
 export type DeliveryState = (typeof deliveryStates)[number];
 
 const chunk = 500;
+/** Due deliveries a claim ranks at least (see claim). */
+const candidateWindow = 2000;
 
 /** The spool: messages stored once, one delivery row per recipient, leased claims. */
 export class SpoolRepository {
@@ -160,19 +162,16 @@ export class SpoolRepository {
     const skipInstances = fairness.skipInstances ?? [];
     const skipDestinations = fairness.skipDestinations ?? [];
     return this.db.transaction().execute(async (trx) => {
-      // Deliveries first, found by due time (deliveries_due), then their instance: a cross
-      // join keeps SQLite from scanning instances and searching the due range for each.
-      const byInstance = trx
+      // The oldest due deliveries of instances not suspended or skipped, found in due order
+      // (deliveries_due) and no more than a few claims' worth: the ranking below then costs
+      // the same whatever the backlog. An instance whose backlog fills this window alone is
+      // skipped by the engine once it holds its share, so the others' turn comes next claim.
+      // The cross join keeps SQLite from scanning instances and searching the due range for each.
+      const candidates = trx
         .selectFrom('deliveries as d')
         .crossJoin('instances as i')
         .whereRef('i.id', '=', 'd.instance_id')
-        .select([
-          'd.id',
-          'd.due_at',
-          'd.domain',
-          'i.infrastructure_id',
-          sql<number>`row_number() over (partition by d.instance_id order by d.due_at, d.id)`.as('instance_rank'),
-        ])
+        .select(['d.id', 'd.due_at', 'd.domain', 'd.instance_id', 'i.infrastructure_id'])
         .where('d.state', 'in', ['scheduled', 'inflight'])
         .where('d.due_at', '<=', now)
         .where('i.suspended', '=', 0)
@@ -181,7 +180,18 @@ export class SpoolRepository {
           q.where(({ and, or, not, eb }) =>
             not(or(skipDestinations.map((s) => and([eb('i.infrastructure_id', '=', s.infrastructureId), eb('d.domain', '=', s.domain)])))),
           ),
-        );
+        )
+        .orderBy('d.due_at')
+        .limit(Math.max(limit * 4, candidateWindow));
+      const byInstance = trx
+        .selectFrom(candidates.as('c'))
+        .select([
+          'c.id',
+          'c.due_at',
+          'c.domain',
+          'c.infrastructure_id',
+          sql<number>`row_number() over (partition by c.instance_id order by c.due_at, c.id)`.as('instance_rank'),
+        ]);
       // Within a destination the instances take turns too (ranked by their own rank first),
       // so two tenants sending to the same domain share its places.
       const ranked = trx
