@@ -42,6 +42,8 @@ export async function startMailshiftServer(sinkPort: number): Promise<MailshiftS
       MAILSHIFT_CAPTURE_PORT: String(capturePort),
       MAILSHIFT_ADMIN_TOKEN: adminToken,
       MAILSHIFT_LOG_LEVEL: process.env.MAILSHIFT_LOG_LEVEL ?? 'warn',
+      // As `npm start` runs it (see the README's memory note).
+      MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '8192',
     },
     stdio: ['ignore', logFd, logFd],
   });
