@@ -40,7 +40,7 @@ describe('web console and customer status page, in a real browser', () => {
     mkdirSync(screenshots, { recursive: true });
     source = await Sink.start((rcpt) => (rcpt.startsWith('nobody@') ? { code: 550, message: '5.1.1 no such user' } : undefined));
     // A slow canary keeps each switching instance paused long enough to look at it.
-    target = await Sink.start(undefined, { canaryDelayMs: 2500 });
+    target = await Sink.start(undefined, { canaryDelayMs: 6000 });
     clock = new WarpClock();
     h = await startHarness({}, { clock });
     keys = await upgradeFleet(h, source.relay, target.relay, [
@@ -192,7 +192,7 @@ describe('web console and customer status page, in a real browser', () => {
     await shot(page, '10-fleet-switching');
     await go('/programs/relay-2027');
 
-    await eventually(async () => (await page.locator('tr[data-wave]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state')))).every((s) => s === 'completed'), 60_000, 'every wave to complete in the console');
+    await eventually(async () => (await page.locator('tr[data-wave]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state')))).every((s) => s === 'completed'), 120_000, 'every wave to complete in the console');
     await page.locator('.card').filter({ hasText: 'Instances switched' }).getByText('5 / 5').waitFor();
     await shot(page, '11-program-completed');
     const api = (await ok(h.admin('GET', '/api/admin/v1/programs/relay-2027/status'))).body;

@@ -332,17 +332,9 @@ export class SpoolRepository {
     await this.db.transaction().execute((trx) => insertEvents(trx, rows.map((r) => event(r.instanceId, null, null, r.type, null, r.at, r.detail))));
   }
 
-  /** Hands claimed deliveries back without an attempt (shutdown, suspension). */
-  async release(ids: number[], owner: string, now: number): Promise<void> {
-    for (let i = 0; i < ids.length; i += chunk) {
-      await this.db
-        .updateTable('deliveries')
-        .set({ state: 'scheduled', due_at: now, lease_owner: null, updated_at: now })
-        .where('id', 'in', ids.slice(i, i + chunk))
-        .where('state', '=', 'inflight')
-        .where('lease_owner', '=', owner)
-        .execute();
-    }
+  /** Hands claimed deliveries back without an attempt, due at once (shutdown, suspension). */
+  release(ids: number[], owner: string, now: number): Promise<void> {
+    return this.postpone(ids, owner, now, now);
   }
 
   /** Extends the leases of claims this owner still holds. */

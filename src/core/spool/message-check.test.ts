@@ -35,23 +35,6 @@ for (const [name, raw, why] of [
   ['a line that is no field', 'From: a@b.example\r\nthis is prose\r\n\r\nx', /not a "Name: value" field/],
   ['a folded first line', ' From: a@b.example\r\n\r\nx', /folded/],
   ['an empty header block', '\r\n\r\nbody', /no From/],
-] as const) {
-  test(`refused: ${name}`, () => {
-    const r = checkMessage(bytes(raw));
-    assert.equal(r.ok, false);
-    if (!r.ok) {
-      assert.equal(r.error.code, 'malformed-message');
-      assert.match(r.error.detail, why);
-    }
-  });
-}
-
-test('8-bit header bytes are carried, not refused', () => {
-  const raw = new Uint8Array([...bytes('From: a@b.example\r\nSubject: '), 0xe9, ...bytes('\r\n\r\nx')]);
-  assert.ok(checkMessage(raw).ok);
-});
-
-for (const [name, raw, why] of [
   ['a NUL in Message-ID', 'From: a@b.example\r\nMessage-ID: <x\0y@b.example>\r\n\r\nbody', /line 2 contains a NUL byte/],
   ['a NUL in a field name', 'From: a@b.example\r\nX-\0Bad: 1\r\n\r\nbody', /NUL byte/],
   ['a NUL on a folded line', 'From: a@b.example\r\nSubject: one\r\n \0two\r\n\r\nbody', /line 3 contains a NUL byte/],
@@ -70,6 +53,11 @@ for (const [name, raw, why] of [
     }
   });
 }
+
+test('8-bit header bytes are carried, not refused', () => {
+  const raw = new Uint8Array([...bytes('From: a@b.example\r\nSubject: '), 0xe9, ...bytes('\r\n\r\nx')]);
+  assert.ok(checkMessage(raw).ok);
+});
 
 test('a tab inside a value and tab folding are fine', () => {
   const r = checkMessage(bytes('From: a@b.example\r\nSubject: a\tb\r\n\tc\r\n\r\nbody'));
