@@ -83,6 +83,28 @@ describe('SMTP AUTH brute force', () => {
     assert.ok((await counter(h, 'authRefused', { door: 'smtp', scope: 'source' })) >= 1);
   });
 
+  test('guesses at one user spread over many addresses lock it for those addresses, never for its owner elsewhere', async () => {
+    const guess = async (source: string, n: number) => {
+      const s = await SmtpSession.open(h.app.smtpPort, source);
+      await s.reply();
+      await s.command('EHLO spread.example');
+      const replies: (string | null)[] = [];
+      for (let i = 0; i < n; i++) replies.push(await s.command(`AUTH PLAIN ${Buffer.from(`\0victim\0spread-${source}-${i}`).toString('base64')}`));
+      s.close();
+      return replies;
+    };
+    // 2 guesses from each of 10 addresses: no address reaches its own limit; the account does.
+    for (let i = 10; i < 20; i++) await guess(`127.0.0.${i}`, 2);
+    const guesser = await SmtpSession.open(h.app.smtpPort, '127.0.0.10');
+    await guesser.reply();
+    assert.match((await guesser.login(victim.smtp.username, victim.smtp.password))!, /^421 4\.7\.0 /, 'a guessing address is refused even the right password');
+    guesser.close();
+    const owner = await SmtpSession.open(h.app.smtpPort, '127.0.0.30');
+    await owner.reply();
+    assert.match((await owner.login(victim.smtp.username, victim.smtp.password))!, /^235 /, 'the owner, from an address that never failed, gets in');
+    owner.close();
+  });
+
   test('an unknown user and a known user with a wrong password get the same answers and the same lockout', async () => {
     const answers = async (source: string, user: string) => {
       const got: (string | null)[] = [];

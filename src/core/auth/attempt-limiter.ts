@@ -41,6 +41,12 @@ export class AttemptLimiter {
     return { allowed: false, retryAfterMs: e.lockedUntil - now };
   }
 
+  /** Whether the key failed within the last window (locked or not). */
+  failing(key: string, now: number): boolean {
+    const e = this.entries.get(key);
+    return e !== undefined && (now - e.lastFailure <= this.policy.windowMs || e.lockedUntil > now);
+  }
+
   /** Records a failure; returns the verdict for the next try. */
   failure(key: string, now: number): LimitVerdict {
     let e = this.entries.get(key);
