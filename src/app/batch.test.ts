@@ -88,6 +88,21 @@ describe('composeBatch', () => {
     assert.match(err.detail, /^recipients\[0\]\.html: the template takes longer to render than the limit of 50 ms per recipient/);
   });
 
+  test('a large range made to be sorted is refused by the memory limit', async () => {
+    const err = await refusal(batch({ text: '{% assign a = (1..3999990) %}{{ a | sort_natural | first }}' }));
+    assert.equal(err.code, 'template-error');
+    assert.match(err.detail, /needs more memory than the limit of 500000 items/);
+  });
+
+  test('one filter call that overruns the per-recipient time (no check interrupts it) refuses the batch at once', async () => {
+    let t = 0;
+    // The first field's render seems to take 400 ms: a single call liquidjs cannot stop.
+    const elapsed = () => (t += 200);
+    const err = await refusal(batch({}, 10), { limits: { ...options.limits, renderMsPerMessage: 250 }, elapsed });
+    assert.equal(err.code, 'template-error');
+    assert.match(err.detail, /^recipients\[0\]\.subject: rendering took 200 ms; the limit is 250 ms per message|^recipients\[0\]\.\w+: rendering took \d+ ms/);
+  });
+
   test('the batch as a whole has a render-time budget', async () => {
     let t = 0;
     const elapsed = () => (t += 5); // every render seems to take 5 ms
@@ -115,13 +130,13 @@ describe('composeBatch', () => {
   test('a loop repeating a large value stops at the cap instead of building the output', async () => {
     const big = 'z'.repeat(MiB);
     const err = await refusal(
-      batch({ text: '{% for i in (1..1000000) %}{{ big }}{% endfor %}', recipients: [{ to: 'a@example.com', substitutions: { big } }] }),
+      batch({ text: '{% for i in (1..100000) %}{{ big }}{% endfor %}', recipients: [{ to: 'a@example.com', substitutions: { big } }] }),
       { limits: { maxRenderedBytes: 8 * MiB, maxMessageBytes: 25 * MiB, ...unhurried } },
     );
     assert.equal(err.code, 'template-error');
     assert.match(err.detail, /^recipients\[0\]\.text: the batch's rendered messages pass the limit of 8388608 bytes/);
     const single = await refusal(
-      batch({ text: '{% for i in (1..1000000) %}{{ big }}{% endfor %}', recipients: [{ to: 'a@example.com', substitutions: { big } }] }),
+      batch({ text: '{% for i in (1..100000) %}{{ big }}{% endfor %}', recipients: [{ to: 'a@example.com', substitutions: { big } }] }),
       { limits: { maxRenderedBytes: 64 * MiB, maxMessageBytes: 4 * MiB, ...unhurried } },
     );
     assert.equal(single.code, 'message-too-large');

@@ -38,7 +38,9 @@ export const defaultBatchLimits = {
   // Wall-clock, as liquidjs measures it: room for a cold start on a loaded machine.
   renderMsPerMessage: 250,
   renderMsPerBatch: 60_000,
-  memoryPerRender: 8_000_000,
+  // Arrays and strings a render may make: enough for any mail, too little for a range whose
+  // sort (a single filter call, which no time limit interrupts) holds the event loop long.
+  memoryPerRender: 500_000,
 } as const;
 
 export interface ComposedMessage {
@@ -108,6 +110,11 @@ export async function composeBatch(batch: BatchRequest, options: BatchOptions): 
         const ms = elapsed() - started;
         messageMs += ms;
         batchMs += ms;
+      }
+      // liquidjs checks its time limit only between templates, so one costly filter call
+      // (a sort of a large array) can overrun it: such a template is refused at once.
+      if (messageMs > limits.renderMsPerMessage) {
+        throw new DomainError('template-error', `${where}rendering took ${Math.round(messageMs)} ms; the limit is ${limits.renderMsPerMessage} ms per message`);
       }
       messageChars += out[field]!.length;
     }
