@@ -137,3 +137,48 @@ describe('templates without reach', () => {
     assert.match(n7.raw, /<p>Hi &lt;b&gt;Seven&lt;\/b&gt;<\/p>/);
   });
 });
+
+// The review's case: concurrent batches used to compose outside the memory budget.
+describe('batches draw on the shared memory budget', () => {
+  let h: Harness;
+  let sink: Sink;
+  let tenant: { apiKey: string };
+  let good: { apiKey: string };
+  before(async () => {
+    sink = await Sink.start();
+    h = await startHarness({ MAILSHIFT_MAX_INFLIGHT_BYTES: String(4 * 1024 * 1024) });
+    tenant = await h.instance('tenant', [sink.relay]);
+    good = await h.instance('good', [sink.relay]);
+  });
+  after(async () => {
+    await h.close();
+    await sink.close();
+  });
+
+  const text = 'x'.repeat(6000);
+  const batch = (n: number, tag: string) =>
+    h.api(tenant.apiKey, 'POST', '/api/v1/messages/batch', { from: 'news@tenant.example', subject: tag, text, recipients: Array.from({ length: n }, (_, i) => ({ to: `${tag}${i}@example.com` })) });
+
+  test('a batch whose composed mail passes the budget is 503 server-busy with Retry-After, nothing accepted, the budget given back', async () => {
+    const res = await batch(1000, 'big');
+    assert.equal(res.status, 503);
+    assert.equal(res.body.code, 'server-busy');
+    assert.equal(res.headers.get('retry-after'), '2');
+    assert.equal(h.app.services.inflight.inUse, 0);
+    const queued = (await h.admin('GET', '/api/admin/v1/queue')).body.instances?.tenant ?? {};
+    assert.equal(Object.values(queued as Record<string, number>).reduce((a, b) => a + b, 0), 0, 'nothing of it is in the spool');
+    const small = await batch(50, 'small');
+    assert.equal(small.status, 202);
+    const other = await h.api(good.apiKey, 'POST', '/api/v1/messages', { from: 'a@good.example', to: ['someone@good.example'], subject: 's', text: 't' });
+    assert.equal(other.status, 202);
+    await eventually(() => sink.messages.some((m) => m.recipients.includes('someone@good.example')), 5000, 'the other instance’s message');
+  });
+
+  test('an instance has at most two batches in progress; a third is 409 limit-reached', async () => {
+    const answers = await Promise.all([batch(300, 'p'), batch(300, 'q'), batch(300, 'r')]);
+    const codes = answers.map((a) => a.status).sort();
+    assert.ok(codes.includes(409), `one of three concurrent batches is refused: ${codes.join(', ')}`);
+    assert.equal(answers.find((a) => a.status === 409)!.body.code, 'limit-reached');
+    assert.equal(h.app.services.inflight.inUse, 0);
+  });
+});

@@ -53,6 +53,11 @@ export interface BatchOptions {
   limits: Pick<BatchLimits, 'maxRenderedBytes' | 'maxMessageBytes'> & Partial<BatchLimits>;
   /** Monotonic milliseconds: times the (synchronous) renders, not calendar time. */
   elapsed?: () => number;
+  /**
+   * Takes memory for each composed message from a budget shared with other submissions;
+   * false when none came free in time (the batch is refused as `server-busy`).
+   */
+  reserve?: (bytes: number) => Promise<boolean>;
 }
 
 type Field = 'subject' | 'text' | 'html';
@@ -151,6 +156,9 @@ export async function composeBatch(batch: BatchRequest, options: BatchOptions): 
     }
     bytes += composed.raw.length;
     if (bytes > limits.maxRenderedBytes) throw overCap(`recipients[${i}]: `);
+    if (options.reserve && !(await options.reserve(composed.raw.length))) {
+      throw new DomainError('server-busy', 'too much mail is being received at once; send the batch again shortly');
+    }
     messages.push(composed);
     await turn();
   }

@@ -66,6 +66,9 @@ const batchSchema = {
 
 /** Routes whose bodies carry whole messages: their bytes are reserved from the in-flight budget before they are read. */
 const messageRoutes = new Set(['/api/v1/messages', '/api/v1/messages/batch']);
+const maxBatchesPerInstance = 2;
+/** How long a batch waits for memory for each composed message before it is refused. */
+const batchReserveWaitMs = 2_000;
 
 /** The instance-facing API: authenticated by the instance's API key. */
 export async function injectPlugin(app: FastifyInstance, services: Services): Promise<void> {
@@ -124,18 +127,41 @@ export async function injectPlugin(app: FastifyInstance, services: Services): Pr
     return reply.code(202).send(result.body);
   });
 
+  // Batches of one instance in progress: rendering and composing are the costly part of a
+  // batch, so one tenant cannot run any number of them at once.
+  const batchesInProgress = new Map<number, number>();
   app.post('/api/v1/messages/batch', { schema: { body: batchSchema }, bodyLimit: 64 * 1024 * 1024 }, async (request, reply) => {
     const instance = request.instance!;
-    const result = await idempotent(request, async (idem) => {
-      // Rendered and composed one recipient at a time, within the batch's byte cap.
-      const composed = await composeBatch(request.body as BatchRequest, {
-        limits: { maxRenderedBytes: services.config.batchMaxRenderedBytes, maxMessageBytes: services.config.maxMessageBytes },
+    const running = batchesInProgress.get(instance.id) ?? 0;
+    if (running >= maxBatchesPerInstance) {
+      throw new DomainError('limit-reached', `an instance may have ${maxBatchesPerInstance} batches in progress at once; send this one when one of them is answered`);
+    }
+    batchesInProgress.set(instance.id, running + 1);
+    let reserved = 0;
+    try {
+      const result = await idempotent(request, async (idem) => {
+        // Rendered and composed one recipient at a time, within the batch's byte cap; what is
+        // composed is held in memory until the commit, so it draws on the shared budget
+        // (twice: the spool's copy with the added header fields is made before the commit).
+        const composed = await composeBatch(request.body as BatchRequest, {
+          limits: { maxRenderedBytes: services.config.batchMaxRenderedBytes, maxMessageBytes: services.config.maxMessageBytes },
+          reserve: async (bytes) => {
+            const granted = await services.inflight.reserve(bytes * 2, batchReserveWaitMs);
+            if (granted) reserved += bytes * 2;
+            return granted;
+          },
+        });
+        const submissions: Submission[] = composed.map((c) => ({ instance, ...c }));
+        return batchResponse(await services.acceptor.acceptAll(submissions, 'http', idem, batchResponse));
       });
-      const submissions: Submission[] = composed.map((c) => ({ instance, ...c }));
-      return batchResponse(await services.acceptor.acceptAll(submissions, 'http', idem, batchResponse));
-    });
-    if (result.replayed) reply.header('idempotent-replayed', 'true');
-    return reply.code(202).send(result.body);
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(202).send(result.body);
+    } finally {
+      services.inflight.release(reserved);
+      const left = (batchesInProgress.get(instance.id) ?? 1) - 1;
+      if (left > 0) batchesInProgress.set(instance.id, left);
+      else batchesInProgress.delete(instance.id);
+    }
   });
 
   app.get('/api/v1/messages/:id', async (request, reply) => {

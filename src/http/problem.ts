@@ -12,7 +12,11 @@ export function sendProblem(reply: FastifyReply, code: ErrorCode | 'internal', d
 
 export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (err instanceof DomainError) return sendProblem(reply, err.code, err.detail);
+    if (err instanceof DomainError) {
+      // Memory will come free in a moment: say when to come back.
+      if (err.code === 'server-busy') reply.header('retry-after', '2');
+      return sendProblem(reply, err.code, err.detail);
+    }
     if (err.validation) return sendProblem(reply, 'invalid-request', err.message);
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, 'message-too-large', `the request body is larger than this route's limit of ${request.routeOptions.bodyLimit} bytes`);
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return sendProblem(reply, 'invalid-request', err.message);
