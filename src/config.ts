@@ -57,6 +57,8 @@ export interface Config {
   smtpMaxClientsPerAddress: number;
   /** Message bytes held in memory across all SMTP and HTTP submissions in progress. */
   maxInflightBytes: number;
+  /** Bytes of SMTP messages in progress spilled to `<dataDir>/incoming` at once. */
+  maxSpillBytes: number;
   /** How long a submission waits for room in that budget before it is told to come back later. */
   inflightWaitMs: number;
   /** Outbound TCP connect and greeting timeout. */
@@ -116,6 +118,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smtpMaxClients: integer(env, 'MAILSHIFT_SMTP_MAX_CLIENTS', 1000),
     smtpMaxClientsPerAddress: integer(env, 'MAILSHIFT_SMTP_MAX_CLIENTS_PER_ADDRESS', 100),
     maxInflightBytes: integer(env, 'MAILSHIFT_MAX_INFLIGHT_BYTES', 512 * 1024 * 1024),
+    maxSpillBytes: integer(env, 'MAILSHIFT_MAX_SPILL_BYTES', 2 * 1024 * 1024 * 1024),
     inflightWaitMs: integer(env, 'MAILSHIFT_INFLIGHT_WAIT_MS', 10_000),
     connectTimeoutMs: integer(env, 'MAILSHIFT_CONNECT_TIMEOUT_MS', 10_000),
   };

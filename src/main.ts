@@ -121,6 +121,7 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
       maxClients: config.smtpMaxClients,
       maxClientsPerAddress: config.smtpMaxClientsPerAddress,
       inflightWaitMs: config.inflightWaitMs,
+      maxSpillBytes: config.maxSpillBytes,
     },
     fleet,
     acceptor,

@@ -297,6 +297,26 @@ describe('SMTP DATA memory budget', () => {
     assert.match(info.response, /^250 /);
   });
 
+  test('a client that leaves while its message waits for memory: nothing is accepted (it will send again)', async () => {
+    const inflight = h.app.services.inflight;
+    const held = limit - 64 * 1024;
+    assert.ok(inflight.tryReserve(held));
+    try {
+      const s = await openTransaction('127.0.3.5', 'left@example.com');
+      s.write(message('news@budget.example', 'left@example.com', 'l'.repeat(512 * 1024)));
+      await eventually(() => incoming().length === 1, 3000, 'the spilled message waiting');
+      s.close();
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      inflight.release(held);
+    }
+    await eventually(() => inflight.inUse === 0 && incoming().length === 0, 3000, 'the reservation and the file given back');
+    await new Promise((r) => setTimeout(r, 300));
+    const queued = (await h.admin('GET', '/api/admin/v1/queue')).body.instances?.budget ?? {};
+    assert.ok(!sink.messages.some((m) => m.recipients.includes('left@example.com')), 'not delivered');
+    assert.equal(queued.scheduled ?? 0, 0, 'not in the spool');
+  });
+
   test('a message that does not fit waits at end of DATA in a 0600 temp file, and is accepted once room comes', async () => {
     const inflight = h.app.services.inflight;
     const held = limit - 64 * 1024;
@@ -382,5 +402,28 @@ test('temp files left by a crashed process are removed at start-up', async () =>
   } finally {
     await h.close();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('spilled data has its own bound: past it the message is 452 4.3.1, nothing accepted, the file removed', async () => {
+  const sink = await Sink.start();
+  const h = await startHarness({ MAILSHIFT_MAX_SPILL_BYTES: String(2 * 1024 * 1024) });
+  try {
+    const creds = await h.instance('spill', [sink.relay]);
+    const s = await SmtpSession.open(h.app.smtpPort, '127.0.4.1');
+    await s.reply();
+    await s.login(creds.smtp.username, creds.smtp.password);
+    assert.match((await s.command('MAIL FROM:<news@spill.example>'))!, /^250 /);
+    assert.match((await s.command('RCPT TO:<big@example.com>'))!, /^250 /);
+    assert.match((await s.command('DATA'))!, /^354 /);
+    s.write(message('news@spill.example', 'big@example.com', 'b'.repeat(3 * 1024 * 1024)));
+    assert.match((await s.reply())!, /^452 4\.3\.1 /);
+    s.close();
+    assert.deepEqual(readdirSync(join(h.dataDir, 'incoming')), []);
+    const small = await smtpClient(h.app.smtpPort, creds.smtp).sendMail({ from: 'news@spill.example', to: 'small@example.com', subject: 's', text: 'fits' });
+    assert.match(small.response, /^250 /);
+  } finally {
+    await h.close();
+    await sink.close();
   }
 });

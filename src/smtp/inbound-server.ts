@@ -8,7 +8,7 @@ import type { AcceptService } from '../app/accept-service.ts';
 import { asciiAddress } from '../app/idn-address.ts';
 import type { AuthGuard } from '../app/auth-guard.ts';
 import type { FleetService } from '../app/fleet-service.ts';
-import type { InflightBudget } from '../app/inflight-budget.ts';
+import { InflightBudget } from '../app/inflight-budget.ts';
 import type { Metrics } from '../metrics.ts';
 import type { TlsMaterial } from './tls.ts';
 import { listen } from './listen.ts';
@@ -28,6 +28,8 @@ export interface InboundOptions {
   maxClientsPerAddress: number;
   /** How long a message at end of DATA waits for room in the memory budget. */
   inflightWaitMs: number;
+  /** Bytes of messages in progress spilled to `<dataDir>/incoming` at once, across sessions. */
+  maxSpillBytes: number;
   /** Messages up to this size are held in memory while they arrive; larger ones go to a temp file. */
   memoryBytes?: number;
   /** Failed AUTH attempts one session may make before it is disconnected. */
@@ -48,6 +50,7 @@ export interface InboundGuards {
 
 interface Session extends SMTPServerSession {
   instance?: Instance;
+  closed?: boolean;
   authFailures?: number;
   releaseSlot?: () => void;
 }
@@ -64,7 +67,7 @@ export async function startInboundServer(
   const caps = new ConnectionCaps(options.maxClients, options.maxClientsPerAddress);
   const maxAuthFailures = options.maxAuthFailuresPerSession ?? 3;
   const failureReplyMs = options.authFailureReplyMs ?? 100;
-  const incoming = { budget: inflight, dir: join(options.dataDir, 'incoming'), memoryBytes: options.memoryBytes ?? 1024 * 1024 };
+  const incoming = { budget: inflight, disk: new InflightBudget(options.maxSpillBytes), dir: join(options.dataDir, 'incoming'), memoryBytes: options.memoryBytes ?? 1024 * 1024 };
   prepareIncomingDir(incoming.dir);
 
   const server: SMTPServer = new SMTPServer(<ConstructorParameters<typeof SMTPServer>[0]>{
@@ -99,7 +102,9 @@ export async function startInboundServer(
       callback();
     },
     onClose(session) {
-      (session as Session).releaseSlot?.();
+      const s = session as Session;
+      s.closed = true;
+      s.releaseSlot?.();
     },
     onAuth(auth, session, callback) {
       const s = session as Session;
@@ -165,6 +170,12 @@ export async function startInboundServer(
           if (!loaded) {
             metrics.busyRefusals.inc({ door: 'smtp', reason: 'memory' });
             return callback(smtpError('server-busy', 'Too much mail in progress, try again later'));
+          }
+          // The client left while the message waited for memory: it never hears a 250 and
+          // will send again, so accepting it now would deliver it twice.
+          if (s.closed) {
+            loaded.release();
+            return callback(smtpError('unavailable', 'Connection closed before the message was accepted'));
           }
           try {
             const accepted = await acceptor.accept(

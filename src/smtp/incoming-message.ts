@@ -4,9 +4,15 @@ import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { InflightBudget } from '../app/inflight-budget.ts';
+import { DomainError } from '../core/errors.ts';
 
 export interface IncomingOptions {
   budget: InflightBudget;
+  /**
+   * Bytes spilled to disk across sessions: the spool shares the volume, and a disk filled by
+   * one tenant's uploads would fail every tenant's commits.
+   */
+  disk: InflightBudget;
   /** `<dataDir>/incoming`: where messages past `memoryBytes` are spilled while they arrive. */
   dir: string;
   /** A message up to this size stays in memory (if the budget has room for it as it comes). */
@@ -61,6 +67,7 @@ export class IncomingMessage {
   private held = 0;
   private size = 0;
   private file: { path: string; handle: FileHandle } | null = null;
+  private onDisk = 0;
   private discarded = false;
 
   constructor(private readonly options: IncomingOptions) {}
@@ -78,7 +85,13 @@ export class IncomingMessage {
       return;
     }
     if (!this.file) await this.spill();
+    this.takeDisk(chunk.length);
     await this.file!.handle.write(chunk);
+  }
+
+  private takeDisk(bytes: number): void {
+    if (!this.options.disk.tryReserve(bytes)) throw new DomainError('server-busy', 'Too much mail in progress, try again later');
+    this.onDisk += bytes;
   }
 
   /** Waits up to `waitMs` for room for the whole message; null when there was none in time. */
@@ -123,12 +136,15 @@ export class IncomingMessage {
       await file.handle.close().catch(() => undefined);
       await rm(file.path, { force: true });
     }
+    this.options.disk.release(this.onDisk);
+    this.onDisk = 0;
   }
 
   private async spill(): Promise<void> {
     const path = join(this.options.dir, `${process.pid}-${randomBytes(8).toString('hex')}.eml`);
     const handle = await open(path, 'wx+', 0o600);
     this.file = { path, handle };
+    this.takeDisk(this.held);
     for (const c of this.chunks) await handle.write(c);
     this.chunks = [];
     this.options.budget.release(this.held);
