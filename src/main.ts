@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -109,6 +109,8 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
 
   const services: Services = { config, adminToken, clock, authGuard, inflight, fleet, fleetRepository, acceptor, spool, suppressions, suspensions, captures, webhooks, engine, metrics, programs, programService, notices, runner };
   const tls = await loadTls({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, dataDir: config.dataDir, hostname: config.hostname });
+  // The operator's own key file is theirs to manage; say so when others can read it.
+  if (config.tlsKeyPath && (statSync(config.tlsKeyPath).mode & 0o077) !== 0) log.warn({ path: config.tlsKeyPath }, 'the TLS private key is readable by other users');
   const inbound = await startInboundServer(
     {
       host: config.host,
@@ -184,6 +186,7 @@ async function noticeSender(repo: FleetRepository, infrastructure: string, now: 
 
 function readOrCreateToken(path: string): string {
   if (existsSync(path)) {
+    chmodSync(path, 0o600);
     const token = readFileSync(path, 'utf8').trim();
     const weak = weakTokenReason(token);
     if (weak) throw new ConfigError(`the admin token in ${path} is too weak: ${weak}; delete the file to have a strong one made`);

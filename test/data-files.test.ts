@@ -20,14 +20,15 @@ test('the spool, its WAL, the TLS key and the admin token are readable by mailsh
   }
 });
 
-test('a database file left world-readable by an older version is tightened at start', async () => {
-  const first = await startHarness();
+test('the database, the admin token and the TLS key left readable by an older version are tightened at start', async () => {
+  const first = await startHarness({ MAILSHIFT_ADMIN_TOKEN: '' });
   const dataDir = first.dataDir;
   await first.app.stop();
-  chmodSync(join(dataDir, 'mailshift.db'), 0o644);
-  const again = await startHarness({}, { dataDir });
+  const files = [join(dataDir, 'mailshift.db'), join(dataDir, 'admin-token'), join(dataDir, 'tls', 'self-signed.key')];
+  for (const file of files) chmodSync(file, 0o644);
+  const again = await startHarness({ MAILSHIFT_ADMIN_TOKEN: '' }, { dataDir });
   try {
-    assert.equal(mode(join(dataDir, 'mailshift.db')).toString(8), '600');
+    for (const file of files) assert.equal(mode(file).toString(8), '600', file);
   } finally {
     await again.close();
     rmSync(dataDir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import selfsigned from 'selfsigned';
 
@@ -25,5 +25,7 @@ export async function loadTls(options: { certPath?: string; keyPath?: string; da
     writeFileSync(keyPath, pems.private, { mode: 0o600 });
     writeFileSync(certPath, pems.cert);
   }
+  // Made by an older version, or loosened by hand: the key is ours, so it is ours to tighten.
+  chmodSync(keyPath, 0o600);
   return { cert: readFileSync(certPath), key: readFileSync(keyPath) };
 }
