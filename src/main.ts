@@ -16,7 +16,7 @@ import { WebhookRepository } from './store/webhook-repository.ts';
 import { Metrics } from './metrics.ts';
 import { FleetNames } from './app/fleet-names.ts';
 import { FleetService } from './app/fleet-service.ts';
-import { AcceptService } from './app/accept-service.ts';
+import { AcceptService, maxRecipientsPerMessage } from './app/accept-service.ts';
 import { AuthGuard } from './app/auth-guard.ts';
 import { InflightBudget } from './app/inflight-budget.ts';
 import type { Services } from './app/services.ts';
@@ -51,7 +51,7 @@ export interface StartOptions {
   mx?: { resolver?: MxResolver; port?: number };
 }
 
-const maxRecipients = 1000;
+const maxRecipients = maxRecipientsPerMessage;
 
 /** Composition root: builds every part once and starts the listeners and loops. */
 export async function startMailshift(config: Readonly<Config>, options: StartOptions = {}): Promise<RunningMailshift> {

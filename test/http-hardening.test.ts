@@ -298,3 +298,21 @@ for (const kind of testDatabases()) {
     });
   });
 }
+
+test('huge arrays are refused before they cost anything: 600,000 values in a batch, 5,000 addresses in a message', async () => {
+  const h = await startHarness();
+  try {
+    const creds = await h.instance('arrays', ['127.0.0.1:9']);
+    const values = await h.api(creds.apiKey, 'POST', '/api/v1/messages/batch', { from: 'a@arrays.example', subject: 's', text: 't', recipients: [{ to: 'a@example.com', substitutions: { a: new Array(600_000).fill(0) } }] });
+    assert.equal(values.status, 400);
+    assert.match(values.body.detail, /holds more than 500000 values/);
+    const started = Date.now();
+    const many = await h.api(creds.apiKey, 'POST', '/api/v1/messages', { from: 'a@arrays.example', to: Array.from({ length: 5000 }, (_, i) => `r${i}@example.com`), subject: 's', text: 't' });
+    assert.equal(many.status, 400);
+    assert.equal(many.body.code, 'invalid-request');
+    assert.match(many.body.detail, /must NOT have more than 1000 items/);
+    assert.ok(Date.now() - started < 2000, 'refused by the schema, before anything is composed');
+  } finally {
+    await h.close();
+  }
+});

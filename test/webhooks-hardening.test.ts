@@ -101,12 +101,14 @@ describe('webhooks cannot be aimed inward', () => {
         'http://192.168.1.1/',
         'http://169.254.169.254/latest/meta-data/',
         'https://[fe80::1]/',
+        'http://[::ffff:0:7f00:1]/',
+        'http://[64:ff9b:1::7f00:1]/',
       ];
       for (const url of inward) {
         const res = await prod.api(apiKey, 'POST', '/api/v1/webhooks', { url });
         assert.equal(res.status, 400, `${url}: ${JSON.stringify(res.body)}`);
         assert.equal(res.body.code, 'invalid-request');
-        assert.match(res.body.detail, /reserved address/, url);
+        assert.match(res.body.detail, /cannot be used: webhooks must resolve to public Internet addresses only/, url);
       }
       const malformed: [string, RegExp][] = [
         ['http://user:pass@hooks.example.com/', /credentials/],

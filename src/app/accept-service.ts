@@ -27,6 +27,9 @@ export interface Accepted {
   suppressed: string[];
 }
 
+/** Recipients one message may have, at both doors. */
+export const maxRecipientsPerMessage = 1000;
+
 export type Via = 'smtp' | 'http';
 
 export interface IdempotencyClaim {

@@ -63,8 +63,36 @@ export function sandboxedLiquid(limits: TemplateLimits, html: boolean): Liquid {
     ...(html ? { outputEscape: 'escape' as const } : {}),
   });
   for (const name of ['include', 'render', 'layout']) engine.registerTag(name, FileTagRefused);
+  boundFilterInputs(engine);
   return engine;
 }
+
+/** Items an array filter (sort, where, uniq…) may work on: one call runs to its end, so its size is its time. */
+export const maxFilterItems = 10_000;
+/** Characters `split` may cut up (its result goes to the array filters). */
+export const maxSplitChars = 100_000;
+
+/**
+ * liquidjs checks its time limit only between nodes, so a single filter call over a large
+ * array (a sort, a where_exp over a split string) holds the event loop however long it
+ * takes. Every filter is wrapped to refuse inputs past these sizes, which no mail needs.
+ */
+function boundFilterInputs(engine: Liquid): void {
+  for (const [name, impl] of Object.entries(engine.filters)) {
+    const options = typeof impl === 'function' ? { handler: impl, raw: false } : impl;
+    const handler = options.handler;
+    engine.registerFilter(name, {
+      raw: options.raw,
+      handler(this: unknown, value: unknown, ...args: unknown[]) {
+        if (Array.isArray(value) && value.length > maxFilterItems) throw new Error(`${filterInputRefused}: ${name} got ${value.length} items; at most ${maxFilterItems}`);
+        if (name === 'split' && typeof value === 'string' && value.length > maxSplitChars) throw new Error(`${filterInputRefused}: split got ${value.length} characters; at most ${maxSplitChars}`);
+        return (handler as (this: unknown, ...a: unknown[]) => unknown).call(this, value, ...args);
+      },
+    });
+  }
+}
+
+export const filterInputRefused = 'filter input too large';
 
 /** Renders with a deadline (ms from now) and stops as soon as the output passes `maxChars`. */
 export function renderBounded(engine: Liquid, templates: Template[], scope: object, renderMs: number, maxChars: number): string {

@@ -88,6 +88,19 @@ describe('composeBatch', () => {
     assert.match(err.detail, /^recipients\[0\]\.html: the template takes longer to render than the limit of 50 ms per recipient/);
   });
 
+  test('a filter over a large array or a long split is refused before it runs', async () => {
+    const where = await refusal(batch({ text: '{{ big | split: "" | where_exp: "c", "c == 1" | size }}', recipients: [{ to: 'a@example.com', substitutions: { big: 'ab'.repeat(40_000) } }] }));
+    assert.equal(where.code, 'template-error');
+    assert.match(where.detail, /filter input too large: where_exp got 80000 items; at most 10000/);
+    const split = await refusal(batch({ text: '{{ big | split: "," | size }}', recipients: [{ to: 'a@example.com', substitutions: { big: 'a,'.repeat(100_000) } }] }));
+    assert.match(split.detail, /filter input too large: split got 200000 characters/);
+    const sorted = await refusal(batch({ text: '{{ list | sort | first }}', recipients: [{ to: 'a@example.com', substitutions: { list: Array.from({ length: 20_000 }, (_, i) => i) } }] }));
+    assert.match(sorted.detail, /sort got 20000 items/);
+    // Ordinary use of the same filters still works.
+    const ok = await composeBatch(batch({ text: '{{ tags | split: "," | sort | join: "+" }}', recipients: [{ to: 'a@example.com', substitutions: { tags: 'b,a,c' } }] }), options);
+    assert.match(ok[0].raw.toString(), /a\+b\+c/);
+  });
+
   test('a large range made to be sorted is refused by the memory limit', async () => {
     const err = await refusal(batch({ text: '{% assign a = (1..3999990) %}{{ a | sort_natural | first }}' }));
     assert.equal(err.code, 'template-error');
@@ -185,4 +198,13 @@ describe('composeBatch', () => {
     running = false;
     assert.ok(turns >= 100, `the event loop turned ${turns} times while 200 recipients composed`);
   });
+});
+
+test('a batch whose client has gone stops rendering', async () => {
+  let checks = 0;
+  await assert.rejects(
+    composeBatch(batch({}, 2000), { ...options, abandoned: () => ++checks > 1 }),
+    (err: unknown) => err instanceof DomainError && err.code === 'unavailable',
+  );
+  assert.ok(checks < 100, `stopped early (${checks} checks)`);
 });

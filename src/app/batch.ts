@@ -1,7 +1,7 @@
 import type { Liquid, Template } from 'liquidjs';
 import { DomainError } from '../core/errors.ts';
 import { composeMessage } from './compose.ts';
-import { minimumOutputChars, OutputLimitExceeded, renderBounded, rootCause, sandboxedLiquid, tagCount, templateFilesRefused } from './batch-template.ts';
+import { filterInputRefused, minimumOutputChars, OutputLimitExceeded, renderBounded, rootCause, sandboxedLiquid, tagCount, templateFilesRefused } from './batch-template.ts';
 
 export interface BatchRequest {
   from: string;
@@ -58,6 +58,8 @@ export interface BatchOptions {
    * false when none came free in time (the batch is refused as `server-busy`).
    */
   reserve?: (bytes: number) => Promise<boolean>;
+  /** True once the client has gone: nobody will read the answer, so the work stops. */
+  abandoned?: () => boolean;
 }
 
 type Field = 'subject' | 'text' | 'html';
@@ -130,11 +132,15 @@ export async function composeBatch(batch: BatchRequest, options: BatchOptions): 
   // cap (or fails to render at its last recipient) is refused before any of it is composed.
   let chars = 0;
   let lastYield = elapsed();
+  const gone = () => {
+    if (options.abandoned?.()) throw new DomainError('unavailable', 'the client closed the connection before the batch was accepted');
+  };
   for (const [i, r] of batch.recipients.entries()) {
     const out = render(i, r, limits.maxRenderedBytes - chars);
     chars += (out.subject?.length ?? 0) + (out.text?.length ?? 0) + (out.html?.length ?? 0);
     if (elapsed() - lastYield >= yieldEveryMs) {
       await turn();
+      gone();
       lastYield = elapsed();
     }
   }
@@ -161,6 +167,7 @@ export async function composeBatch(batch: BatchRequest, options: BatchOptions): 
     }
     messages.push(composed);
     await turn();
+    gone();
   }
   return messages;
 }
@@ -200,5 +207,6 @@ function renderFailure(where: string, err: unknown, limits: BatchLimits, batchTi
   if (message.startsWith('memory alloc limit exceeded')) {
     return new DomainError('template-error', `${where}the template needs more memory than the limit of ${limits.memoryPerRender} items per render`);
   }
+  if (message.startsWith(filterInputRefused)) return new DomainError('template-error', `${where}${message}`);
   return new DomainError('template-error', `${where}${(err as Error)?.message ?? message}`);
 }

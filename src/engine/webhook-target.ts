@@ -60,11 +60,12 @@ export class WebhookTargets {
       } catch {
         addresses = [];
       }
-      if (addresses.length === 0) return fail('invalid-request', `url host ${host} does not resolve`);
     }
     // Any inward answer refuses the host: which one a connection would use is not ours to pick.
-    if (addresses.some((a) => !mayConnect(a, this.allowNetworks))) {
-      return fail('invalid-request', `url host ${host} is or resolves to a loopback, private, link-local or otherwise reserved address; webhooks must be reachable on the public Internet`);
+    // One answer for a name that does not resolve and one that resolves inward, so the
+    // refusal tells a tenant nothing of the server's network.
+    if (addresses.length === 0 || addresses.some((a) => !mayConnect(a, this.allowNetworks))) {
+      return fail('invalid-request', `url host ${host} cannot be used: webhooks must resolve to public Internet addresses only`);
     }
     const address = addresses[0];
     return ok({ url, host, address, family: parseIp(address)!.family });

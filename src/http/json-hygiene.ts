@@ -4,32 +4,63 @@ import { DomainError } from '../core/errors.ts';
 /** Deeper than any request of ours needs; shallow enough that JSON.stringify and validation never exhaust the stack. */
 export const maxJsonDepth = 32;
 
+/** More values than any request of ours needs (a batch of 10,000 recipients with a few substitutions each). */
+export const maxJsonValues = 500_000;
+
+interface Frame {
+  container: object;
+  keys: string[] | null;
+  next: number;
+  label: string;
+}
+
 /**
  * Why `value` may not go further, or null: a NUL anywhere in a string or a key (PostgreSQL
- * text refuses it, and no mail field may carry one), or nesting deeper than `maxDepth`.
- * Iterative, so hostile nesting cannot overflow the stack here either.
+ * text refuses it, and no mail field may carry one), nesting deeper than `maxDepth`, or
+ * more than `maxValues` values in all (a huge array costs many times its bytes once
+ * parsed). Iterative with one frame per open container, so neither hostile nesting nor a
+ * million-element array costs more than the walk's depth; paths are built only to report.
  */
-export function jsonProblem(value: unknown, maxDepth = maxJsonDepth, label = 'the body'): string | null {
-  const stack: { value: unknown; depth: number; path: string }[] = [{ value, depth: 0, path: '' }];
-  while (stack.length > 0) {
-    const item = stack.pop()!;
-    const where = item.path === '' ? label : item.path;
-    if (typeof item.value === 'string') {
-      if (item.value.includes('\u0000')) return `${where} contains a NUL character`;
-      continue;
+export function jsonProblem(value: unknown, maxDepth = maxJsonDepth, label = 'the body', maxValues = maxJsonValues): string | null {
+  const frames: Frame[] = [];
+  const where = (last?: string) => {
+    const path = frames.map((f) => f.label).join('') + (last ?? '');
+    return path === '' ? label : path.replace(/^\./, '');
+  };
+  let count = 0;
+  let current: unknown = value;
+  let currentLabel = '';
+  for (;;) {
+    if (++count > maxValues) return `${label} holds more than ${maxValues} values`;
+    if (typeof current === 'string') {
+      if (current.includes('\u0000')) return `${where(currentLabel)} contains a NUL character`;
+    } else if (typeof current === 'object' && current !== null) {
+      if (frames.length >= maxDepth) return `${where(currentLabel)} is nested deeper than ${maxDepth} levels`;
+      const keys = Array.isArray(current) ? null : Object.keys(current);
+      if (keys) for (const k of keys) if (k.includes('\u0000')) return `a key in ${where(currentLabel)} contains a NUL character`;
+      frames.push({ container: current, keys, next: 0, label: currentLabel });
     }
-    if (typeof item.value !== 'object' || item.value === null) continue;
-    if (item.depth >= maxDepth) return `${where} is nested deeper than ${maxDepth} levels`;
-    if (Array.isArray(item.value)) {
-      for (let i = item.value.length - 1; i >= 0; i--) stack.push({ value: item.value[i], depth: item.depth + 1, path: `${item.path}[${i}]` });
-      continue;
+    // The next value: the next child of the innermost open container that has one.
+    let found = false;
+    while (frames.length > 0) {
+      const top = frames[frames.length - 1];
+      const size = top.keys ? top.keys.length : (top.container as unknown[]).length;
+      if (top.next < size) {
+        const i = top.next++;
+        if (top.keys) {
+          current = (top.container as Record<string, unknown>)[top.keys[i]];
+          currentLabel = `.${top.keys[i]}`;
+        } else {
+          current = (top.container as unknown[])[i];
+          currentLabel = `[${i}]`;
+        }
+        found = true;
+        break;
+      }
+      frames.pop();
     }
-    for (const [key, child] of Object.entries(item.value)) {
-      if (key.includes('\u0000')) return `a key in ${where} contains a NUL character`;
-      stack.push({ value: child, depth: item.depth + 1, path: item.path === '' ? key : `${item.path}.${key}` });
-    }
+    if (!found) return null;
   }
-  return null;
 }
 
 /**

@@ -85,7 +85,8 @@ export function unwrapIpv4(ip: IpAddress): IpAddress {
   if (ip.family === 4) return ip;
   const hi = ip.value >> 32n;
   if (hi === 0xffffn || (hi === 0n && ip.value > 1n)) return { family: 4, value: ip.value & 0xffffffffn };
-  if (ip.value >> 32n === 0x0064ff9b0000000000000000n) return { family: 4, value: ip.value & 0xffffffffn };
+  // NAT64 (64:ff9b::/96, RFC 6052) and IPv4-translated (::ffff:0:0:0/96, RFC 2765).
+  if (ip.value >> 32n === 0x0064ff9b0000000000000000n || ip.value >> 32n === 0xffff0000n) return { family: 4, value: ip.value & 0xffffffffn };
   if (ip.value >> 112n === 0x2002n) return { family: 4, value: (ip.value >> 80n) & 0xffffffffn };
   return ip;
 }
@@ -98,7 +99,7 @@ export const reservedNetworks: readonly Network[] = [
   '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12',
   '192.0.0.0/24', '192.0.2.0/24', '192.88.99.0/24', '192.168.0.0/16', '198.18.0.0/15',
   '198.51.100.0/24', '203.0.113.0/24', '224.0.0.0/4', '240.0.0.0/4',
-  '::/128', '::1/128', '100::/64', '2001::/23', '2001:db8::/32', 'fc00::/7', 'fe80::/10', 'fec0::/10', 'ff00::/8',
+  '::/128', '::1/128', '::ffff:0:0:0/96', '64:ff9b:1::/48', '100::/64', '2001::/23', '2001:db8::/32', 'fc00::/7', 'fe80::/10', 'fec0::/10', 'ff00::/8',
 ].map((n) => parseNetwork(n)!);
 
 export function isReserved(ip: IpAddress): boolean {
