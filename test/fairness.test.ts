@@ -82,6 +82,50 @@ async function silentServer(): Promise<{ port: number; connections: () => number
   };
 }
 
+/**
+ * Greets and answers EHLO, then never answers again: sessions to it hold their connection
+ * slots until the socket timeout (minutes). Records every connection.
+ */
+async function tarpit(): Promise<{ port: number; connections: () => number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server = createServer((s) => {
+    connections++;
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+    s.write('220 tarpit.example ESMTP\r\n');
+    let greeted = false;
+    s.on('data', (chunk) => {
+      if (!greeted && /^(EHLO|HELO)/im.test(chunk.toString('latin1'))) {
+        greeted = true;
+        s.write('250 tarpit.example\r\n');
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections: () => connections,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** `n` deliveries spread over `domains` recipient domains, in messages of 1,000 recipients. */
+async function sendSpread(h: Harness, key: string, n: number, domains: number, prefix: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let k = 0; k < n; k += 1000) {
+    const to = Array.from({ length: Math.min(1000, n - k) }, (_, i) => `r${k + i}@${prefix}${(k + i) % domains}.example`);
+    const sent = await h.api(key, 'POST', '/api/v1/messages', { from: 'a@shop.example', to, subject: 's', text: 't' });
+    assert.equal(sent.status, 202);
+    ids.push(sent.body.id);
+  }
+  return ids;
+}
+
 describe('no tenant stalls another (engine)', () => {
   let h: Harness;
   before(async () => {
@@ -113,6 +157,7 @@ describe('no tenant stalls another (engine)', () => {
       assert.equal(sent.status, 202);
       await healthy.waitFor(1, 2000);
       const elapsed = Date.now() - started;
+      console.log(`one domain: the healthy tenant's message left in ${elapsed} ms`);
       assert.ok(elapsed < 2000, `the healthy tenant's message took ${elapsed} ms`);
       const engine = h.app.services.engine;
       assert.deepEqual(engine.downDestinations(), [], 'it left while the silent relay still held its sessions');
@@ -142,6 +187,103 @@ describe('no tenant stalls another (engine)', () => {
     } finally {
       await silent.close();
       await deferring.close();
+      await healthy.close();
+    }
+  });
+
+  test('3,000 deliveries over 300 domains to one silent relay: it is marked down once for all of them, and a third tenant’s message leaves within 2 s', async () => {
+    const silent = await silentServer();
+    const healthy = await Sink.start();
+    try {
+      const stalled = await h.instance('stalled-wide', [`127.0.0.1:${silent.port}`]);
+      const good = await h.instance('good-wide', [healthy.relay]);
+      const ids = await sendSpread(h, stalled.apiKey, 3000, 300, 'wide');
+      await eventually(() => silent.connections() > 0, 3000, 'sessions to the silent relay');
+
+      const started = Date.now();
+      const sent = await h.api(good.apiKey, 'POST', '/api/v1/messages', { from: 'a@shop.example', to: ['someone@good.example'], subject: 'hi', text: 'x' });
+      assert.equal(sent.status, 202);
+      await healthy.waitFor(1, 2000);
+      const elapsed = Date.now() - started;
+      console.log(`many domains: the healthy tenant's message left in ${elapsed} ms`);
+      assert.ok(elapsed < 2000, `the healthy tenant's message took ${elapsed} ms`);
+
+      // The relay, not each of the 300 domains, is marked down, once; every delivery waits in
+      // the spool, scheduled, none lost and none held in memory.
+      const engine = h.app.services.engine;
+      const relay = `127.0.0.1:${silent.port}`;
+      await eventually(() => engine.downHops().some((d) => d.hop === relay), 10_000, 'the silent relay marked down');
+      const down = engine.downHops().find((d) => d.hop === relay)!;
+      assert.ok(down.until > Date.now() + 10_000, 'down for a while, not retried at once');
+      await eventually(async () => (await h.admin('GET', '/api/admin/v1/queue')).body.instances['stalled-wide'].inflight === 0, 10_000, 'nothing of the stalled tenant in flight');
+      const queue = (await h.admin('GET', '/api/admin/v1/queue')).body.instances['stalled-wide'];
+      assert.equal(queue.scheduled, 3000, `every delivery is scheduled again: ${JSON.stringify(queue)}`);
+      const stalledId = (await h.app.services.fleetRepository.findInstance({ name: 'stalled-wide' }))!.id;
+      assert.equal(engine.heldCounts().perInstance.get(stalledId), undefined, 'the backlog waits in the spool, not in memory');
+      const seen = silent.connections();
+      assert.ok(seen <= 20, `a few sessions tried the silent relay, not one or more per domain: ${seen}`);
+      // Only the deliveries whose own attempt failed burned one; the rest were postponed.
+      let attempts = 0;
+      for (const id of ids) for (const d of (await h.api(stalled.apiKey, 'GET', `/api/v1/messages/${id}`)).body.deliveries) attempts += d.attempts;
+      assert.ok(attempts <= seen, `attempts burned (${attempts}) no more than connections made (${seen})`);
+
+      // No tight loop: nothing more reaches the silent relay before its probe is due.
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(silent.connections(), seen);
+      const more = await h.api(good.apiKey, 'POST', '/api/v1/messages', { from: 'a@shop.example', to: ['again@good.example'], subject: 'hi', text: 'y' });
+      assert.equal(more.status, 202);
+      await healthy.waitFor(2, 2000);
+    } finally {
+      await silent.close();
+      await healthy.close();
+    }
+  });
+
+  test('an infrastructure with a dead relay and a live one: the dead one is marked down, everything leaves through the live one', async () => {
+    const dead = createServer();
+    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+    const deadPort = (dead.address() as AddressInfo).port;
+    await new Promise<void>((r) => dead.close(() => r()));
+    const live = await Sink.start();
+    try {
+      const creds = await h.instance('two-relays', [`127.0.0.1:${deadPort}`, live.relay]);
+      await sendSpread(h, creds.apiKey, 200, 20, 'pair');
+      await live.waitFor(200, 10_000);
+      const engine = h.app.services.engine;
+      assert.ok(engine.downHops().some((d) => d.hop === `127.0.0.1:${deadPort}`), 'the dead relay is marked down');
+      assert.equal(engine.downDestinations().filter((d) => d.domain.startsWith('pair')).length, 0, 'its domains are not: they have a live relay');
+      const queue = (await h.admin('GET', '/api/admin/v1/queue')).body.instances['two-relays'];
+      assert.equal(queue.scheduled ?? 0, 0, `nothing deferred: ${JSON.stringify(queue)}`);
+    } finally {
+      await live.close();
+    }
+  });
+
+  test('3,000 deliveries over 300 domains to a relay that greets and then never answers: one tenant holds at most half the connection slots, and another’s message leaves within 2 s', async () => {
+    const stall = await tarpit();
+    const healthy = await Sink.start();
+    try {
+      const stalled = await h.instance('tarpitted', [`127.0.0.1:${stall.port}`]);
+      const good = await h.instance('good-tarpit', [healthy.relay]);
+      const engine = h.app.services.engine;
+      const max = h.app.services.config.maxOutboundConnections;
+      const stalledId = (await h.app.services.fleetRepository.findInstance({ name: 'tarpitted' }))!.id;
+      await sendSpread(h, stalled.apiKey, 3000, 300, 'tar');
+      // Without a bound per instance its 500 held deliveries over 300 domains would take every slot.
+      await eventually(() => (engine.connectionCounts().perInstance.get(stalledId) ?? 0) >= max / 2, 5000, 'the stalled tenant at its share of the slots');
+
+      const started = Date.now();
+      const sent = await h.api(good.apiKey, 'POST', '/api/v1/messages', { from: 'a@shop.example', to: ['someone@good.example'], subject: 'hi', text: 'x' });
+      assert.equal(sent.status, 202);
+      await healthy.waitFor(1, 2000);
+      const elapsed = Date.now() - started;
+      console.log(`tarpit: the healthy tenant's message left in ${elapsed} ms`);
+      assert.ok(elapsed < 2000, `the healthy tenant's message took ${elapsed} ms`);
+      const held = engine.connectionCounts().perInstance.get(stalledId) ?? 0;
+      assert.ok(held <= max / 2, `at most half the slots held by one instance: ${held} of ${max}`);
+      assert.ok(stall.connections() <= max / 2, `connections to the stalled relay: ${stall.connections()}`);
+    } finally {
+      await stall.close();
       await healthy.close();
     }
   });

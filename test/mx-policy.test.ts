@@ -4,10 +4,14 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { Sink } from './helpers/sink.ts';
 import { eventually, startHarness, type Harness } from './helpers/harness.ts';
-import type { MxResolver } from '../src/engine/routes.ts';
+import { resolveRoute, type MxResolver, type RoutePolicy } from '../src/engine/routes.ts';
+import type { Infrastructure } from '../src/core/fleet/fleet.ts';
 
-/** DNS as the test says: MX and A records per name; every other name does not exist. */
-function fakeDns(mx: Record<string, string[]>, a: Record<string, string[]>): MxResolver & { asked: string[] } {
+/**
+ * DNS as the test says: MX and A records per name; every other name does not exist, except
+ * those in `failing`, whose A look-up fails (SERVFAIL).
+ */
+function fakeDns(mx: Record<string, string[]>, a: Record<string, string[]>, failing: string[] = []): MxResolver & { asked: string[] } {
   const asked: string[] = [];
   const missing = (name: string) => Object.assign(new Error(`queryX ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
   return {
@@ -18,6 +22,7 @@ function fakeDns(mx: Record<string, string[]>, a: Record<string, string[]>): MxR
       return mx[domain].map((exchange, i) => ({ exchange, priority: 10 * (i + 1) }));
     },
     async resolve4(host) {
+      if (failing.includes(host)) throw Object.assign(new Error(`queryA ESERVFAIL ${host}`), { code: 'ESERVFAIL' });
       if (!a[host]) throw missing(host);
       return a[host];
     },
@@ -48,7 +53,11 @@ async function deliveryOf(h: Harness, key: string, id: string, final: string[]):
 describe('MX mode with no allowed networks', () => {
   let h: Harness;
   let listener: Awaited<ReturnType<typeof trap>>;
-  const dns = fakeDns({ 'inward.example': ['mx.inward.example'], 'mixed.example': ['mx1.mixed.example'] }, { 'mx.inward.example': ['127.0.0.1'], 'mx1.mixed.example': ['10.1.2.3', '127.0.0.2'] });
+  const dns = fakeDns(
+    { 'inward.example': ['mx.inward.example'], 'mixed.example': ['mx1.mixed.example'], 'flaky.example': ['mx1.flaky.example', 'mx2.flaky.example'] },
+    { 'mx.inward.example': ['127.0.0.1'], 'mx1.mixed.example': ['10.1.2.3', '127.0.0.2'], 'mx2.flaky.example': ['127.0.0.1'] },
+    ['mx1.flaky.example'],
+  );
   before(async () => {
     listener = await trap();
     h = await startHarness({ MAILSHIFT_MX_ALLOW_NETWORKS: '' }, { mx: { resolver: dns, port: listener.port } });
@@ -92,6 +101,84 @@ describe('MX mode with no allowed networks', () => {
     }
     assert.ok(dns.asked.includes('inward.example'));
     assert.equal(listener.connections, 0);
+  });
+
+  test('one MX host failing to resolve for a moment and another resolving inward: deferred, not bounced', async () => {
+    const creds = await h.instance('direct3', [], { infrastructure: { deliveryMode: 'mx' } });
+    const sent = await h.api(creds.apiKey, 'POST', '/api/v1/messages', { from: 'a@shop.example', to: ['v@flaky.example'], subject: 's', text: 't' });
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    await eventually(async () => (await h.api(creds.apiKey, 'GET', `/api/v1/messages/${sent.body.id}`)).body.deliveries[0].attempts === 1, 10_000, 'the attempt');
+    const d = (await h.api(creds.apiKey, 'GET', `/api/v1/messages/${sent.body.id}`)).body.deliveries[0];
+    assert.equal(d.state, 'scheduled', JSON.stringify(d));
+    assert.match(d.lastReply, /^DNS: /);
+    assert.doesNotMatch(d.lastReply, /127\.0\.0/);
+    assert.equal(listener.connections, 0);
+  });
+});
+
+describe('MX routes (resolveRoute)', () => {
+  const infra = { deliveryMode: 'mx', relays: [] } as unknown as Infrastructure;
+  const policy = (resolver: MxResolver, lookupTimeoutMs?: number): RoutePolicy => ({ resolver, allowNetworks: [], mxPort: 25, lookupTimeoutMs });
+
+  test('DNS that does not answer defers the delivery after the look-up timeout', async () => {
+    const hung: MxResolver = { resolveMx: () => new Promise(() => undefined), resolve4: () => new Promise(() => undefined), resolve6: () => new Promise(() => undefined) };
+    const started = Date.now();
+    const route = await resolveRoute(infra, 'slow.example', 0, policy(hung, 100));
+    assert.ok(Date.now() - started < 1000, `${Date.now() - started} ms`);
+    assert.equal(route.ok, false);
+    assert.equal(!route.ok && route.permanent, false, 'deferred');
+    assert.match(!route.ok ? route.reply.text : '', /took more than 100 ms/);
+    // An address look-up that hangs is bounded the same way.
+    const halfHung: MxResolver = { ...hung, resolveMx: async () => [{ exchange: 'mx.slow.example', priority: 10 }] };
+    const second = await resolveRoute(infra, 'slow.example', 0, policy(halfHung, 100));
+    assert.equal(!second.ok && second.permanent, false);
+  });
+
+  test('a reserved address bounces only when every look-up answered', async () => {
+    const dns = fakeDns({ 'a.example': ['mx1.a.example', 'mx2.a.example'] }, { 'mx2.a.example': ['10.0.0.1'] }, ['mx1.a.example']);
+    const flaky = await resolveRoute(infra, 'a.example', 0, policy(dns));
+    assert.equal(!flaky.ok && flaky.permanent, false, 'mx1 failed to resolve: deferred');
+    const settled = fakeDns({ 'a.example': ['mx1.a.example', 'mx2.a.example'] }, { 'mx2.a.example': ['10.0.0.1'] });
+    const refused = await resolveRoute(infra, 'a.example', 0, policy(settled));
+    assert.equal(!refused.ok && refused.permanent, true, 'mx1 has no address, mx2 points inward: refused');
+    // A public address found beside a failed look-up is used.
+    const partial = fakeDns({ 'a.example': ['mx1.a.example', 'mx2.a.example'] }, { 'mx2.a.example': ['93.184.215.14'] }, ['mx1.a.example']);
+    assert.deepEqual(await resolveRoute(infra, 'a.example', 0, policy(partial)), { ok: true, hosts: [{ host: '93.184.215.14', port: 25, servername: 'mx2.a.example' }] });
+  });
+});
+
+describe('MX mode: a silent MX host serving many domains', () => {
+  let h: Harness;
+  const sockets = new Set<import('node:net').Socket>();
+  let connections = 0;
+  const silent = createServer((s) => {
+    connections++;
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+  });
+  const domains = Array.from({ length: 50 }, (_, i) => `hosted${i}.example`);
+  const dns = fakeDns(Object.fromEntries(domains.map((d) => [d, ['mx.hoster.example']])), { 'mx.hoster.example': ['127.0.0.1'] });
+  before(async () => {
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    h = await startHarness({ MAILSHIFT_CONNECT_TIMEOUT_MS: '1000' }, { mx: { resolver: dns, port: (silent.address() as AddressInfo).port } });
+  });
+  after(async () => {
+    await h.close();
+    for (const s of sockets) s.destroy();
+    silent.close();
+  });
+
+  test('is marked down once, by its address, for all of them; their deliveries wait in the spool', async () => {
+    const creds = await h.instance('hosted', [], { infrastructure: { deliveryMode: 'mx' } });
+    const to = domains.flatMap((d) => [`a@${d}`, `b@${d}`, `c@${d}`, `d@${d}`]);
+    assert.equal((await h.api(creds.apiKey, 'POST', '/api/v1/messages', { from: 'a@shop.example', to, subject: 's', text: 't' })).status, 202);
+    const engine = h.app.services.engine;
+    const hop = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    await eventually(() => engine.downHops().some((d) => d.hop === hop), 10_000, 'the MX address marked down');
+    await eventually(async () => (await h.admin('GET', '/api/admin/v1/queue')).body.instances.hosted.inflight === 0, 10_000, 'nothing in flight');
+    assert.equal((await h.admin('GET', '/api/admin/v1/queue')).body.instances.hosted.scheduled, 200);
+    assert.ok(connections <= 10, `a few attempts, not three per domain: ${connections}`);
   });
 });
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { BounceRule, SmtpReply } from '../core/delivery/bounce-rules.ts';
-import { DestinationHealth, defaultHealthPolicy, type HealthPolicy } from '../core/delivery/destination-health.ts';
+import { DestinationHealth, HopHealth, defaultHealthPolicy, routeDownUntil, type HealthPolicy } from '../core/delivery/destination-health.ts';
 import type { Network } from '../core/net/ip-address.ts';
 import { decideOutcome } from '../core/delivery/outcome.ts';
 import type { RetryPolicy } from '../core/delivery/retry-schedule.ts';
@@ -11,8 +11,8 @@ import type { OutboundOptions } from '../smtp/outbound-connection.ts';
 import { GroupCommit } from '../spool/group-commit.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { ClaimedDelivery, Outcome, SpoolRepository } from '../store/spool-repository.ts';
-import { DestinationQueue, type ForcedOutcome, type QueueHost } from './destination-queue.ts';
-import { resolveRoute, systemResolver, type MxResolver, type Route } from './routes.ts';
+import { DestinationQueue, type DestinationState, type ForcedOutcome, type QueueHost } from './destination-queue.ts';
+import { defaultLookupTimeoutMs, hopKey, resolveRoute, systemResolver, type Hop, type MxResolver, type Route } from './routes.ts';
 import { parseRate, TokenBucket } from '../core/delivery/throttle.ts';
 import { dkimKeyFor, dkimSign } from './dkim.ts';
 import { MessageCache } from './message-cache.ts';
@@ -32,31 +32,39 @@ export interface EngineOptions {
   maxHeld?: number;
   maxHeldPerInstance?: number;
   maxHeldPerDestination?: number;
-  /** When a destination is marked down, and for how long. */
+  /** When a next hop (or a domain whose DNS fails) is marked down, and for how long. */
   health?: HealthPolicy;
   /** Direct-MX delivery: reserved networks it may still reach, DNS, and the port (25). */
   mxAllowNetworks?: readonly Network[];
   resolver?: MxResolver;
   mxPort?: number;
+  /** How long the DNS look-ups of one MX route may take before its delivery is deferred (5 s). */
+  mxLookupTimeoutMs?: number;
 }
 
-/** A destination: one (infrastructure, domain), whose queue and health the engine keeps. */
-interface Destination {
+/** A destination: one (infrastructure, domain), whose queue, DNS health and MX route the engine keeps. */
+interface Destination extends DestinationState {
   infrastructureId: number;
   domain: string;
-  health: DestinationHealth;
 }
 
 /** Most down destinations named to the claim query; the rest are handed back as claimed. */
 const maxSkippedDown = 100;
+
+/** A next hop's health is forgotten once it is healthy and unused this long. */
+const hopMemoryMs = 10 * 60_000;
 
 /**
  * Claims due deliveries, routes each through its instance's infrastructure as it is *now*,
  * and records outcomes. Claims carry leases, so a crash leaves nothing locked for good.
  *
  * No tenant stalls another: what is held in memory is bounded per destination and per
- * instance (the rest waits in the spool), claims are shared out fairly, and a destination
- * that keeps failing to connect is marked down, its deliveries handed back until a probe.
+ * instance (the rest waits in the spool), claims are shared out fairly, and so are
+ * connection slots: one instance holds at most half of them (less when more instances
+ * want them), and a freed slot goes to the instances waiting in turn. A next hop (a relay,
+ * an MX address) that keeps failing to connect is marked down for every domain routed
+ * through it, their deliveries handed back until a probe; until a hop answers, only a
+ * few attempts to it are made at once.
  */
 export class DeliveryEngine implements QueueHost {
   running = false;
@@ -69,6 +77,16 @@ export class DeliveryEngine implements QueueHost {
   private readonly cache: MessageCache;
   private readonly outcomes: GroupCommit<Outcome>;
   private connections = 0;
+  /** Connection slots held per instance, and the queues waiting for one, per instance in turn order. */
+  private readonly connectionsByInstance = new Map<number, number>();
+  private readonly waiting = new Map<number, Set<DestinationQueue>>();
+  private granting = false;
+  /** Health per next hop (`hopKey`), and the queues waiting for an attempt to one to settle. */
+  private readonly hops = new Map<string, HopHealth>();
+  private readonly hopWaiters = new Map<string, Set<DestinationQueue>>();
+  /** Deliveries handed back to the spool, by due time, written together soon. */
+  private readonly postponing = new Map<number, number[]>();
+  private postponed: Promise<void> | null = null;
   /** Deliveries claimed by this engine and not yet finished, by id. */
   private readonly holding = new Map<number, ClaimedDelivery>();
   private readonly heldByInstance = new Map<number, number>();
@@ -164,8 +182,10 @@ export class DeliveryEngine implements QueueHost {
     this.wakeNow();
     await this.loop;
     await this.releaseWhere(() => true);
+    await this.postponed;
     const deadline = Date.now() + timeoutMs;
     while (this.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await this.postponed;
     await this.outcomes.flush();
   }
 
@@ -246,10 +266,13 @@ export class DeliveryEngine implements QueueHost {
         perInstance.set(d.instanceId, (perInstance.get(d.instanceId) ?? 0) + 1);
         perDestination.set(key, (perDestination.get(key) ?? 0) + 1);
         const destination = this.destination(infra.id, d.domain, key);
-        if (destination.health.isDown(now)) {
-          // Beyond the destinations the query was told to skip: straight back to the spool.
-          const until = destination.health.downUntil;
-          down.set(until, [...(down.get(until) ?? []), d]);
+        const until = this.downUntil(infra, destination, now);
+        if (until > 0) {
+          // Beyond the destinations the query was told to skip (its domain, or every next
+          // hop of its route, is down): straight back to the spool, no attempt burned.
+          const ds = down.get(until);
+          if (ds) ds.push(d);
+          else down.set(until, [d]);
           continue;
         }
         let queue = this.queues.get(key);
@@ -259,7 +282,7 @@ export class DeliveryEngine implements QueueHost {
             const rate = rule.rate ? parseRate(rule.rate) : null;
             this.buckets.set(key, rate && rate.ok ? new TokenBucket(rate.rate) : null);
           }
-          queue = new DestinationQueue(infra, d.domain, rule, this.buckets.get(key)!, destination.health, this);
+          queue = new DestinationQueue(infra, d.domain, rule, this.buckets.get(key)!, destination, this);
           this.queues.set(key, queue);
         }
         this.hold(d);
@@ -273,7 +296,11 @@ export class DeliveryEngine implements QueueHost {
     if (unrouted.length > 0) await this.spool.release(unrouted.map((d) => d.id), this.options.owner, now);
     for (const [until, ds] of down) await this.spool.postpone(ds.map((d) => d.id), this.options.owner, now, until);
     for (const [key, queue] of this.queues) if (queue.idle) this.queues.delete(key);
-    for (const [key, dest] of this.destinations) if (dest.health.healthy && !this.queues.has(key)) this.destinations.delete(key);
+    for (const [key, dest] of this.destinations) {
+      // Kept while its route is down, so the next claims leave it in the spool.
+      if (dest.health.healthy && !this.queues.has(key) && this.destinationDownUntil(dest, now) === 0) this.destinations.delete(key);
+    }
+    for (const [key, hop] of this.hops) if (hop.forgettable(now - hopMemoryMs) && !this.hopWaiters.has(key)) this.hops.delete(key);
     const more =
       batch.length >= limit ||
       [...perInstance.values()].some((n) => n >= this.limits.instanceShare) ||
@@ -292,11 +319,23 @@ export class DeliveryEngine implements QueueHost {
     let fullDestinations = 0;
     for (const [key, dest] of this.destinations) {
       const full = (this.queues.get(key)?.held ?? 0) + this.limits.destinationShare > this.limits.perDestination;
-      const down = dest.health.isDown(now) && downs++ < maxSkippedDown;
+      const down = downs < maxSkippedDown && this.destinationDownUntil(dest, now) > 0 && ++downs > 0;
       if (full) fullDestinations++;
       if (full || down) skipDestinations.push({ infrastructureId: dest.infrastructureId, domain: dest.domain });
     }
     return { skipInstances, skipDestinations, full: skipInstances.length > 0 || fullDestinations > 0 };
+  }
+
+  /** When a destination may be tried again: 0 unless its domain, or every next hop of its route, is down. */
+  private downUntil(infra: Infrastructure, dest: Destination, now: number): number {
+    if (dest.health.isDown(now)) return dest.health.downUntil;
+    const hops = infra.deliveryMode === 'relay' ? infra.relays : (dest.route?.hosts ?? []);
+    return routeDownUntil(hops.map((h) => this.hops.get(hopKey(h))), now);
+  }
+
+  private destinationDownUntil(dest: Destination, now: number): number {
+    const infra = this.infrastructures.get(dest.infrastructureId);
+    return infra ? this.downUntil(infra, dest, now) : dest.health.isDown(now) ? dest.health.downUntil : 0;
   }
 
   private destination(infrastructureId: number, domain: string, key: string): Destination {
@@ -327,10 +366,23 @@ export class DeliveryEngine implements QueueHost {
     if (this.skippedFull) this.wake();
   }
 
-  /** Destinations marked down now, for operators and tests. */
+  /** Destinations marked down now (the domain, or every next hop of its route), for operators and tests. */
   downDestinations(): { infrastructureId: number; domain: string; until: number }[] {
     const now = this.clock.now();
-    return [...this.destinations.values()].filter((d) => d.health.isDown(now)).map((d) => ({ infrastructureId: d.infrastructureId, domain: d.domain, until: d.health.downUntil }));
+    return [...this.destinations.values()]
+      .map((d) => ({ infrastructureId: d.infrastructureId, domain: d.domain, until: this.destinationDownUntil(d, now) }))
+      .filter((d) => d.until > 0);
+  }
+
+  /** Next hops marked down now (`host:port`), for operators and tests. */
+  downHops(): { hop: string; until: number }[] {
+    const now = this.clock.now();
+    return [...this.hops].filter(([, h]) => h.isDown(now)).map(([hop, h]) => ({ hop, until: h.downUntil }));
+  }
+
+  /** Connection slots held, in all and per instance. */
+  connectionCounts(): { total: number; perInstance: Map<number, number> } {
+    return { total: this.connections, perInstance: new Map(this.connectionsByInstance) };
   }
 
   /** Deliveries held in memory, in all and per instance. */
@@ -340,11 +392,29 @@ export class DeliveryEngine implements QueueHost {
 
   postpone(deliveries: ClaimedDelivery[], until: number): void {
     if (deliveries.length === 0) return;
-    const now = this.clock.now();
     for (const d of deliveries) this.unhold(d.id);
-    // Should this fail, the leases expire and the deliveries come back all the same.
-    this.spool.postpone(deliveries.map((d) => d.id), this.options.owner, now, until).catch((err) => this.log.error({ err }, 'handing back the deliveries of a destination marked down failed'));
-    this.log.info({ deliveries: deliveries.length, until: new Date(until).toISOString() }, 'destination marked down; its deliveries wait in the spool');
+    // A hop marked down stands down every queue routed through it at once: their hand-backs
+    // share one write (one commit) instead of one each.
+    const ids = this.postponing.get(until);
+    if (ids) ids.push(...deliveries.map((d) => d.id));
+    else this.postponing.set(until, deliveries.map((d) => d.id));
+    this.postponed ??= new Promise((r) => setImmediate(r)).then(() => this.flushPostponed());
+  }
+
+  private async flushPostponed(): Promise<void> {
+    const batches = [...this.postponing];
+    this.postponing.clear();
+    this.postponed = null;
+    const now = this.clock.now();
+    for (const [until, ids] of batches) {
+      try {
+        await this.spool.postpone(ids, this.options.owner, now, until);
+        this.log.info({ deliveries: ids.length, until: new Date(until).toISOString() }, 'destination marked down; its deliveries wait in the spool');
+      } catch (err) {
+        // The leases expire and the deliveries come back all the same.
+        this.log.error({ err }, 'handing back the deliveries of a destination marked down failed');
+      }
+    }
   }
 
   route(infra: Infrastructure, domain: string, rotation: number): Promise<Route> {
@@ -352,7 +422,44 @@ export class DeliveryEngine implements QueueHost {
       resolver: this.options.resolver ?? systemResolver,
       allowNetworks: this.options.mxAllowNetworks ?? [],
       mxPort: this.options.mxPort ?? 25,
+      lookupTimeoutMs: this.options.mxLookupTimeoutMs ?? defaultLookupTimeoutMs,
     });
+  }
+
+  hop(hop: Hop): HopHealth {
+    const key = hopKey(hop);
+    let health = this.hops.get(key);
+    if (!health) {
+      health = new HopHealth(this.options.health ?? defaultHealthPolicy);
+      this.hops.set(key, health);
+    }
+    return health;
+  }
+
+  peekHop(hop: Hop): HopHealth | undefined {
+    return this.hops.get(hopKey(hop));
+  }
+
+  waitForHop(queue: DestinationQueue, hops: readonly Hop[]): void {
+    for (const hop of hops) {
+      const key = hopKey(hop);
+      let queues = this.hopWaiters.get(key);
+      if (!queues) this.hopWaiters.set(key, (queues = new Set()));
+      queues.add(queue);
+    }
+  }
+
+  hopSettled(hop: Hop, down: boolean): void {
+    const key = hopKey(hop);
+    if (down) {
+      // Every queue routed through it hands its deliveries back now, not at its next session.
+      this.log.warn({ hop: key, until: new Date(this.hops.get(key)?.downUntil ?? 0).toISOString() }, 'next hop marked down');
+      for (const q of this.queues.values()) q.spawn();
+    }
+    const queues = this.hopWaiters.get(key);
+    if (!queues) return;
+    this.hopWaiters.delete(key);
+    for (const q of queues) q.spawn();
   }
 
   private async releaseWhere(match: (d: ClaimedDelivery) => boolean): Promise<void> {
@@ -382,16 +489,79 @@ export class DeliveryEngine implements QueueHost {
     };
   }
 
-  acquireConnection(): boolean {
-    if (this.connections >= this.options.maxOutboundConnections) return false;
+  /**
+   * What one instance may hold: half the slots, so another always finds some free, or an
+   * even share of them when more instances hold or want slots.
+   */
+  private instanceCap(instanceId: number): number {
+    const max = this.options.maxOutboundConnections;
+    const active = new Set([...this.connectionsByInstance.keys(), ...this.waiting.keys(), instanceId]).size;
+    return Math.max(1, Math.min(Math.floor(max / 2), Math.floor(max / active)));
+  }
+
+  acquireConnection(instanceId: number, queue: DestinationQueue): 'ok' | 'instance' | 'full' {
+    const verdict = this.connections >= this.options.maxOutboundConnections ? 'full' : (this.connectionsByInstance.get(instanceId) ?? 0) >= this.instanceCap(instanceId) ? 'instance' : 'ok';
+    if (verdict !== 'ok') {
+      let queues = this.waiting.get(instanceId);
+      if (!queues) this.waiting.set(instanceId, (queues = new Set()));
+      queues.add(queue);
+      return verdict;
+    }
     this.connections++;
+    increment(this.connectionsByInstance, instanceId);
+    return 'ok';
+  }
+
+  releaseConnection(instanceId: number): void {
+    this.connections--;
+    decrement(this.connectionsByInstance, instanceId);
+    this.grant();
+  }
+
+  transferConnection(from: number, to: number): boolean {
+    if (from === to) return true;
+    if ((this.connectionsByInstance.get(to) ?? 0) >= this.instanceCap(to)) return false;
+    decrement(this.connectionsByInstance, from);
+    increment(this.connectionsByInstance, to);
+    this.grant();
     return true;
   }
 
-  releaseConnection(): void {
-    this.connections--;
-    // A freed slot may let another destination's queue start a session.
-    for (const q of this.queues.values()) q.spawn();
+  /**
+   * Free slots go to the instances waiting, one at a time in turn (an instance served goes
+   * to the back of the line), to the queue of that instance that has waited longest.
+   */
+  private grant(): void {
+    if (this.granting) return;
+    this.granting = true;
+    try {
+      for (let served = true; served && this.connections < this.options.maxOutboundConnections; ) {
+        served = false;
+        for (const id of [...this.waiting.keys()]) {
+          if (this.connections >= this.options.maxOutboundConnections) break;
+          const queues = this.waiting.get(id);
+          if (!queues) continue;
+          if ((this.connectionsByInstance.get(id) ?? 0) >= this.instanceCap(id)) continue;
+          this.waiting.delete(id);
+          const line = [...queues];
+          let started = 0;
+          while (line.length > 0 && started === 0) {
+            const q = line.shift()!;
+            started = q.spawn(id, 1);
+            if (started > 0 && q.wants(id)) line.push(q);
+          }
+          if (started > 0) served = true;
+          // Still waiting (a spawn that found no slot has put its queue back in line already).
+          if (line.length > 0) {
+            const again = this.waiting.get(id) ?? new Set<DestinationQueue>();
+            this.waiting.delete(id);
+            this.waiting.set(id, new Set([...line, ...again]));
+          }
+        }
+      }
+    } finally {
+      this.granting = false;
+    }
   }
 
   async message(delivery: ClaimedDelivery, infra: Infrastructure) {

@@ -20,7 +20,11 @@ export interface RoutePolicy {
   allowNetworks: readonly Network[];
   /** 25, except in tests whose receivers cannot bind it. */
   mxPort: number;
+  /** How long the look-ups of one route may take in all before the delivery is deferred (default 5 s). */
+  lookupTimeoutMs?: number;
 }
+
+export const defaultLookupTimeoutMs = 5_000;
 
 /** A next hop; `servername` is the MX host's name when `host` is the address it resolved to (TLS SNI). */
 export type Hop = Relay & { servername?: string };
@@ -44,10 +48,33 @@ const maxHops = 5;
  * connected to; reserved addresses only inside the allowed networks.
  */
 export async function resolveRoute(infra: Infrastructure, domain: string, rotation: number, policy: RoutePolicy): Promise<Route> {
-  if (infra.deliveryMode === 'relay') {
-    const n = infra.relays.length;
-    return { ok: true, hosts: infra.relays.map((_, i) => infra.relays[(i + rotation) % n]) };
+  if (infra.deliveryMode === 'relay') return { ok: true, hosts: relayHops(infra, rotation) };
+  const ms = policy.lookupTimeoutMs ?? defaultLookupTimeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  // DNS that does not answer must not hold the destination's queue for the resolver's own
+  // (long) timeouts: past `ms` the delivery is deferred, like any other DNS failure.
+  const timedOut = new Promise<Route>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false, permanent: false, reply: { code: null, enhanced: null, text: `DNS: the look-ups for ${asciiDomain(domain) || domain} took more than ${ms} ms` } }), ms);
+  });
+  try {
+    return await Promise.race([resolveMxRoute(domain, policy), timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+/** An infrastructure's relays, the `rotation`-th first. */
+export function relayHops(infra: Infrastructure, rotation: number): Hop[] {
+  const n = infra.relays.length;
+  return infra.relays.map((_, i) => infra.relays[(i + rotation) % n]);
+}
+
+/** What health is kept by: the address and port connected to (an MX host's name plays no part). */
+export function hopKey(hop: Relay): string {
+  return hop.host.includes(':') ? `[${hop.host}]:${hop.port}` : `${hop.host}:${hop.port}`;
+}
+
+async function resolveMxRoute(domain: string, policy: RoutePolicy): Promise<Route> {
   const literal = addressLiteral(domain);
   if (literal !== null) {
     return mayConnect(literal, policy.allowNetworks) ? { ok: true, hosts: [{ host: literal, port: policy.mxPort }] } : { ok: false, permanent: true, reply: notPermitted };
@@ -68,8 +95,11 @@ export async function resolveRoute(infra: Infrastructure, domain: string, rotati
   }
   const hosts: Hop[] = [];
   let refused = 0;
-  for (const exchange of exchanges) {
-    for (const address of await addressesOf(exchange, policy.resolver)) {
+  let failed = false;
+  const found = await Promise.all(exchanges.map((exchange) => addressesOf(exchange, policy.resolver)));
+  for (const [i, exchange] of exchanges.entries()) {
+    if (found[i].failed) failed = true;
+    for (const address of found[i].addresses) {
       if (!mayConnect(address, policy.allowNetworks)) {
         refused++;
         continue;
@@ -78,14 +108,24 @@ export async function resolveRoute(infra: Infrastructure, domain: string, rotati
     }
   }
   if (hosts.length > 0) return { ok: true, hosts };
+  // A host whose look-up failed may well have a public address: only when every look-up
+  // answered does a reserved address mean the domain points inward.
+  if (failed) return { ok: false, permanent: false, reply: { code: null, enhanced: null, text: `DNS: address look-up for the mail hosts of ${name} failed` } };
   if (refused > 0) return { ok: false, permanent: true, reply: notPermitted };
   return { ok: false, permanent: false, reply: { code: null, enhanced: null, text: `DNS: no address for the mail hosts of ${name}` } };
 }
 
-async function addressesOf(host: string, resolver: MxResolver): Promise<string[]> {
-  if (parseIp(host)) return [host];
+/** A host's addresses; `failed` when a look-up neither answered nor said there is none (SERVFAIL, a timeout). */
+async function addressesOf(host: string, resolver: MxResolver): Promise<{ addresses: string[]; failed: boolean }> {
+  if (parseIp(host)) return { addresses: [host], failed: false };
   const [v4, v6] = await Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]);
-  return [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
+  const failed = [v4, v6].some((r) => r.status === 'rejected' && !noSuchRecord(r.reason));
+  return { addresses: [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])], failed };
+}
+
+function noSuchRecord(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENODATA' || code === 'ENOTFOUND';
 }
 
 /** An IDN domain as A-labels (punycode), as the envelope and DNS need it; '' when it is not a valid name. */
