@@ -55,6 +55,8 @@ export interface Config {
   /** Concurrent inbound SMTP connections, in all and from one source address. */
   smtpMaxClients: number;
   smtpMaxClientsPerAddress: number;
+  /** How long an SMTP session may go without AUTH (or a MAIL FROM from an allowed network). */
+  smtpIdentifyMs: number;
   /** Message bytes held in memory across all SMTP and HTTP submissions in progress. */
   maxInflightBytes: number;
   /** Bytes of SMTP messages in progress spilled to `<dataDir>/incoming` at once. */
@@ -117,6 +119,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     batchMaxRenderedBytes: integer(env, 'MAILSHIFT_BATCH_MAX_BYTES', 64 * 1024 * 1024),
     smtpMaxClients: integer(env, 'MAILSHIFT_SMTP_MAX_CLIENTS', 1000),
     smtpMaxClientsPerAddress: integer(env, 'MAILSHIFT_SMTP_MAX_CLIENTS_PER_ADDRESS', 100),
+    smtpIdentifyMs: integer(env, 'MAILSHIFT_SMTP_IDENTIFY_TIMEOUT_MS', 30_000),
     maxInflightBytes: integer(env, 'MAILSHIFT_MAX_INFLIGHT_BYTES', 512 * 1024 * 1024),
     maxSpillBytes: integer(env, 'MAILSHIFT_MAX_SPILL_BYTES', 2 * 1024 * 1024 * 1024),
     inflightWaitMs: integer(env, 'MAILSHIFT_INFLIGHT_WAIT_MS', 10_000),

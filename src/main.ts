@@ -122,6 +122,7 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
       dataDir: config.dataDir,
       maxClients: config.smtpMaxClients,
       maxClientsPerAddress: config.smtpMaxClientsPerAddress,
+      identifyMs: config.smtpIdentifyMs,
       inflightWaitMs: config.inflightWaitMs,
       maxSpillBytes: config.maxSpillBytes,
     },

@@ -179,19 +179,37 @@ describe('SMTP connection caps', () => {
     }, 5000, 'a slot again');
   });
 
-  test('past the total cap a new client is answered 421 4.3.2 and closed', async () => {
-    const hold = await Promise.all(
+  test('past the total cap the oldest unidentified session makes room; with every session identified, a new client is 421 4.3.2', async () => {
+    const idle = await Promise.all(
       Array.from({ length: 60 }, async (_, i) => {
         const s = await SmtpSession.open(h.app.smtpPort, `127.0.1.${1 + (i % 3)}`);
         assert.match((await s.reply())!, /^220 /);
         return s;
       }),
     );
+    // Idle connections cannot keep a real client out: the oldest of them goes.
     const late = await SmtpSession.open(h.app.smtpPort, '127.0.1.9');
-    assert.equal(await late.reply(), '421 4.3.2 Too many connections, try again later');
-    await late.done;
-    assert.equal(await counter(h, 'busyRefusals', { door: 'smtp', reason: 'connections' }), 1);
-    for (const s of hold) s.close();
+    assert.match((await late.reply())!, /^220 /);
+    assert.match((await late.login(good.smtp.username, good.smtp.password))!, /^235 /);
+    await eventually(() => idle.some((s) => s.closed), 3000, 'an idle session evicted');
+    assert.ok(idle.filter((s) => s.closed).length >= 1);
+    assert.equal(await counter(h, 'busyRefusals', { door: 'smtp', reason: 'evicted-unidentified' }) >= 1, true);
+    for (const s of idle) s.close();
+    late.close();
+    // Every slot held by an authenticated session: nobody to evict, the newcomer is refused.
+    await new Promise((r) => setTimeout(r, 300));
+    const held = await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        const s = await SmtpSession.open(h.app.smtpPort, `127.0.2.${1 + (i % 3)}`);
+        await s.reply();
+        assert.match((await s.login(good.smtp.username, good.smtp.password))!, /^235 /);
+        return s;
+      }),
+    );
+    const refused = await SmtpSession.open(h.app.smtpPort, '127.0.2.9');
+    assert.equal(await refused.reply(), '421 4.3.2 Too many connections, try again later');
+    await refused.done;
+    for (const s of held) s.close();
     await eventually(async () => {
       const s = await SmtpSession.open(h.app.smtpPort);
       const g = await s.reply();
@@ -199,6 +217,7 @@ describe('SMTP connection caps', () => {
       return g?.startsWith('220 ') === true;
     }, 5000, 'room again');
   });
+
 });
 
 describe('SMTP envelope senders', () => {
@@ -425,5 +444,18 @@ test('spilled data has its own bound: past it the message is 452 4.3.1, nothing 
   } finally {
     await h.close();
     await sink.close();
+  }
+});
+
+test('a session that neither authenticates nor sends MAIL FROM in time is closed with 421 4.4.2', async () => {
+  const h = await startHarness({ MAILSHIFT_SMTP_IDENTIFY_TIMEOUT_MS: '500' });
+  try {
+    const s = await SmtpSession.open(h.app.smtpPort, '127.0.5.1');
+    assert.match((await s.reply())!, /^220 /);
+    assert.match((await s.command('NOOP'))!, /^250 /);
+    assert.match((await s.reply())!, /^421 4\.4\.2 No AUTH or MAIL FROM within 1 s/);
+    await s.done;
+  } finally {
+    await h.close();
   }
 });

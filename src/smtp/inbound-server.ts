@@ -32,6 +32,8 @@ export interface InboundOptions {
   maxSpillBytes: number;
   /** Messages up to this size are held in memory while they arrive; larger ones go to a temp file. */
   memoryBytes?: number;
+  /** How long a session may go without AUTH (or a MAIL FROM from an allowed network). */
+  identifyMs?: number;
   /** Failed AUTH attempts one session may make before it is disconnected. */
   maxAuthFailuresPerSession?: number;
   /**
@@ -51,6 +53,9 @@ export interface InboundGuards {
 interface Session extends SMTPServerSession {
   instance?: Instance;
   closed?: boolean;
+  /** Ends the session with a 421 (smtp-server closes the connection after it). */
+  end?: (text: string) => void;
+  idleTimer?: NodeJS.Timeout;
   authFailures?: number;
   releaseSlot?: () => void;
 }
@@ -67,6 +72,22 @@ export async function startInboundServer(
   const caps = new ConnectionCaps(options.maxClients, options.maxClientsPerAddress);
   const maxAuthFailures = options.maxAuthFailuresPerSession ?? 3;
   const failureReplyMs = options.authFailureReplyMs ?? 100;
+  const identifyMs = options.identifyMs ?? 30_000;
+  /** Sessions that have neither authenticated nor been recognised by network, oldest first. */
+  const unidentified = new Set<Session>();
+  const identified = (s: Session) => {
+    clearTimeout(s.idleTimer);
+    unidentified.delete(s);
+  };
+  const evictIdle = (): boolean => {
+    const oldest = unidentified.values().next().value as Session | undefined;
+    if (!oldest) return false;
+    identified(oldest);
+    oldest.releaseSlot?.();
+    metrics.busyRefusals.inc({ door: 'smtp', reason: 'evicted-unidentified' });
+    oldest.end?.('4.3.2 Too many connections; an unidentified session makes room');
+    return true;
+  };
   const incoming = { budget: inflight, disk: new InflightBudget(options.maxSpillBytes), dir: join(options.dataDir, 'incoming'), memoryBytes: options.memoryBytes ?? 1024 * 1024 };
   prepareIncomingDir(incoming.dir);
 
@@ -91,19 +112,29 @@ export async function startInboundServer(
     disableReverseLookup: true,
     onConnect(session, callback) {
       const s = session as Session;
-      carryOwnEnhancedCodes(server, session, log);
-      const slot = caps.admit(session.remoteAddress);
+      const send = carryOwnEnhancedCodes(server, session, log);
+      s.end = (text) => send?.(421, text);
+      let slot = caps.admit(session.remoteAddress);
+      // Full: the oldest session that has not identified itself makes room, so idle
+      // connections cannot keep every client out.
+      if (!slot.admitted && slot.reason === 'connections' && evictIdle()) slot = caps.admit(session.remoteAddress);
       if (!slot.admitted) {
         metrics.busyRefusals.inc({ door: 'smtp', reason: slot.reason });
         const which = slot.reason === 'connections' ? 'Too many connections' : 'Too many connections from your address';
         return callback(Object.assign(new Error(`4.3.2 ${which}, try again later`), { responseCode: 421 }));
       }
       s.releaseSlot = slot.release;
+      unidentified.add(s);
+      s.idleTimer = setTimeout(() => {
+        metrics.busyRefusals.inc({ door: 'smtp', reason: 'unidentified' });
+        s.end?.(`4.4.2 No AUTH or MAIL FROM within ${Math.round(identifyMs / 1000)} s, closing`);
+      }, identifyMs);
       callback();
     },
     onClose(session) {
       const s = session as Session;
       s.closed = true;
+      identified(s);
       s.releaseSlot?.();
     },
     onAuth(auth, session, callback) {
@@ -121,6 +152,7 @@ export async function startInboundServer(
           if (instance) {
             authGuard.succeeded('smtp', user);
             s.instance = instance;
+            identified(s);
             return callback(null, { user: instance.name });
           }
           const verdict = authGuard.failed('smtp', source, user);
@@ -143,6 +175,7 @@ export async function startInboundServer(
         (instance) => {
           if (!instance) return callback(smtpError('auth-required', 'Authentication required'));
           s.instance = instance;
+          identified(s);
           const refusal = address.address === '' ? null : addressRefusal(address.address, session.envelope.smtpUtf8 === true, 'Sender');
           if (refusal) return callback(refusal);
           // Nothing could be taken in now: say so before the client sends the message.

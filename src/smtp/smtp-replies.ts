@@ -28,19 +28,23 @@ interface Sender {
   send(code: number, data?: string | string[] | null, context?: string | false): void;
 }
 
-/** Once per connection, from onConnect, before any hook can fail. */
-export function carryOwnEnhancedCodes(server: SMTPServer, session: SMTPServerSession, log: Logger): void {
+/**
+ * Once per connection, from onConnect, before any hook can fail. Returns the connection's
+ * `send`, through which the server may also end an idle session itself (a 421 closes it).
+ */
+export function carryOwnEnhancedCodes(server: SMTPServer, session: SMTPServerSession, log: Logger): Sender['send'] | undefined {
   const connection = findConnection(server, session);
   if (!connection) {
     // Replies still go out, with smtp-server's enhanced codes; worth knowing if it happens.
     log.warn('smtp connection not found for its session; replies keep the default enhanced codes');
-    return;
+    return undefined;
   }
   const send = connection.send.bind(connection);
   connection.send = (code, data, context) => {
     const own = typeof data === 'string' ? ownCode.exec(data) : null;
     send(code, data, own && own[1] === String(code)[0] ? false : context);
   };
+  return connection.send;
 }
 
 function findConnection(server: SMTPServer, session: SMTPServerSession): Sender | undefined {
