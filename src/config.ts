@@ -55,6 +55,8 @@ export interface Config {
   /** Concurrent inbound SMTP connections, in all and from one source address. */
   smtpMaxClients: number;
   smtpMaxClientsPerAddress: number;
+  /** HTTP connections in all and per source address. */
+  httpConnections: { maxConnections: number; maxConnectionsPerAddress: number };
   /** How long an SMTP session may go without AUTH (or a MAIL FROM from an allowed network). */
   smtpIdentifyMs: number;
   /** Message bytes held in memory across all SMTP and HTTP submissions in progress. */
@@ -120,6 +122,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smtpMaxClients: integer(env, 'MAILSHIFT_SMTP_MAX_CLIENTS', 1000),
     smtpMaxClientsPerAddress: integer(env, 'MAILSHIFT_SMTP_MAX_CLIENTS_PER_ADDRESS', 100),
     smtpIdentifyMs: integer(env, 'MAILSHIFT_SMTP_IDENTIFY_TIMEOUT_MS', 30_000),
+    httpConnections: {
+      maxConnections: integer(env, 'MAILSHIFT_HTTP_MAX_CONNECTIONS', 2000),
+      maxConnectionsPerAddress: integer(env, 'MAILSHIFT_HTTP_MAX_CONNECTIONS_PER_ADDRESS', 256),
+    },
     maxInflightBytes: integer(env, 'MAILSHIFT_MAX_INFLIGHT_BYTES', 512 * 1024 * 1024),
     maxSpillBytes: integer(env, 'MAILSHIFT_MAX_SPILL_BYTES', 2 * 1024 * 1024 * 1024),
     inflightWaitMs: integer(env, 'MAILSHIFT_INFLIGHT_WAIT_MS', 10_000),

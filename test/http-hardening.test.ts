@@ -316,3 +316,35 @@ test('huge arrays are refused before they cost anything: 600,000 values in a bat
     await h.close();
   }
 });
+
+test('one address holding many HTTP connections: past its cap each is answered 503 with Retry-After; others are served', async () => {
+  const { connect } = await import('node:net');
+  const h = await startHarness({ MAILSHIFT_HTTP_MAX_CONNECTIONS_PER_ADDRESS: '20' });
+  const sockets: import('node:net').Socket[] = [];
+  try {
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        new Promise<string>((resolve) => {
+          const s = connect({ host: '127.0.0.1', port: h.app.httpPort, localAddress: '127.0.0.90' });
+          sockets.push(s);
+          let got = '';
+          s.on('data', (d) => (got += d.toString()));
+          s.on('error', () => resolve(got));
+          s.on('close', () => resolve(got));
+          // A slow client: the request line only, headers never finished.
+          s.on('connect', () => s.write('GET /healthz HTTP/1.1\r\n'));
+          setTimeout(() => resolve(got), 1500);
+        }),
+      ),
+    );
+    const refused = answers.filter((a) => a.startsWith('HTTP/1.1 503'));
+    assert.equal(refused.length, 20, 'exactly the connections past the cap are refused');
+    assert.ok(refused.every((a) => /Retry-After: 2/i.test(a)));
+    const other = await httpFrom('127.0.0.91', `${h.url}/healthz`, 'GET');
+    assert.equal(other.status, 200);
+    assert.ok((await h.app.services.metrics.busyRefusals.get()).values.some((v) => v.labels.door === 'http' && v.value >= 20));
+  } finally {
+    for (const s of sockets) s.destroy();
+    await h.close();
+  }
+});

@@ -8,6 +8,7 @@ import { opsPlugin } from './ops-plugin.ts';
 import { statusPlugin } from './status-plugin.ts';
 import { installProblemHandlers } from './problem.ts';
 import { installJsonHygiene } from './json-hygiene.ts';
+import { defaultHttpConnectionLimits, guardConnections } from './connection-guard.ts';
 import { sessionPlugin } from './session-plugin.ts';
 import { consoleRoutes } from './console-routes.ts';
 import { consolePlugin } from './console-plugin.ts';
@@ -21,6 +22,7 @@ export const smallBodyLimit = 64 * 1024;
 /** The HTTP API: one encapsulated plugin per surface, each with its own auth. */
 export async function buildHttpApp(services: Services & { db: Kysely<unknown> }, log: Logger): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: smallBodyLimit }) as unknown as FastifyInstance;
+  guardConnections(app.server, { ...defaultHttpConnectionLimits, ...services.config.httpConnections }, services.metrics);
   installProblemHandlers(app);
   installJsonHygiene(app);
   await app.register(async (scope) => opsPlugin(scope, services));
