@@ -17,13 +17,8 @@ export type CreateWebhookResult = { kind: 'created'; webhook: Webhook } | { kind
 export class WebhookRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(instanceId: number, url: string, secret: string, startAfterEventId: number, now: number): Promise<Webhook> {
-    const row = await this.db
-      .insertInto('webhooks')
-      .values({ instance_id: instanceId, url, secret, cursor: startAfterEventId, failures: 0, next_attempt_at: 0, created_at: now })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return { id: row.id, instanceId, url, secret, cursor: startAfterEventId, failures: 0, nextAttemptAt: 0, lastError: null };
+  create(instanceId: number, url: string, secret: string, startAfterEventId: number, now: number): Promise<Webhook> {
+    return insertWebhook(this.db, instanceId, url, secret, startAfterEventId, now);
   }
 
   /** Creates the webhook unless the instance already has `limit`; concurrent creates count one after another. */
@@ -34,12 +29,7 @@ export class WebhookRepository {
       await trx.updateTable('instances').set((eb) => ({ created_at: eb.ref('created_at') })).where('id', '=', instanceId).execute();
       const row = await trx.selectFrom('webhooks').select((eb) => eb.fn.countAll<number>().as('n')).where('instance_id', '=', instanceId).executeTakeFirstOrThrow();
       if (Number(row.n) >= limit) return { kind: 'limit-reached', limit };
-      const created = await trx
-        .insertInto('webhooks')
-        .values({ instance_id: instanceId, url, secret, cursor: startAfterEventId, failures: 0, next_attempt_at: 0, created_at: now })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      return { kind: 'created', webhook: { id: created.id, instanceId, url, secret, cursor: startAfterEventId, failures: 0, nextAttemptAt: 0, lastError: null } };
+      return { kind: 'created', webhook: await insertWebhook(trx, instanceId, url, secret, startAfterEventId, now) };
     });
   }
 
@@ -76,4 +66,13 @@ export class WebhookRepository {
     const row = await this.db.selectFrom('events').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
     return Number(row?.m ?? 0);
   }
+}
+
+async function insertWebhook(db: Kysely<Database>, instanceId: number, url: string, secret: string, startAfterEventId: number, now: number): Promise<Webhook> {
+  const row = await db
+    .insertInto('webhooks')
+    .values({ instance_id: instanceId, url, secret, cursor: startAfterEventId, failures: 0, next_attempt_at: 0, created_at: now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: row.id, instanceId, url, secret, cursor: startAfterEventId, failures: 0, nextAttemptAt: 0, lastError: null };
 }
