@@ -115,6 +115,17 @@ async function tarpit(): Promise<{ port: number; connections: () => number; clos
 }
 
 /** `n` deliveries spread over `domains` recipient domains, in messages of 1,000 recipients. */
+/** The healthy tenant's message is at its receiver within 2 s (the figure is printed). */
+async function leavesPromptly(h: Harness, key: string, healthy: Sink, label: string): Promise<void> {
+  const started = Date.now();
+  const sent = await h.api(key, 'POST', '/api/v1/messages', { from: 'a@shop.example', to: ['someone@good.example'], subject: 'hi', text: 'x' });
+  assert.equal(sent.status, 202);
+  await healthy.waitFor(1, 2000);
+  const elapsed = Date.now() - started;
+  console.log(`${label}: the healthy tenant's message left in ${elapsed} ms`);
+  assert.ok(elapsed < 2000, `the healthy tenant's message took ${elapsed} ms`);
+}
+
 async function sendSpread(h: Harness, key: string, n: number, domains: number, prefix: string): Promise<string[]> {
   const ids: string[] = [];
   for (let k = 0; k < n; k += 1000) {
@@ -152,13 +163,7 @@ describe('no tenant stalls another (engine)', () => {
       await send(refused.apiKey, 2000, 'deferring.example');
       await eventually(() => silent.connections() > 0 && deferring.attempts.size > 100, 3000, 'both bad destinations busy at once');
 
-      const started = Date.now();
-      const sent = await h.api(good.apiKey, 'POST', '/api/v1/messages', { from: 'a@shop.example', to: ['someone@good.example'], subject: 'hi', text: 'x' });
-      assert.equal(sent.status, 202);
-      await healthy.waitFor(1, 2000);
-      const elapsed = Date.now() - started;
-      console.log(`one domain: the healthy tenant's message left in ${elapsed} ms`);
-      assert.ok(elapsed < 2000, `the healthy tenant's message took ${elapsed} ms`);
+      await leavesPromptly(h, good.apiKey, healthy, 'one domain');
       const engine = h.app.services.engine;
       assert.deepEqual(engine.downDestinations(), [], 'it left while the silent relay still held its sessions');
       const stalledId = (await h.app.services.fleetRepository.findInstance({ name: 'stalled' }))!.id;
@@ -200,13 +205,7 @@ describe('no tenant stalls another (engine)', () => {
       const ids = await sendSpread(h, stalled.apiKey, 3000, 300, 'wide');
       await eventually(() => silent.connections() > 0, 3000, 'sessions to the silent relay');
 
-      const started = Date.now();
-      const sent = await h.api(good.apiKey, 'POST', '/api/v1/messages', { from: 'a@shop.example', to: ['someone@good.example'], subject: 'hi', text: 'x' });
-      assert.equal(sent.status, 202);
-      await healthy.waitFor(1, 2000);
-      const elapsed = Date.now() - started;
-      console.log(`many domains: the healthy tenant's message left in ${elapsed} ms`);
-      assert.ok(elapsed < 2000, `the healthy tenant's message took ${elapsed} ms`);
+      await leavesPromptly(h, good.apiKey, healthy, 'many domains');
 
       // The relay, not each of the 300 domains, is marked down, once; every delivery waits in
       // the spool, scheduled, none lost and none held in memory.
@@ -272,13 +271,7 @@ describe('no tenant stalls another (engine)', () => {
       // Without a bound per instance its 500 held deliveries over 300 domains would take every slot.
       await eventually(() => (engine.connectionCounts().perInstance.get(stalledId) ?? 0) >= max / 2, 5000, 'the stalled tenant at its share of the slots');
 
-      const started = Date.now();
-      const sent = await h.api(good.apiKey, 'POST', '/api/v1/messages', { from: 'a@shop.example', to: ['someone@good.example'], subject: 'hi', text: 'x' });
-      assert.equal(sent.status, 202);
-      await healthy.waitFor(1, 2000);
-      const elapsed = Date.now() - started;
-      console.log(`tarpit: the healthy tenant's message left in ${elapsed} ms`);
-      assert.ok(elapsed < 2000, `the healthy tenant's message took ${elapsed} ms`);
+      await leavesPromptly(h, good.apiKey, healthy, 'tarpit');
       const held = engine.connectionCounts().perInstance.get(stalledId) ?? 0;
       assert.ok(held <= max / 2, `at most half the slots held by one instance: ${held} of ${max}`);
       assert.ok(stall.connections() <= max / 2, `connections to the stalled relay: ${stall.connections()}`);
