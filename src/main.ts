@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
+import type { Kysely } from 'kysely';
 import { ConfigError, weakTokenReason, type Config } from './config.ts';
 import type { Clock } from './core/clock.ts';
 import { systemClock } from './system-clock.ts';
@@ -53,8 +54,23 @@ export interface StartOptions {
 
 const maxRecipients = maxRecipientsPerMessage;
 
-/** Composition root: builds every part once and starts the listeners and loops. */
-export async function startMailshift(config: Readonly<Config>, options: StartOptions = {}): Promise<RunningMailshift> {
+/** Everything built from the config, before any listener or loop starts. */
+export interface ComposedMailshift {
+  services: Services;
+  /** The raw store, for the parts that keep their own tables (operator sessions, console reads). */
+  db: Kysely<unknown>;
+  dialect: string;
+  log: Logger;
+  webhookSender: WebhookSender;
+  retention: Retention;
+  closeStore(): Promise<void>;
+}
+
+/**
+ * Composition root, first half: opens the store and builds every service once, with no
+ * socket and no loop running, so route and service tests use the real parts without ports.
+ */
+export async function composeMailshift(config: Readonly<Config>, options: StartOptions = {}): Promise<ComposedMailshift> {
   const log = options.logger ?? pino({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
   // The data directory holds the spool, keys and the admin token: mailshift's user only.
@@ -98,9 +114,6 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
     engine.accepted(messages),
   );
 
-  const capture = await startCaptureServer(config.capturePort, captures, clock, log.child({ part: 'capture' }));
-  await ensureLocalInfrastructure(fleet, fleetRepository, capture.port);
-
   const programs = new ProgramRepository(store.db);
   const notices = new NoticeService(programs, fleetRepository, spool, acceptor, { from: config.noticeFrom, instance: () => noticeSender(fleetRepository, config.noticeInfrastructure, clock.now()) }, clock, log.child({ part: 'notices' }));
   const steps = new SwitchSteps(fleet, fleetRepository, spool, clock, { drainTimeoutMs: config.drainTimeoutMs, connectionTimeoutMs: config.connectTimeoutMs });
@@ -108,6 +121,19 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
   const programService = new ProgramService(programs, fleetRepository, notices, clock, { supportContact: config.supportContact }, () => runner.wake());
 
   const services: Services = { config, adminToken, clock, authGuard, inflight, fleet, fleetRepository, acceptor, spool, suppressions, suspensions, captures, webhooks, engine, metrics, programs, programService, notices, runner };
+  const webhookSender = new WebhookSender(webhooks, spool, clock, log.child({ part: 'webhooks' }), new WebhookTargets(config.webhookAllowNetworks));
+  const retention = new Retention(spool, clock, log.child({ part: 'retention' }), config.retention);
+  return { services, db: store.db as never, dialect: store.dialect, log, webhookSender, retention, closeStore: () => store.close() };
+}
+
+/** Composition root, second half: starts the listeners and loops over the composed parts. */
+export async function startMailshift(config: Readonly<Config>, options: StartOptions = {}): Promise<RunningMailshift> {
+  const composed = await composeMailshift(config, options);
+  const { services, log, webhookSender, retention } = composed;
+  const { clock, fleet, fleetRepository, captures, acceptor, authGuard, inflight, metrics, engine, notices, runner } = services;
+  const capture = await startCaptureServer(config.capturePort, captures, clock, log.child({ part: 'capture' }));
+  await ensureLocalInfrastructure(fleet, fleetRepository, capture.port);
+
   const tls = await loadTls({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, dataDir: config.dataDir, hostname: config.hostname });
   // The operator's own key file is theirs to manage; say so when others can read it.
   if (config.tlsKeyPath && (statSync(config.tlsKeyPath).mode & 0o077) !== 0) log.warn({ path: config.tlsKeyPath }, 'the TLS private key is readable by other users');
@@ -131,19 +157,17 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
     { authGuard, inflight, metrics },
     log.child({ part: 'smtp' }),
   );
-  const http = await buildHttpApp({ ...services, db: store.db as never }, log.child({ part: 'http' }));
+  const http = await buildHttpApp({ ...services, db: composed.db }, log.child({ part: 'http' }));
   await http.listen({ port: config.httpPort, host: config.host });
   const address = http.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
 
-  const webhookSender = new WebhookSender(webhooks, spool, clock, log.child({ part: 'webhooks' }), new WebhookTargets(config.webhookAllowNetworks));
   webhookSender.start();
   await engine.start();
-  const retention = new Retention(spool, clock, log.child({ part: 'retention' }), config.retention);
   retention.start();
   notices.start(config.pollMs);
   runner.start();
-  log.info({ smtpPort: inbound.port, httpPort, capturePort: capture.port, database: store.dialect }, 'mailshift started');
+  log.info({ smtpPort: inbound.port, httpPort, capturePort: capture.port, database: composed.dialect }, 'mailshift started');
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
@@ -157,7 +181,7 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
       await engine.stop();
       await webhookSender.stop();
       await capture.close();
-      await store.close();
+      await composed.closeStore();
       log.info('mailshift stopped');
     })());
 

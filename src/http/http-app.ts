@@ -1,4 +1,6 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import type { Kysely } from 'kysely';
 import type { Services } from '../app/services.ts';
@@ -12,6 +14,8 @@ import { defaultHttpConnectionLimits, guardConnections } from './connection-guar
 import { sessionPlugin } from './session-plugin.ts';
 import { consoleRoutes } from './console-routes.ts';
 import { consolePlugin } from './console-plugin.ts';
+import { Problem } from './schemas/common.ts';
+import type { HttpApp } from './typed-app.ts';
 
 /**
  * Bodies of every route but the message routes (which set their own, from the message
@@ -20,11 +24,13 @@ import { consolePlugin } from './console-plugin.ts';
 export const smallBodyLimit = 64 * 1024;
 
 /** The HTTP API: one encapsulated plugin per surface, each with its own auth. */
-export async function buildHttpApp(services: Services & { db: Kysely<unknown> }, log: Logger): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: smallBodyLimit }) as unknown as FastifyInstance;
+export async function buildHttpApp(services: Services & { db: Kysely<unknown> }, log: Logger): Promise<HttpApp> {
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: smallBodyLimit }) as unknown as HttpApp;
   guardConnections(app.server, { ...defaultHttpConnectionLimits, ...services.config.httpConnections }, services.metrics);
   installProblemHandlers(app);
   installJsonHygiene(app);
+  app.addSchema(Problem);
+  await registerOpenApi(app);
   await app.register(async (scope) => opsPlugin(scope, services));
   await app.register(async (scope) => injectPlugin(scope, services));
   await app.register(async (scope) => adminPlugin(scope, services));
@@ -33,4 +39,28 @@ export async function buildHttpApp(services: Services & { db: Kysely<unknown> },
   await app.register(async (scope) => consoleRoutes(scope, services));
   await app.register(async (scope) => consolePlugin(scope));
   return app;
+}
+
+/**
+ * The OpenAPI document is built from the routes' own schemas: `/api/openapi.json`, and a
+ * browsable page at `/api/docs`. Both are open: they describe the API, they hold no data.
+ */
+async function registerOpenApi(app: HttpApp): Promise<void> {
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'mailshift', version: '1', description: 'Sending infrastructure for campaign platforms: the instance API, the operators\u2019 admin API and the customers\u2019 status API.' },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'an instance API key' },
+          adminToken: { type: 'http', scheme: 'bearer', description: 'the admin token (or an operator session cookie)' },
+        },
+      },
+    },
+    // Shared schemas keep their own names in components.schemas (`Problem`, not `def-0`).
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    transform: ({ schema, url, route }) => ({ schema: url.startsWith('/api/') || url === '/healthz' || url === '/metrics' ? schema : { ...schema, hide: true }, url, route }),
+  });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: false }, staticCSP: true });
 }

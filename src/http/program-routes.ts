@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../app/services.ts';
 import type { Plan } from '../core/upgrade/program.ts';
-import { randomBytes } from 'node:crypto';
 import { DomainError } from '../core/errors.ts';
-import { hashStatusToken } from './status-plugin.ts';
+import { hashStatusToken, newStatusToken } from '../app/status-token.ts';
 
 const prefix = '/api/admin/v1';
 
@@ -58,7 +57,7 @@ export async function programRoutes(app: FastifyInstance, services: Services): P
     const name = (request.params as { name: string }).name;
     const customer = await services.fleetRepository.findCustomer(name);
     if (!customer) throw new DomainError('not-found', `no customer named ${JSON.stringify(name)}`);
-    const token = randomBytes(18).toString('base64url');
+    const token = newStatusToken();
     await services.programs.setStatusToken(customer.id, hashStatusToken(token), services.clock.now());
     return reply.code(201).send({ customer: name, token, api: `/api/status/v1/${token}`, page: `/status/${token}` });
   });

@@ -1,11 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../app/services.ts';
+import { hashStatusToken } from '../app/status-token.ts';
 import { sendProblem } from './problem.ts';
-
-export function hashStatusToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
 
 /**
  * A customer's own view of its instances' upgrades, opened with the customer's status
