@@ -1,31 +1,36 @@
-/** Every expected failure has a stable code; HTTP and SMTP replies are derived from this
- * one table (see http/problem.ts and smtp/inbound-server.ts), so both doors refuse alike.
- * SMTP enhanced status codes are written by smtp-server from the reply code, so each
- * code here is one whose RFC 3463 mapping there is the one we mean. */
+/**
+ * Every expected failure has a stable code and a title, here, and nothing else: each door
+ * maps a code to its own reply beside its adapter (http/problem-codes.ts,
+ * smtp/reply-codes.ts), as an exhaustive record, so a code added here without a reply on
+ * both doors does not compile. The README's list of error codes is checked against all three
+ * (test/error-registry.test.ts).
+ */
 export const errorCodes = {
-  'auth-required': { http: 401, smtp: [530, '5.7.0'], title: 'Authentication required' },
-  'auth-failed': { http: 401, smtp: [535, '5.7.8'], title: 'Authentication credentials invalid' },
-  forbidden: { http: 403, smtp: [557, '5.7.1'], title: 'Not allowed for this instance' },
-  'not-found': { http: 404, smtp: [550, '5.1.1'], title: 'Not found' },
-  conflict: { http: 409, smtp: [451, '4.3.0'], title: 'Conflict' },
-  'invalid-request': { http: 400, smtp: [501, '5.5.4'], title: 'Invalid request' },
-  'invalid-address': { http: 400, smtp: [553, '5.1.3'], title: 'Invalid address' },
-  'header-injection': { http: 400, smtp: [554, '5.6.0'], title: 'Line breaks are not allowed in header fields' },
-  'malformed-message': { http: 400, smtp: [554, '5.6.0'], title: 'Malformed message' },
-  'message-too-large': { http: 413, smtp: [552, '5.3.4'], title: 'Message too large' },
-  'too-many-recipients': { http: 400, smtp: [452, '4.5.3'], title: 'Too many recipients' },
-  'no-recipients': { http: 400, smtp: [554, '5.6.0'], title: 'No valid recipients' },
-  'idempotency-mismatch': { http: 422, smtp: [554, '5.6.0'], title: 'Idempotency key reused with a different request' },
-  'template-error': { http: 400, smtp: [554, '5.6.0'], title: 'Template error' },
-  'reschedule-refused': { http: 409, smtp: [550, '5.7.1'], title: 'Reschedule request refused' },
-  'opt-out-refused': { http: 409, smtp: [550, '5.7.1'], title: 'Opt-out refused' },
-  'invalid-state': { http: 409, smtp: [451, '4.3.0'], title: 'Not possible in the current state' },
-  unavailable: { http: 503, smtp: [451, '4.3.0'], title: 'Temporarily unavailable' },
-  'rate-limited': { http: 429, smtp: [421, '4.7.0'], title: 'Too many failed attempts; try again later' },
-  'server-busy': { http: 503, smtp: [452, '4.3.1'], title: 'Too busy to take this now; try again later' },
-  'limit-reached': { http: 409, smtp: [452, '4.5.3'], title: 'A limit of this instance is reached' },
-  'smtputf8-required': { http: 400, smtp: [553, '5.6.7'], title: 'A UTF-8 address needs SMTPUTF8' },
-} as const satisfies Record<string, { http: number; smtp: readonly [number, string]; title: string }>;
+  'auth-required': { title: 'Authentication required' },
+  'auth-failed': { title: 'Authentication credentials invalid' },
+  forbidden: { title: 'Not allowed for this instance' },
+  'not-found': { title: 'Not found' },
+  conflict: { title: 'Conflict' },
+  'invalid-request': { title: 'Invalid request' },
+  'invalid-address': { title: 'Invalid address' },
+  'header-injection': { title: 'Line breaks are not allowed in header fields' },
+  'malformed-message': { title: 'Malformed message' },
+  'message-too-large': { title: 'Message too large' },
+  'too-many-recipients': { title: 'Too many recipients' },
+  'no-recipients': { title: 'No valid recipients' },
+  'idempotency-mismatch': { title: 'Idempotency key reused with a different request' },
+  'template-error': { title: 'Template error' },
+  'reschedule-refused': { title: 'Reschedule request refused' },
+  'opt-out-refused': { title: 'Opt-out refused' },
+  'invalid-state': { title: 'Not possible in the current state' },
+  unavailable: { title: 'Temporarily unavailable' },
+  'rate-limited': { title: 'Too many failed attempts; try again later' },
+  'server-busy': { title: 'Too busy to take this now; try again later' },
+  'too-many-connections': { title: 'Too many connections; try again later' },
+  'idle-timeout': { title: 'No AUTH or MAIL FROM in time; the session is closed' },
+  'limit-reached': { title: 'A limit of this instance is reached' },
+  'smtputf8-required': { title: 'A UTF-8 address needs SMTPUTF8' },
+} as const satisfies Record<string, { title: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;
 

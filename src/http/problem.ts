@@ -1,13 +1,14 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { DomainError, errorCodes, type ErrorCode } from '../core/errors.ts';
+import { internalProblem, problemStatus } from './problem-codes.ts';
 
 /** RFC 9457 problem details, one shape for every error the HTTP API returns. */
 export function sendProblem(reply: FastifyReply, code: ErrorCode | 'internal', detail: string): FastifyReply {
-  const entry = code === 'internal' ? { http: 500, title: 'Internal error' } : errorCodes[code];
+  const entry = code === 'internal' ? internalProblem : { status: problemStatus[code], title: errorCodes[code].title };
   return reply
-    .code(entry.http)
+    .code(entry.status)
     .type('application/problem+json')
-    .send({ type: `urn:mailshift:problem:${code}`, title: entry.title, status: entry.http, detail, code });
+    .send({ type: `urn:mailshift:problem:${code}`, title: entry.title, status: entry.status, detail, code });
 }
 
 export function installProblemHandlers(app: FastifyInstance): void {

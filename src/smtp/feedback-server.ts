@@ -111,7 +111,7 @@ export async function startFeedbackServer(options: FeedbackServerOptions, port: 
       const slot = caps.admit(session.remoteAddress);
       if (!slot.admitted) {
         const which = slot.reason === 'connections' ? 'Too many connections' : 'Too many connections from your address';
-        return callback(Object.assign(new Error(`4.3.2 ${which}, try again later`), { responseCode: 421 }));
+        return callback(smtpError('too-many-connections', `${which}, try again later`));
       }
       s.releaseSlot = slot.release;
       // smtp-server answers anything sent before the greeting with 421 "You talk too soon".

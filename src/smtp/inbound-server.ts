@@ -53,8 +53,8 @@ export interface InboundGuards {
 interface Session extends SMTPServerSession {
   instance?: Instance;
   closed?: boolean;
-  /** Ends the session with a 421 (smtp-server closes the connection after it). */
-  end?: (text: string) => void;
+  /** Ends the session with a 421 refusal (smtp-server closes the connection after it). */
+  end?: (refusal: SmtpError) => void;
   idleTimer?: NodeJS.Timeout;
   authFailures?: number;
   releaseSlot?: () => void;
@@ -85,7 +85,7 @@ export async function startInboundServer(
     identified(oldest);
     oldest.releaseSlot?.();
     metrics.busyRefusals.inc({ door: 'smtp', reason: 'evicted-unidentified' });
-    oldest.end?.('4.3.2 Too many connections; an unidentified session makes room');
+    oldest.end?.(smtpError('too-many-connections', 'Too many connections; an unidentified session makes room'));
     return true;
   };
   const incoming = { budget: inflight, disk: new InflightBudget(options.maxSpillBytes), dir: join(options.dataDir, 'incoming'), memoryBytes: options.memoryBytes ?? 1024 * 1024 };
@@ -101,7 +101,7 @@ export async function startInboundServer(
     authOptional: true,
     allowInsecureAuth: true,
     size: options.maxMessageBytes,
-    // smtp-server then answers 552 5.3.4 itself, whatever onData says.
+    // smtp-server then answers 552 itself, whatever onData says (with the registry's enhanced code, see smtp-replies.ts).
     rejectOversized: true,
     maxRecipients: options.maxRecipients,
     hideENHANCEDSTATUSCODES: false,
@@ -113,7 +113,7 @@ export async function startInboundServer(
     onConnect(session, callback) {
       const s = session as Session;
       const send = carryOwnEnhancedCodes(server, session, log);
-      s.end = (text) => send?.(421, text);
+      s.end = (refusal) => send?.(refusal.responseCode, refusal.message);
       let slot = caps.admit(session.remoteAddress);
       // Full: the oldest session that has not identified itself makes room, so idle
       // connections cannot keep every client out.
@@ -121,13 +121,13 @@ export async function startInboundServer(
       if (!slot.admitted) {
         metrics.busyRefusals.inc({ door: 'smtp', reason: slot.reason });
         const which = slot.reason === 'connections' ? 'Too many connections' : 'Too many connections from your address';
-        return callback(Object.assign(new Error(`4.3.2 ${which}, try again later`), { responseCode: 421 }));
+        return callback(smtpError('too-many-connections', `${which}, try again later`));
       }
       s.releaseSlot = slot.release;
       unidentified.add(s);
       s.idleTimer = setTimeout(() => {
         metrics.busyRefusals.inc({ door: 'smtp', reason: 'unidentified' });
-        s.end?.(`4.4.2 No AUTH or MAIL FROM within ${Math.round(identifyMs / 1000)} s, closing`);
+        s.end?.(smtpError('idle-timeout', `No AUTH or MAIL FROM within ${Math.round(identifyMs / 1000)} s, closing`));
       }, identifyMs);
       callback();
     },
