@@ -83,6 +83,15 @@ describe('a crash at each switch step, then a restart', () => {
           assert.ok(!other.messages.some((m) => expected.includes(m.recipients[0])), 'and not through the other');
           const status = (await ok(second.admin('GET', '/api/admin/v1/programs/recover/status'))).body;
           if (point.ends === 'completed') assert.match(status.instances[0].switchedAt, /^\d{4}-/);
+          if (point.ends === 'rolled back') {
+            // Rolled back for the window: the customer is told so. A switch found rolling back
+            // with no stored failure (what this test leaves) gets the general reason.
+            const reason = point.windowClosed ? 'the maintenance window closed before the switch finished' : 'a step of the switch did not complete';
+            await eventually(async () => {
+              const notices = (await ok(second.admin('GET', '/api/admin/v1/programs/recover/notices'))).body.notices as { kind: string; body: string | null }[];
+              return notices.some((n) => n.kind === 'rolled-back' && n.body?.includes(`Reason: ${reason}`));
+            }, 10_000, `a rolled-back notice giving "${reason}"`);
+          }
         } finally {
           await second.close();
         }

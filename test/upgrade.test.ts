@@ -162,7 +162,11 @@ describe('switch failures', () => {
       const retryWave = status.waves.find((w: { retry: boolean; phase: string }) => w.retry && w.phase === 'non-production');
       assert.equal(retried[0].wave, retryWave.index);
       const notices = (await ok(h.admin('GET', '/api/admin/v1/programs/flaky/notices'))).body.notices as { kind: string; body: string }[];
-      assert.ok(notices.some((n) => n.kind === 'rolled-back' && n.body.includes(retried[0].name)));
+      const rolledBack = notices.find((n) => n.kind === 'rolled-back' && n.body?.includes(retried[0].name));
+      assert.ok(rolledBack, 'a rolled-back notice for the retried instance');
+      // The reason comes from the failed step (verify); the relay's reply stays with the operator.
+      assert.match(rolledBack.body, /Reason: a test message through the new sending infrastructure was not accepted/);
+      assert.doesNotMatch(rolledBack.body, /not today|127\.0\.0\.1/);
     } finally {
       await h.close();
       await source.close();

@@ -2,12 +2,13 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { Customer, Instance } from '../core/fleet/fleet.ts';
 import type { PlannedWave } from '../core/upgrade/program.ts';
+import type { SwitchFailure } from '../core/upgrade/switch-failure.ts';
 import type { NoticeInput, NoticeKind } from '../notices/notice.ts';
 import { renderNotice } from '../notices/render-notice.ts';
+import { rollbackReason } from '../notices/rollback-reason.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { NewNotice, ProgramRecord, ProgramRepository, SwitchRecord, WaveRecord } from '../store/program-repository.ts';
 import type { SpoolRepository } from '../store/spool-repository.ts';
-import type { WaveEvents } from '../engine/upgrade-runner.ts';
 import type { AcceptService } from './accept-service.ts';
 
 export interface NoticeSender {
@@ -22,12 +23,10 @@ type NoticeDetail = Omit<NoticeInput, 'kind' | 'locale' | 'timezone'>;
 /**
  * Notices of upgrade programs: queued in an outbox (so every notice is stored and
  * listable), then sent as email through mailshift itself and as webhook events on each
- * affected instance.
+ * affected instance. The upgrade runner reports waves to it (its `WaveEvents`); a loop
+ * of the engine calls `sendDue`, and `queued` asks that loop to run soon.
  */
-export class NoticeService implements WaveEvents {
-  private timer: NodeJS.Timeout | null = null;
-  private sending: Promise<void> | null = null;
-
+export class NoticeService {
   constructor(
     private readonly programs: ProgramRepository,
     private readonly fleet: FleetRepository,
@@ -36,6 +35,7 @@ export class NoticeService implements WaveEvents {
     private readonly sender: NoticeSender,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly queued: () => void = () => {},
   ) {}
 
   /** At publish: a scheduled notice now, and reminders ahead of each window. */
@@ -54,7 +54,7 @@ export class NoticeService implements WaveEvents {
       }
     }
     await this.programs.addNotices(notices);
-    this.kick();
+    this.queued();
     return notices.length;
   }
 
@@ -67,14 +67,22 @@ export class NoticeService implements WaveEvents {
     await this.perCustomer(program, wave, done, 'completed', (mine) => ({ heldReleased: mine.reduce((a, s) => a + (s.released ?? 0), 0) }));
   }
 
-  async rolledBack(program: ProgramRecord, sw: SwitchRecord, reason: string, retryWave: WaveRecord | undefined): Promise<void> {
+  /** The reason follows from the failed step alone, in each contact's language; `failure` is null when the step is not known. */
+  async rolledBack(program: ProgramRecord, sw: SwitchRecord, failure: SwitchFailure | null, retryWave: WaveRecord | undefined): Promise<void> {
     const waves = await this.programs.waves(program.id);
     const wave = waves.find((w) => w.idx === sw.waveIdx)!;
     const next = retryWave ?? wave;
-    await this.perCustomer(program, { ...next }, [sw], 'rolled-back', () => ({ reason: customerReason(reason) }));
+    await this.perCustomer(program, { ...next }, [sw], 'rolled-back', () => ({}), (locale) => ({ reason: rollbackReason(failure?.step ?? null, locale) }));
   }
 
-  private async perCustomer(program: ProgramRecord, wave: WaveRecord, switches: SwitchRecord[], kind: NoticeKind, extra: (mine: SwitchRecord[]) => Partial<NoticeDetail>): Promise<void> {
+  private async perCustomer(
+    program: ProgramRecord,
+    wave: WaveRecord,
+    switches: SwitchRecord[],
+    kind: NoticeKind,
+    extra: (mine: SwitchRecord[]) => Partial<NoticeDetail>,
+    perContact?: (locale: string) => Partial<NoticeDetail>,
+  ): Promise<void> {
     const customers = new Map((await this.fleet.listCustomers()).map((c) => [c.id, c]));
     const now = this.clock.now();
     const notices: NewNotice[] = [];
@@ -85,11 +93,11 @@ export class NoticeService implements WaveEvents {
       if (!customer) continue;
       const instances = mine.map((s) => ({ name: s.instanceName, environment: s.environment }));
       const detail = { ...this.detail(program, customer, instances, wave.start, wave.end, wave.estimateMs), ...extra(mine) };
-      notices.push(...this.forContacts(program, customer, kind, wave.idx, now, detail));
+      notices.push(...this.forContacts(program, customer, kind, wave.idx, now, detail, perContact));
     }
     if (notices.length === 0) return;
     await this.programs.addNotices(notices);
-    this.kick();
+    this.queued();
   }
 
   private detail(program: ProgramRecord, customer: Customer, instances: { name: string; environment: string }[], start: number, end: number, estimateMs: number): NoticeDetail {
@@ -97,55 +105,41 @@ export class NoticeService implements WaveEvents {
   }
 
   /** One notice per contact; the first also carries the webhook events, so they go out once. */
-  private forContacts(program: ProgramRecord, customer: Customer, kind: NoticeKind, waveIdx: number, dueAt: number, detail: NoticeDetail): NewNotice[] {
-    return customer.contacts.map((c, i) => ({ programId: program.id, customerId: customer.id, email: c.email, locale: c.locale, timezone: c.timezone, kind, waveIdx, dueAt, detail: { ...detail, events: i === 0 } }));
+  private forContacts(program: ProgramRecord, customer: Customer, kind: NoticeKind, waveIdx: number, dueAt: number, detail: NoticeDetail, perContact?: (locale: string) => Partial<NoticeDetail>): NewNotice[] {
+    return customer.contacts.map((c, i) => ({
+      programId: program.id,
+      customerId: customer.id,
+      email: c.email,
+      locale: c.locale,
+      timezone: c.timezone,
+      kind,
+      waveIdx,
+      dueAt,
+      detail: { ...detail, ...perContact?.(c.locale), events: i === 0 },
+    }));
   }
 
-  start(pollMs = 1000): void {
-    const tick = () => {
-      this.timer = setTimeout(() => void this.sendDue().finally(() => this.timer && tick()), pollMs);
-    };
-    this.timer = setTimeout(tick, 0);
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.sending;
-  }
-
-  private kick(): void {
-    void this.sendDue();
-  }
-
-  /** Renders and sends every notice that is due. */
-  sendDue(): Promise<void> {
-    if (this.sending) return this.sending;
-    this.sending = (async () => {
-      try {
-        for (;;) {
-          const due = await this.programs.dueNotices(this.clock.now(), 200);
-          if (due.length === 0) break;
-          const from = await this.sender.instance();
-          let sent = 0;
-          for (const n of due) {
-            try {
-              await this.send(n, from);
-              sent++;
-            } catch (err) {
-              // One notice that cannot go out must not hold up the others; it is tried again later.
-              this.log.error({ err, notice: n.id }, 'sending a notice failed');
-            }
-          }
-          if (sent === 0) break;
+  /**
+   * Renders and sends every notice that is due; a notice that cannot go out is logged and
+   * tried again at the next call. Called by one loop at a time (engine/notice-loop.ts).
+   */
+  async sendDue(): Promise<void> {
+    for (;;) {
+      const due = await this.programs.dueNotices(this.clock.now(), 200);
+      if (due.length === 0) return;
+      const from = await this.sender.instance();
+      let sent = 0;
+      for (const n of due) {
+        try {
+          await this.send(n, from);
+          sent++;
+        } catch (err) {
+          // One notice that cannot go out must not hold up the others; it is tried again later.
+          this.log.error({ err, notice: n.id }, 'sending a notice failed');
         }
-      } catch (err) {
-        this.log.error({ err }, 'sending notices failed');
-      } finally {
-        this.sending = null;
       }
-    })();
-    return this.sending;
+      if (sent === 0) return;
+    }
   }
 
   private async send(n: Awaited<ReturnType<ProgramRepository['dueNotices']>>[number], from: Instance): Promise<void> {
@@ -174,15 +168,6 @@ export class NoticeService implements WaveEvents {
     );
     await this.programs.noticeSent(n.id, rendered.subject, rendered.text, accepted.messageId, now);
   }
-}
-
-/** What a customer is told of a failed step: the kind of failure, not our relays' addresses. */
-function customerReason(error: string): string {
-  if (error.startsWith('pre-check')) return 'the new sending infrastructure could not be reached before the switch';
-  if (error.startsWith('verify')) return 'a test message through the new sending infrastructure was not accepted';
-  if (error.startsWith('drain')) return 'mail being sent did not finish in time for the switch';
-  if (error.startsWith('window')) return 'the maintenance window closed before the switch finished';
-  return 'a step of the switch did not complete';
 }
 
 function byCustomer<T extends { customerId: number }>(items: T[]): Map<number, T[]> {

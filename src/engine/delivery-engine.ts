@@ -16,6 +16,7 @@ import { defaultLookupTimeoutMs, hopKey, resolveRoute, systemResolver, type Hop,
 import { parseRate, TokenBucket } from '../core/delivery/throttle.ts';
 import { dkimKeyFor, dkimSign } from './dkim.ts';
 import { MessageCache } from './message-cache.ts';
+import { PeriodicTask } from './periodic-task.ts';
 
 export interface EngineOptions {
   owner: string;
@@ -71,7 +72,6 @@ export class DeliveryEngine implements QueueHost {
   private readonly queues = new Map<string, DestinationQueue>();
   /** Rate limiters per (infrastructure, domain); they outlive idle queues. */
   private readonly buckets = new Map<string, TokenBucket | null>();
-  private leaseTimer: NodeJS.Timeout | null = null;
   private readonly infrastructures = new Map<number, Infrastructure>();
   private readonly names = new Map<number, string>();
   private readonly cache: MessageCache;
@@ -95,10 +95,13 @@ export class DeliveryEngine implements QueueHost {
   private skippedFull = false;
   private readonly destinations = new Map<string, Destination>();
   private readonly limits: { held: number; perInstance: number; perDestination: number; instanceShare: number; destinationShare: number };
-  private wakeUp: (() => void) | null = null;
-  private wakeTimer: NodeJS.Timeout | null = null;
-  private woken = false;
-  private loop: Promise<void> | null = null;
+  /** The claim loop: claims back to back while more is due, else polls; `wake()` cuts a wait short. */
+  private readonly claims: PeriodicTask;
+  /**
+   * Deliveries can wait in memory longer than a lease (a slow rate, a slow receiver):
+   * their leases are renewed so no other worker takes them meanwhile.
+   */
+  private readonly leases: PeriodicTask;
 
   constructor(
     private readonly spool: SpoolRepository,
@@ -121,6 +124,9 @@ export class DeliveryEngine implements QueueHost {
       instanceShare: Math.max(1, Math.floor(perInstance / 2)),
       destinationShare: Math.max(1, Math.floor(perDestination / 2)),
     };
+    this.claims = new PeriodicTask(() => this.claimDue(), log, { name: 'the claim loop', intervalMs: options.pollMs });
+    const renewEvery = Math.max(1000, Math.floor(options.leaseMs / 3));
+    this.leases = new PeriodicTask(() => this.renewLeases(), log, { name: 'renewing leases', intervalMs: renewEvery, firstRunMs: renewEvery, unref: true });
   }
 
   /**
@@ -134,11 +140,8 @@ export class DeliveryEngine implements QueueHost {
     const released = await this.spool.releaseOwners(dead, this.clock.now());
     if (released > 0) this.log.info({ released, owners: dead }, 'released the claims of a process that died');
     this.running = true;
-    this.loop = this.run();
-    // Deliveries can wait in memory longer than a lease (a slow rate, a slow receiver):
-    // their leases are renewed so no other worker takes them meanwhile.
-    this.leaseTimer = setInterval(() => void this.renewLeases(), Math.max(1000, Math.floor(this.options.leaseMs / 3)));
-    this.leaseTimer.unref();
+    this.claims.start();
+    this.leases.start();
   }
 
   private async renewLeases(): Promise<void> {
@@ -161,26 +164,14 @@ export class DeliveryEngine implements QueueHost {
    * While deliveries are being sent, wakes within a few ms share one claim (one commit).
    */
   wake(): void {
-    if (this.holding.size === 0) return this.wakeNow();
-    this.wakeTimer ??= setTimeout(() => {
-      this.wakeTimer = null;
-      this.wakeNow();
-    }, 15);
-  }
-
-  private wakeNow(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.claims.wake(this.holding.size === 0 ? 0 : 15);
   }
 
   /** Stops claiming, hands back what was not started, lets sessions in progress finish. */
   async stop(timeoutMs = 10_000): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    if (this.leaseTimer) clearInterval(this.leaseTimer);
-    this.wakeNow();
-    await this.loop;
+    await Promise.all([this.leases.stop(), this.claims.stop()]);
     await this.releaseWhere(() => true);
     await this.postponed;
     const deadline = Date.now() + timeoutMs;
@@ -199,41 +190,20 @@ export class DeliveryEngine implements QueueHost {
     }
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      let claimed = { count: 0, more: false };
-      const room = this.limits.held - this.holding.size;
-      if (room > 0) {
-        try {
-          claimed = await this.claim(Math.min(room, this.options.claimBatch));
-        } catch (err) {
-          this.log.error({ err }, 'claiming deliveries failed');
-        }
+  /** One turn of the claim loop; returns how long to wait before the next. */
+  private async claimDue(): Promise<number> {
+    let claimed = { count: 0, more: false };
+    const room = this.limits.held - this.holding.size;
+    if (room > 0) {
+      try {
+        claimed = await this.claim(Math.min(room, this.options.claimBatch));
+      } catch (err) {
+        this.log.error({ err }, 'claiming deliveries failed');
       }
-      if (claimed.more && this.holding.size < this.limits.held) {
-        // Let sessions and listeners run between back-to-back claims.
-        await new Promise((r) => setImmediate(r));
-        continue;
-      }
-      await this.idle(claimed.count > 0 ? 50 : this.options.pollMs);
     }
-  }
-
-  private idle(ms: number): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeUp = null;
-        this.woken = false;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
+    // More is due: claim again once sessions and listeners have had their turn (0).
+    if (claimed.more && this.holding.size < this.limits.held) return 0;
+    return claimed.count > 0 ? 50 : this.options.pollMs;
   }
 
   /** One fair claim; `more` when a share or the limit was used up, so more is likely due. */

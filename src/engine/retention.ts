@@ -1,27 +1,29 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { SpoolRepository } from '../store/spool-repository.ts';
+import { PeriodicTask } from './periodic-task.ts';
 
 /** Prunes finished mail, old events and idempotency keys on a timer, a bounded batch at a time. */
 export class Retention {
-  private timer: NodeJS.Timeout | null = null;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly spool: SpoolRepository,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly keep: { messagesMs: number; eventsMs: number; idempotencyKeysMs: number },
-    private readonly everyMs = 600_000,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.run(), this.everyMs);
-    this.timer.unref();
+    everyMs = 600_000,
+  ) {
+    this.task = new PeriodicTask(() => this.run(), log, { name: 'pruning', intervalMs: everyMs, firstRunMs: everyMs, unref: true });
   }
 
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+  start(): void {
+    this.task.start();
+  }
+
+  /** Waits for a pruning batch in progress to finish. */
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   async run(): Promise<void> {

@@ -1,13 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import type { Infrastructure, Instance } from '../core/fleet/fleet.ts';
-import type { StepResult } from '../core/upgrade/switch-machine.ts';
-import type { FleetService } from '../app/fleet-service.ts';
+import { stepFailed, type StepResult } from '../core/upgrade/switch-failure.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { SpoolRepository } from '../store/spool-repository.ts';
 import { OutboundConnection } from '../smtp/outbound-connection.ts';
 import { destinationHosts } from './routes.ts';
 import { domainOf } from '../core/fleet/fleet-input.ts';
+
+/**
+ * Holding and releasing an instance's sending, by name: what the switch needs of the
+ * fleet service, declared here so the engine does not depend on the app layer.
+ */
+export interface SuspensionControl {
+  suspend(name: string, reason: string): Promise<{ kind: string }>;
+  resume(name: string): Promise<{ kind: 'resumed'; released: number } | { kind: 'not-suspended' | 'not-found' }>;
+}
 
 export interface SwitchStepOptions {
   /** How long a drain may wait for in-flight deliveries before the switch rolls back. */
@@ -21,7 +29,7 @@ export interface SwitchStepOptions {
  */
 export class SwitchSteps {
   constructor(
-    private readonly fleet: FleetService,
+    private readonly suspensions: SuspensionControl,
     private readonly fleetRepository: FleetRepository,
     private readonly spool: SpoolRepository,
     private readonly clock: Clock,
@@ -33,7 +41,7 @@ export class SwitchSteps {
     const hosts = await destinationHosts(target, domainOf(target.verificationAddress), 0);
     for (const relay of hosts) {
       const opened = await OutboundConnection.open(relay, this.outbound(target));
-      if (!opened.ok) return { ok: false, error: `pre-check: ${relay.host}:${relay.port}: ${opened.reply.text}` };
+      if (!opened.ok) return stepFailed('pre-check', `${relay.host}:${relay.port}: ${opened.reply.text}`);
       opened.connection.close();
       if (target.deliveryMode === 'mx') break;
     }
@@ -41,8 +49,9 @@ export class SwitchSteps {
   }
 
   async suspend(instance: Instance, program: string): Promise<StepResult> {
-    await this.fleet.suspend(instance.name, holdReason(program));
-    return { ok: true };
+    const held = await this.suspensions.suspend(instance.name, holdReason(program));
+    // Already suspended (an operator's hold) is held all the same.
+    return held.kind === 'not-found' ? stepFailed('suspend', `instance ${instance.name} not found`) : { ok: true };
   }
 
   /** Waits until no delivery of the instance is in flight (claimed deliveries not yet started were handed back on suspend). */
@@ -51,7 +60,7 @@ export class SwitchSteps {
     for (;;) {
       const n = await this.spool.countInflight(instance.id);
       if (n === 0) return { ok: true };
-      if (this.clock.now() >= deadline) return { ok: false, error: `drain: ${n} deliveries still in flight after ${this.options.drainTimeoutMs} ms` };
+      if (this.clock.now() >= deadline) return stepFailed('drain', `${n} deliveries still in flight after ${this.options.drainTimeoutMs} ms`);
       await this.clock.sleep(10);
     }
   }
@@ -88,16 +97,16 @@ export class SwitchSteps {
       const sent = await opened.connection.send(`mailshift-canary@${target.heloName}`, target.verificationAddress, raw);
       opened.connection.close();
       if (sent.ok) return { ok: true };
-      return { ok: false, error: `verify: canary refused by ${relay.host}:${relay.port}: ${sent.reply.text}` };
+      return stepFailed('verify', `canary refused by ${relay.host}:${relay.port}: ${sent.reply.text}`);
     }
-    return { ok: false, error: `verify: ${last}` };
+    return stepFailed('verify', last);
   }
 
   /** Lifts the switch's own hold; an operator's hold from before the switch stays in place. */
-  async resume(instance: Instance, program: string): Promise<{ ok: true; released: number } | { ok: false; error: string }> {
+  async resume(instance: Instance, program: string): Promise<StepResult<{ released: number }>> {
     const current = await this.fleetRepository.findInstance({ id: instance.id });
     if (current?.suspended && current.suspendedReason !== holdReason(program)) return { ok: true, released: 0 };
-    const result = await this.fleet.resume(instance.name);
+    const result = await this.suspensions.resume(instance.name);
     return { ok: true, released: result.kind === 'resumed' ? result.released : 0 };
   }
 

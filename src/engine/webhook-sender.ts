@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.ts';
 import { parseWebhookUrl, urlHost } from '../core/net/webhook-url.ts';
 import type { SpoolRepository } from '../store/spool-repository.ts';
 import type { Webhook, WebhookRepository } from '../store/webhook-repository.ts';
+import { PeriodicTask } from './periodic-task.ts';
 import type { PostOutcome, WebhookTargets } from './webhook-target.ts';
 
 export interface WebhookSenderOptions {
@@ -36,7 +37,7 @@ export function signWebhook(secret: string, body: string, unixSeconds: number): 
  * the event log behind a cursor, so a slow or dead endpoint never holds up delivery.
  */
 export class WebhookSender {
-  private timer: NodeJS.Timeout | null = null;
+  private readonly task: PeriodicTask;
   private readonly busy = new Set<number>();
   private readonly inFlight = new Set<Promise<void>>();
 
@@ -47,20 +48,17 @@ export class WebhookSender {
     private readonly log: Logger,
     private readonly targets: WebhookTargets,
     private readonly options: WebhookSenderOptions = defaultWebhookOptions,
-  ) {}
-
-  start(): void {
-    const tick = () => {
-      void this.poll().finally(() => {
-        if (this.timer) this.timer = setTimeout(tick, this.options.pollMs);
-      });
-    };
-    this.timer = setTimeout(tick, this.options.pollMs);
+  ) {
+    this.task = new PeriodicTask(() => this.poll(), log, { name: 'polling webhooks', intervalMs: options.pollMs, firstRunMs: options.pollMs });
   }
 
+  start(): void {
+    this.task.start();
+  }
+
+  /** No poll after this; waits for the poll and the batches in progress. */
   async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    await this.task.stop();
     await this.settled();
   }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { advance, afterWindow, switchStates, terminalStates, type SwitchState } from './switch-machine.ts';
 
 const ok = { ok: true } as const;
-const bad = { ok: false, error: 'x' } as const;
+const bad = { ok: false, step: 'verify', detail: 'x' } as const;
 
 test('the happy path runs pre-check, suspend, drain, rebind, verify, resume', () => {
   const seen: SwitchState[] = ['scheduled'];

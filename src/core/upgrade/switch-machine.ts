@@ -18,8 +18,6 @@ export const switchStates = [
 ] as const;
 export type SwitchState = (typeof switchStates)[number];
 
-export type StepResult = { ok: true } | { ok: false; error: string };
-
 export const terminalStates: ReadonlySet<SwitchState> = new Set(['completed', 'rolled-back', 'failed']);
 
 const happyPath: Partial<Record<SwitchState, SwitchState>> = {
@@ -33,8 +31,8 @@ const happyPath: Partial<Record<SwitchState, SwitchState>> = {
   'rolling-back': 'rolled-back',
 };
 
-/** The state after carrying out `state`'s step with `result`. */
-export function advance(state: SwitchState, result: StepResult): SwitchState {
+/** The state after carrying out `state`'s step; which step failed and why does not matter here. */
+export function advance(state: SwitchState, result: { ok: boolean }): SwitchState {
   if (terminalStates.has(state)) return state;
   if (result.ok) return happyPath[state]!;
   // Resuming and rolling back restore sending; if they fail the operator must look.
