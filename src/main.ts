@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
-import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { ConfigError, weakTokenReason, type Config } from './config.ts';
 import type { Clock } from './core/clock.ts';
 import { systemClock } from './system-clock.ts';
@@ -35,10 +35,26 @@ import { NoticeService } from './app/notice-service.ts';
 import { ProgramService } from './app/program-service.ts';
 import { SwitchSteps } from './engine/switch-steps.ts';
 import { UpgradeRunner } from './engine/upgrade-runner.ts';
+import { noticeLoop as makeNoticeLoop } from './engine/notice-loop.ts';
+import type { PeriodicTask } from './engine/periodic-task.ts';
 import type { Instance } from './core/fleet/fleet.ts';
+import { Idempotency } from './app/idempotency.ts';
+import { SubmissionService } from './app/submission-service.ts';
+import { SuppressionService } from './app/suppression-service.ts';
+import { WebhookService } from './app/webhook-service.ts';
+import { MessageReads } from './app/message-reads.ts';
+import { UpgradeStatusService } from './app/upgrade-status.ts';
+import { FleetReads } from './app/fleet-reads.ts';
+import { CaptureService } from './app/capture-service.ts';
+import { ConsoleService } from './app/console-service.ts';
+import { OperatorSessions } from './app/operator-sessions.ts';
+import { HealthService } from './app/health-service.ts';
+import { ConsoleQueries } from './store/console-queries.ts';
+import { SessionRepository } from './store/session-repository.ts';
 
 export interface RunningMailshift {
-  services: Services;
+  /** With the delivery engine itself (the composition root knows it), for tests that look at what it holds. */
+  services: Services & { engine: DeliveryEngine };
   httpPort: number;
   smtpPort: number;
   capturePort: number;
@@ -57,10 +73,12 @@ const maxRecipients = maxRecipientsPerMessage;
 /** Everything built from the config, before any listener or loop starts. */
 export interface ComposedMailshift {
   services: Services;
-  /** The raw store, for the parts that keep their own tables (operator sessions, console reads). */
-  db: Kysely<unknown>;
   dialect: string;
   log: Logger;
+  /** The background loops, not started. */
+  engine: DeliveryEngine;
+  runner: UpgradeRunner;
+  noticeLoop: PeriodicTask;
   webhookSender: WebhookSender;
   retention: Retention;
   closeStore(): Promise<void>;
@@ -115,22 +133,35 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   );
 
   const programs = new ProgramRepository(store.db);
-  const notices = new NoticeService(programs, fleetRepository, spool, acceptor, { from: config.noticeFrom, instance: () => noticeSender(fleetRepository, config.noticeInfrastructure, clock.now()) }, clock, log.child({ part: 'notices' }));
+  const notices = new NoticeService(programs, fleetRepository, spool, acceptor, { from: config.noticeFrom, instance: () => noticeSender(fleetRepository, config.noticeInfrastructure, clock.now()) }, clock, log.child({ part: 'notices' }), () => noticeLoop.wake());
+  const noticeLoop = makeNoticeLoop(notices, log.child({ part: 'notices' }), config.pollMs);
   const steps = new SwitchSteps(fleet, fleetRepository, spool, clock, { drainTimeoutMs: config.drainTimeoutMs, connectionTimeoutMs: config.connectTimeoutMs });
   const runner = new UpgradeRunner(programs, fleetRepository, steps, clock, notices, log.child({ part: 'upgrades' }), { pollMs: config.pollMs });
   const programService = new ProgramService(programs, fleetRepository, notices, clock, { supportContact: config.supportContact }, () => runner.wake());
 
-  const services: Services = { config, adminToken, clock, authGuard, inflight, fleet, fleetRepository, acceptor, spool, suppressions, suspensions, captures, webhooks, engine, metrics, programs, programService, notices, runner };
+  // The instance API's services: routes parse, call one of these, and present.
+  const submissions = new SubmissionService(acceptor, new Idempotency(spool), inflight, { maxMessageBytes: config.maxMessageBytes, batchMaxRenderedBytes: config.batchMaxRenderedBytes });
+  const suppressionService = new SuppressionService(suppressions, clock);
+  const webhookService = new WebhookService(webhooks, new WebhookTargets(config.webhookAllowNetworks), clock, { maxPerInstance: config.maxWebhooksPerInstance });
+  const messages = new MessageReads(spool);
+  const upgradeStatus = new UpgradeStatusService({ tokens: programs, fleet: fleetRepository, upgrades: programService, held: suspensions });
+  // The operators' services: the console reads through its own port; sessions last in wall time.
+  const fleetReads = new FleetReads(fleetRepository, spool);
+  const captureService = new CaptureService(captures);
+  const consoleService = new ConsoleService({ reads: new ConsoleQueries(store.db), fleet: fleetRepository, instances: fleet, held: suspensions }, clock);
+  const operatorSessions = new OperatorSessions(new SessionRepository(store.db), adminToken, systemClock);
+  const health = new HealthService({ store: { ping: async () => void (await sql`select 1`.execute(store.db)) }, engine });
+  const services: Services = { config, adminToken, clock, authGuard, inflight, fleet, fleetRepository, acceptor, spool, suppressions, suspensions, captures, webhooks, engine, metrics, programs, programService, notices, runner, submissions, suppressionService, webhookService, messages, upgradeStatus, fleetReads, captureService, console: consoleService, operatorSessions, health };
   const webhookSender = new WebhookSender(webhooks, spool, clock, log.child({ part: 'webhooks' }), new WebhookTargets(config.webhookAllowNetworks));
   const retention = new Retention(spool, clock, log.child({ part: 'retention' }), config.retention);
-  return { services, db: store.db as never, dialect: store.dialect, log, webhookSender, retention, closeStore: () => store.close() };
+  return { services, dialect: store.dialect, log, engine, runner, noticeLoop, webhookSender, retention, closeStore: () => store.close() };
 }
 
 /** Composition root, second half: starts the listeners and loops over the composed parts. */
 export async function startMailshift(config: Readonly<Config>, options: StartOptions = {}): Promise<RunningMailshift> {
   const composed = await composeMailshift(config, options);
-  const { services, log, webhookSender, retention } = composed;
-  const { clock, fleet, fleetRepository, captures, acceptor, authGuard, inflight, metrics, engine, notices, runner } = services;
+  const { services, log, engine, runner, noticeLoop, webhookSender, retention } = composed;
+  const { clock, fleet, fleetRepository, captures, acceptor, authGuard, inflight, metrics } = services;
   const capture = await startCaptureServer(config.capturePort, captures, clock, log.child({ part: 'capture' }));
   await ensureLocalInfrastructure(fleet, fleetRepository, capture.port);
 
@@ -157,7 +188,7 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
     { authGuard, inflight, metrics },
     log.child({ part: 'smtp' }),
   );
-  const http = await buildHttpApp({ ...services, db: composed.db }, log.child({ part: 'http' }));
+  const http = await buildHttpApp(services, log.child({ part: 'http' }));
   await http.listen({ port: config.httpPort, host: config.host });
   const address = http.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
@@ -165,7 +196,7 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
   webhookSender.start();
   await engine.start();
   retention.start();
-  notices.start(config.pollMs);
+  noticeLoop.start();
   runner.start();
   log.info({ smtpPort: inbound.port, httpPort, capturePort: capture.port, database: composed.dialect }, 'mailshift started');
 
@@ -174,9 +205,9 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
     (stopping ??= (async () => {
       // Stop accepting first; then finish what is in flight and hand back the rest.
       await Promise.all([inbound.close(), http.close()]);
-      retention.stop();
+      await retention.stop();
       await runner.stop();
-      await notices.stop();
+      await noticeLoop.stop();
       await acceptor.flush();
       await engine.stop();
       await webhookSender.stop();
@@ -185,7 +216,7 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
       log.info('mailshift stopped');
     })());
 
-  return { services, httpPort, smtpPort: inbound.port, capturePort: capture.port, stop };
+  return { services: { ...services, engine }, httpPort, smtpPort: inbound.port, capturePort: capture.port, stop };
 }
 
 /** `local` relays to the built-in capture server, so a new installation can send at once. */

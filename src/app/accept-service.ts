@@ -158,10 +158,6 @@ export class AcceptService {
     };
   }
 
-  async findIdempotent(instanceId: number, key: string): Promise<{ requestHash: string; response: string } | undefined> {
-    return this.spool.findIdempotencyKey(instanceId, key);
-  }
-
   flush(): Promise<void> {
     return this.writer.flush();
   }

@@ -8,6 +8,9 @@ import { planProgram } from '../core/upgrade/wave-planner.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { ProgramRecord, ProgramRepository } from '../store/program-repository.ts';
 import type { NoticeService } from './notice-service.ts';
+import { hashStatusToken, newStatusToken } from './status-token.ts';
+
+export type { ProgramRecord };
 
 export const refusalReason =
   'The upgrade is mandatory and its schedule is locked: every window is planned in waves across many customers, so moving one slot would disrupt other customers\' waves. No action or testing is needed on your side.';
@@ -17,7 +20,7 @@ export class ProgramService {
   constructor(
     private readonly programs: ProgramRepository,
     private readonly fleet: FleetRepository,
-    private readonly notices: NoticeService,
+    private readonly notices: Pick<NoticeService, 'schedule'>,
     private readonly clock: Clock,
     private readonly defaults: { supportContact: string | null },
     private readonly onPublished: () => void,
@@ -33,6 +36,11 @@ export class ProgramService {
     if (spec.sourceInfrastructure === spec.targetInfrastructure) throw new DomainError('invalid-request', 'source and target infrastructure are the same');
     if (await this.programs.find({ name: spec.name })) throw new DomainError('conflict', `program ${spec.name} already exists`);
     return this.programs.create(spec.name, spec, this.clock.now());
+  }
+
+  /** Every program, oldest first. */
+  list(): Promise<ProgramRecord[]> {
+    return this.programs.list();
   }
 
   async get(name: string): Promise<ProgramRecord> {
@@ -127,6 +135,30 @@ export class ProgramService {
     };
   }
 
+  /** A program's notices (the outbox: scheduled, reminders, started, completed, rolled back). */
+  async programNotices(name: string): Promise<NoticeRow[]> {
+    const program = await this.get(name);
+    return this.programs.notices({ programId: program.id });
+  }
+
+  /** Every notice to one customer; none for a customer that does not exist. */
+  async customerNotices(customerName: string): Promise<NoticeRow[]> {
+    const customer = await this.fleet.findCustomer(customerName);
+    return customer ? this.programs.notices({ customerId: customer.id }) : [];
+  }
+
+  /**
+   * A new link to the customer's status page. Only its hash is stored, so the token is
+   * shown this once; the previous link stops working.
+   */
+  async issueStatusToken(customerName: string): Promise<{ customer: string; token: string }> {
+    const customer = await this.fleet.findCustomer(customerName);
+    if (!customer) throw new DomainError('not-found', `no customer named ${JSON.stringify(customerName)}`);
+    const token = newStatusToken();
+    await this.programs.setStatusToken(customer.id, hashStatusToken(token), this.clock.now());
+    return { customer: customer.name, token };
+  }
+
   /** Status of a program: waves (estimate and actual) and each instance's switch. */
   async status(name: string) {
     const program = await this.get(name);
@@ -167,6 +199,9 @@ export class ProgramService {
     };
   }
 }
+
+/** A notice as stored. */
+export type NoticeRow = Awaited<ReturnType<ProgramRepository['notices']>>[number];
 
 export type CustomerFacingState = 'not-scheduled' | 'scheduled' | 'sending-paused' | 'completed' | 'rolled-back';
 

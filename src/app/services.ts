@@ -1,6 +1,5 @@
 import type { Config } from '../config.ts';
 import type { Clock } from '../core/clock.ts';
-import type { DeliveryEngine } from '../engine/delivery-engine.ts';
 import type { Metrics } from '../metrics.ts';
 import type { CaptureRepository } from '../store/capture-repository.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
@@ -15,7 +14,26 @@ import type { FleetService } from './fleet-service.ts';
 import type { ProgramRepository } from '../store/program-repository.ts';
 import type { ProgramService } from './program-service.ts';
 import type { NoticeService } from './notice-service.ts';
-import type { UpgradeRunner } from '../engine/upgrade-runner.ts';
+import type { SubmissionService } from './submission-service.ts';
+import type { SuppressionService } from './suppression-service.ts';
+import type { WebhookService } from './webhook-service.ts';
+import type { MessageReads } from './message-reads.ts';
+import type { UpgradeStatusService } from './upgrade-status.ts';
+import type { FleetReads } from './fleet-reads.ts';
+import type { CaptureService } from './capture-service.ts';
+import type { ConsoleService } from './console-service.ts';
+import type { OperatorSessions } from './operator-sessions.ts';
+import type { HealthService } from './health-service.ts';
+
+/**
+ * A background loop as the services see it (the delivery engine, the upgrade runner):
+ * declared here, so the app layer does not import the engine that implements it.
+ */
+export interface LoopControl {
+  readonly running: boolean;
+  /** Work may be due: look now rather than at the next poll. */
+  wake(): void;
+}
 
 /** Everything the adapters (HTTP, SMTP, CLI server) call into, built once in main.ts. */
 export interface Services {
@@ -34,10 +52,23 @@ export interface Services {
   suspensions: SuspensionRepository;
   captures: CaptureRepository;
   webhooks: WebhookRepository;
-  engine: DeliveryEngine;
+  engine: LoopControl;
   metrics: Metrics;
   programs: ProgramRepository;
   programService: ProgramService;
   notices: NoticeService;
-  runner: UpgradeRunner;
+  runner: LoopControl;
+  /** The instance API's messages and batches, once per Idempotency-Key. */
+  submissions: SubmissionService;
+  suppressionService: SuppressionService;
+  webhookService: WebhookService;
+  messages: MessageReads;
+  upgradeStatus: UpgradeStatusService;
+  /** The operators' reads of customers, infrastructures, instances and the queue. */
+  fleetReads: FleetReads;
+  captureService: CaptureService;
+  /** The console's views beyond the admin API, through the console's read port. */
+  console: ConsoleService;
+  operatorSessions: OperatorSessions;
+  health: HealthService;
 }

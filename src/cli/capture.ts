@@ -1,14 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import type { CaptureList } from '../http/schemas/capture.ts';
 import { callAndPrint, table, type ApiClient } from './api-client.ts';
-
-interface CapturedMessage {
-  id: string;
-  mailFrom: string;
-  recipients: string[];
-  subject: string | null;
-  receivedAt: string;
-  size: number;
-}
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -25,7 +17,7 @@ export function addCaptureCommands(program: Command, api: ApiClient): void {
     .option('--limit <n>', 'how many messages', positiveInteger)
     .option('--json', 'print JSON')
     .action((opts: { limit?: number; json?: boolean }) =>
-      callAndPrint<{ messages: CapturedMessage[] }>(
+      callAndPrint<CaptureList>(
         api,
         { path: ['capture', 'messages'], query: { limit: opts.limit } },
         opts,

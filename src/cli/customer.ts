@@ -1,17 +1,7 @@
 import type { Command } from 'commander';
 import { callAndPrint, collect, table, type ApiClient } from './api-client.ts';
+import type { Customer, CustomerList } from '../http/schemas/fleet.ts';
 import { fleetName } from './cli-names.ts';
-
-interface Contact {
-  email: string;
-  locale: string;
-  timezone: string;
-}
-
-interface Customer {
-  name: string;
-  contacts: Contact[];
-}
 
 export function addCustomerCommands(program: Command, api: ApiClient): void {
   const customer = program.command('customer').description('manage customers and their contacts');
@@ -24,7 +14,7 @@ export function addCustomerCommands(program: Command, api: ApiClient): void {
     .option('--timezone <zone>', 'IANA time zone of every contact', 'UTC')
     .option('--json', 'print JSON')
     .action((name: string, opts: { contact: string[]; locale: string; timezone: string; json?: boolean }) =>
-      callAndPrint<Customer | { customer: Customer }>(
+      callAndPrint<Customer>(
         api,
         {
           method: 'POST',
@@ -32,10 +22,7 @@ export function addCustomerCommands(program: Command, api: ApiClient): void {
           body: { name: fleetName('customer', name), contacts: opts.contact.map((email) => ({ email, locale: opts.locale, timezone: opts.timezone })) },
         },
         opts,
-        (body) => {
-          const created = 'customer' in body ? body.customer : body;
-          return `created customer ${created.name} with ${(created.contacts ?? []).length} contact(s)`;
-        },
+        (created) => `created customer ${created.name} with ${created.contacts.length} contact(s)`,
       ),
     );
 
@@ -44,10 +31,10 @@ export function addCustomerCommands(program: Command, api: ApiClient): void {
     .description('list customers')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) =>
-      callAndPrint<{ customers: Customer[] }>(api, { path: ['customers'] }, opts, ({ customers }) =>
+      callAndPrint<CustomerList>(api, { path: ['customers'] }, opts, ({ customers }) =>
         table([
           ['NAME', 'CONTACTS'],
-          ...customers.map((c) => [c.name, (c.contacts ?? []).map((k) => `${k.email} (${k.locale}, ${k.timezone})`).join('; ')]),
+          ...customers.map((c) => [c.name, c.contacts.map((k) => `${k.email} (${k.locale}, ${k.timezone})`).join('; ')]),
         ]),
       ),
     );

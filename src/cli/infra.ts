@@ -1,14 +1,7 @@
 import type { Command } from 'commander';
 import { callAndPrint, collect, table, type ApiClient } from './api-client.ts';
+import type { Infrastructure, InfrastructureList } from '../http/schemas/fleet.ts';
 import { fleetName } from './cli-names.ts';
-
-interface Infrastructure {
-  name: string;
-  relays: (string | { host: string; port: number })[];
-  deliveryMode: string;
-  heloName: string;
-  verificationAddress: string;
-}
 
 export function addInfraCommands(program: Command, api: ApiClient): void {
   const infra = program.command('infra').description('manage infrastructures (sending paths)');
@@ -21,7 +14,7 @@ export function addInfraCommands(program: Command, api: ApiClient): void {
     .option('--verify <address>', 'verification (canary) address')
     .option('--json', 'print JSON')
     .action((name: string, opts: { relay: string[]; helo?: string; verify?: string; json?: boolean }) =>
-      callAndPrint<Infrastructure | { infrastructure: Infrastructure }>(
+      callAndPrint<Infrastructure>(
         api,
         {
           method: 'POST',
@@ -29,10 +22,7 @@ export function addInfraCommands(program: Command, api: ApiClient): void {
           body: { name: fleetName('infrastructure', name), relays: opts.relay, heloName: opts.helo, verificationAddress: opts.verify },
         },
         opts,
-        (body) => {
-          const created = 'infrastructure' in body ? body.infrastructure : body;
-          return `created infrastructure ${created.name} via ${relayList(created.relays, ', ')}`;
-        },
+        (created) => `created infrastructure ${created.name} via ${created.relays.join(', ')}`,
       ),
     );
 
@@ -41,15 +31,11 @@ export function addInfraCommands(program: Command, api: ApiClient): void {
     .description('list infrastructures')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) =>
-      callAndPrint<{ infrastructures: Infrastructure[] }>(api, { path: ['infrastructures'] }, opts, ({ infrastructures }) =>
+      callAndPrint<InfrastructureList>(api, { path: ['infrastructures'] }, opts, ({ infrastructures }) =>
         table([
           ['NAME', 'MODE', 'RELAYS', 'HELO', 'VERIFY'],
-          ...infrastructures.map((i) => [i.name, i.deliveryMode, relayList(i.relays, ','), i.heloName, i.verificationAddress]),
+          ...infrastructures.map((i) => [i.name, i.deliveryMode, i.relays.join(','), i.heloName, i.verificationAddress]),
         ]),
       ),
     );
-}
-
-function relayList(relays: Infrastructure['relays'] | undefined, separator: string): string {
-  return (relays ?? []).map((r) => (typeof r === 'string' ? r : `${r.host}:${r.port}`)).join(separator);
 }

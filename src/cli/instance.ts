@@ -1,22 +1,8 @@
 import type { Command } from 'commander';
 import { callAndPrint, collect, table, type ApiClient } from './api-client.ts';
+import type { InstanceCreated, InstanceList, Resumed, Suspended } from '../http/schemas/fleet.ts';
 import { fleetName } from './cli-names.ts';
-import { queueRow, queueStates, type QueueCounts } from './queue.ts';
-
-interface Instance {
-  name: string;
-  customer: string;
-  productLine: string;
-  environment: string;
-  infrastructure: string;
-  suspended: boolean;
-  queue?: QueueCounts;
-}
-
-interface Created {
-  instance: Instance;
-  credentials: { smtp: { username: string; password: string }; apiKey: string };
-}
+import { queueRow, queueStates } from './queue.ts';
 
 interface CreateOptions {
   customer: string;
@@ -40,7 +26,7 @@ export function addInstanceCommands(program: Command, api: ApiClient): void {
     .option('--allow-from <cidr>', 'network allowed to send (repeatable)', collect, [])
     .option('--json', 'print the credentials as JSON')
     .action((name: string, opts: CreateOptions) =>
-      callAndPrint<Created>(
+      callAndPrint<InstanceCreated>(
         api,
         {
           method: 'POST',
@@ -72,7 +58,7 @@ export function addInstanceCommands(program: Command, api: ApiClient): void {
     .description('list instances with their queue counts')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) =>
-      callAndPrint<{ instances: Instance[] }>(api, { path: ['instances'] }, opts, ({ instances }) =>
+      callAndPrint<InstanceList>(api, { path: ['instances'] }, opts, ({ instances }) =>
         table([
           ['NAME', 'CUSTOMER', 'PRODUCT', 'ENV', 'INFRA', 'STATE', ...queueStates.map((s) => s.toUpperCase())],
           ...instances.map((i) => [
@@ -94,7 +80,7 @@ export function addInstanceCommands(program: Command, api: ApiClient): void {
     .option('--reason <text>', 'why it is suspended')
     .option('--json', 'print JSON')
     .action((name: string, opts: { reason?: string; json?: boolean }) =>
-      callAndPrint(api, { method: 'POST', path: ['instances', fleetName('instance', name), 'suspend'], body: { reason: opts.reason } }, opts, () =>
+      callAndPrint<Suspended>(api, { method: 'POST', path: ['instances', fleetName('instance', name), 'suspend'], body: { reason: opts.reason } }, opts, () =>
         `suspended instance ${name}${opts.reason ? ` (${opts.reason})` : ''}`,
       ),
     );
@@ -104,7 +90,7 @@ export function addInstanceCommands(program: Command, api: ApiClient): void {
     .description('release the instance\'s held sending')
     .option('--json', 'print JSON')
     .action((name: string, opts: { json?: boolean }) =>
-      callAndPrint<{ heldMs: number; released: number }>(
+      callAndPrint<Resumed>(
         api,
         { method: 'POST', path: ['instances', fleetName('instance', name), 'resume'], body: {} },
         opts,

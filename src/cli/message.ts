@@ -1,12 +1,7 @@
 import type { Command } from 'commander';
 import { callAndPrint, table, type ApiClient } from './api-client.ts';
+import type { MessageView } from '../http/schemas/messages.ts';
 import { messageId } from './cli-names.ts';
-
-interface MessageDetail {
-  message: Record<string, unknown>;
-  deliveries: Record<string, unknown>[];
-  events: Record<string, unknown>[];
-}
 
 type Cell = string | number | boolean | null | undefined;
 
@@ -32,7 +27,7 @@ export function addMessageCommands(program: Command, api: ApiClient): void {
     .description('show a message, its deliveries and its events')
     .option('--json', 'print JSON')
     .action((id: string, opts: { json?: boolean }) =>
-      callAndPrint<MessageDetail>(api, { path: ['messages', messageId(id)] }, opts, (body) =>
+      callAndPrint<MessageView>(api, { path: ['messages', messageId(id)] }, opts, (body) =>
         [
           ...Object.entries(body.message ?? {}).map(([key, value]) => `${key}: ${cell(value) ?? '-'}`),
           'deliveries:',

@@ -1,22 +1,10 @@
 import type { Command } from 'commander';
 import { callAndPrint, collect, table, type ApiClient } from './api-client.ts';
+import type { Plan, ProgramBody, ProgramCreated, ProgramResumed, ProgramStatus, Published } from '../http/schemas/programs.ts';
 import { fleetName } from './cli-names.ts';
 
-interface PlanView {
-  start: string;
-  end: string;
-  totalMs: number;
-  notes: string[];
-  waves: { index: number; phase: string; retry: boolean; start: string; end: string; estimateMs: number; instances: string[] }[];
-}
-
-interface StatusView {
-  name: string;
-  state: string;
-  haltedReason: string | null;
-  waves: { index: number; phase: string; retry: boolean; state: string; start: string; end: string; estimateMs: number; actualMs: number | null; instances: number }[];
-  instances: { name: string; wave: number; state: string; switchedAt: string | null; pausedMs: number | null }[];
-}
+/** What the plan and the publish answers share. */
+type PlanView = Pick<Plan, 'start' | 'end' | 'totalMs' | 'notes' | 'waves'>;
 
 interface CreateOptions {
   from: string;
@@ -64,7 +52,7 @@ export function addProgramCommands(program: Command, api: ApiClient): void {
     .option('--support <contact>', 'support contact printed in notices')
     .option('--json', 'print JSON')
     .action((name: string, o: CreateOptions) =>
-      callAndPrint(
+      callAndPrint<ProgramCreated>(
         api,
         {
           method: 'POST',
@@ -98,27 +86,27 @@ export function addProgramCommands(program: Command, api: ApiClient): void {
     .command('plan <name>')
     .description('show the waves the program would have if published now')
     .option('--json', 'print JSON')
-    .action((name: string, o: { json?: boolean }) => callAndPrint<PlanView>(api, { method: 'GET', path: ['programs', fleetName('program', name), 'plan'] }, o, planText));
+    .action((name: string, o: { json?: boolean }) => callAndPrint<Plan>(api, { method: 'GET', path: ['programs', fleetName('program', name), 'plan'] }, o, planText));
 
   cmd
     .command('publish <name>')
     .description('lock the schedule and notify every affected customer')
     .option('--json', 'print JSON')
     .action((name: string, o: { json?: boolean }) =>
-      callAndPrint<PlanView & { notices: number }>(api, { method: 'POST', path: ['programs', fleetName('program', name), 'publish'] }, o, (p) => `published ${name}: ${p.waves.length} waves, ${p.notices} notices queued\n${planText(p)}`),
+      callAndPrint<Published>(api, { method: 'POST', path: ['programs', fleetName('program', name), 'publish'] }, o, (p) => `published ${name}: ${p.waves.length} waves, ${p.notices} notices queued\n${planText(p)}`),
     );
 
   cmd
     .command('resume <name>')
     .description('let a halted program go on once the cause is fixed')
     .option('--json', 'print JSON')
-    .action((name: string, o: { json?: boolean }) => callAndPrint<{ state: string }>(api, { method: 'POST', path: ['programs', fleetName('program', name), 'resume'] }, o, (r) => `program ${name}: ${r.state}`));
+    .action((name: string, o: { json?: boolean }) => callAndPrint<ProgramResumed>(api, { method: 'POST', path: ['programs', fleetName('program', name), 'resume'] }, o, (r) => `program ${name}: ${r.state}`));
 
   cmd
     .command('status <name>')
     .description('progress per wave and per instance')
     .option('--json', 'print JSON')
-    .action((name: string, o: { json?: boolean }) => callAndPrint<StatusView>(api, { method: 'GET', path: ['programs', fleetName('program', name), 'status'] }, o, statusText));
+    .action((name: string, o: { json?: boolean }) => callAndPrint<ProgramStatus>(api, { method: 'GET', path: ['programs', fleetName('program', name), 'status'] }, o, statusText));
 
   program
     .command('reschedule-request <instance>')
@@ -140,7 +128,7 @@ function planText(p: PlanView): string {
   return [table([['wave', 'phase', 'start', 'end', 'estimate', 'instances'], ...rows]), `total ${minutes(p.totalMs)} from ${p.start} to ${p.end}`, ...p.notes.map((n) => `note: ${n}`)].join('\n');
 }
 
-function statusText(s: StatusView): string {
+function statusText(s: ProgramStatus): string {
   const waves = s.waves.map((w) => [w.index, w.phase + (w.retry ? ' (retry)' : ''), w.state, w.start, minutes(w.estimateMs), w.actualMs === null ? '-' : minutes(w.actualMs), w.instances]);
   const counts = new Map<string, number>();
   for (const i of s.instances) counts.set(i.state, (counts.get(i.state) ?? 0) + 1);
@@ -155,6 +143,7 @@ function num(v: string | undefined): number | undefined {
   return v === undefined ? undefined : Number(v);
 }
 
-function compact(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+/** The body without the options left out: JSON drops them anyway, this keeps the type honest. */
+function compact(o: { [K in keyof ProgramBody]: ProgramBody[K] | undefined }): ProgramBody {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ProgramBody;
 }

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
+import { deliveryStates as queueStates, type QueueCounts, type QueueView } from '../http/schemas/queue.ts';
 import { callAndPrint, table, type ApiClient } from './api-client.ts';
 
-export const queueStates = ['scheduled', 'inflight', 'delivered', 'bounced', 'expired', 'suppressed'] as const;
-
-export type QueueCounts = Record<(typeof queueStates)[number], number>;
+export { queueStates };
 
 /** Table rows of queue counts per name, for `queue` and `instance list`. */
 export function queueRow(counts: Partial<QueueCounts> | undefined): (number | undefined)[] {
@@ -16,7 +15,7 @@ export function addQueueCommand(program: Command, api: ApiClient): void {
     .description('show delivery counts per state, in total and per instance')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) =>
-      callAndPrint<{ total: QueueCounts; instances: Record<string, QueueCounts> }>(api, { path: ['queue'] }, opts, (body) =>
+      callAndPrint<QueueView>(api, { path: ['queue'] }, opts, (body) =>
         table([
           ['INSTANCE', ...queueStates.map((s) => s.toUpperCase())],
           ...Object.entries(body.instances ?? {}).map(([name, counts]) => [name, ...queueRow(counts)]),

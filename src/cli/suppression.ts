@@ -1,12 +1,7 @@
 import type { Command } from 'commander';
 import { callAndPrint, table, type ApiClient } from './api-client.ts';
+import type { SuppressionList } from '../http/schemas/suppressions.ts';
 import { fleetName, mailAddress, storedAddress } from './cli-names.ts';
-
-interface Suppression {
-  address: string;
-  reason: string | null;
-  createdAt?: string;
-}
 
 export function addSuppressionCommands(program: Command, api: ApiClient): void {
   const suppression = program.command('suppression').description('manage an instance\'s suppression list');
@@ -16,8 +11,8 @@ export function addSuppressionCommands(program: Command, api: ApiClient): void {
     .description('list suppressed addresses')
     .option('--json', 'print JSON')
     .action((instance: string, opts: { json?: boolean }) =>
-      callAndPrint<{ suppressions: Suppression[] }>(api, { path: ['instances', fleetName('instance', instance), 'suppressions'] }, opts, ({ suppressions }) =>
-        table([['ADDRESS', 'REASON', 'SINCE'], ...(suppressions ?? []).map((s) => [s.address, s.reason, s.createdAt])]),
+      callAndPrint<SuppressionList>(api, { path: ['instances', fleetName('instance', instance), 'suppressions'] }, opts, ({ suppressions }) =>
+        table([['ADDRESS', 'REASON', 'SINCE'], ...suppressions.map((s) => [s.address, s.reason, s.createdAt])]),
       ),
     );
 

@@ -1,149 +1,145 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { formatRelay } from '../core/fleet/fleet-input.ts';
-import type { Infrastructure } from '../core/fleet/fleet.ts';
-import { checkMessage, headerValue } from '../core/spool/message-check.ts';
-import { sendProblem } from './problem.ts';
-import { instanceView, iso, messageView, queueView } from './views.ts';
-import { suppressionRoutes, webhookRoutes } from './instance-routes.ts';
+import type { FastifyRequest } from 'fastify';
+import type { Services } from '../app/services.ts';
+import { DomainError } from '../core/errors.ts';
+import { suppressionRoutes, webhookRoutes, type Mount } from './instance-routes.ts';
+import { captureView } from './presenters/capture-view.ts';
+import { customerView, infrastructureView, instanceDetailView, instanceRowView, instanceView } from './presenters/fleet-view.ts';
+import { messageView } from './presenters/message-view.ts';
 import { programRoutes } from './program-routes.ts';
-import { requireOperator, type HttpServices } from './session-plugin.ts';
+import { CaptureList, CaptureQuery } from './schemas/capture.ts';
+import { NameParams, NoContent, responses } from './schemas/common.ts';
+import {
+  Customer,
+  CustomerBody,
+  CustomerList,
+  Infrastructure,
+  InfrastructureBody,
+  InfrastructureList,
+  InstanceBody,
+  InstanceCreated,
+  InstanceDetail,
+  InstanceList,
+  Resumed,
+  SuspendBody,
+  Suspended,
+} from './schemas/fleet.ts';
+import { MessageIdParams, MessageView } from './schemas/messages.ts';
+import { QueueView } from './schemas/queue.ts';
+import { absentBodyIsEmpty, requireOperator, type OperatorDoor } from './session-plugin.ts';
+import type { HttpApp } from './typed-app.ts';
 
 const prefix = '/api/admin/v1';
+const security = [{ adminToken: [] }];
 
-/** The operators' API: fleet, queue, capture, suspension. Bearer admin token. */
-export async function adminPlugin(app: FastifyInstance, services: HttpServices): Promise<void> {
+export type AdminServices = OperatorDoor &
+  Pick<Services, 'fleet' | 'fleetReads' | 'captureService' | 'messages' | 'programService' | 'upgradeStatus' | 'suppressionService' | 'webhookService'>;
+
+/** The operators' API: fleet, queue, capture, suspension, programs. Admin token or operator session. */
+export async function adminPlugin(app: HttpApp, services: AdminServices): Promise<void> {
   // The admin token is rate-limited per source and as one account; sessions are checked against the store.
   app.addHook('onRequest', requireOperator(services));
+  app.addHook('preValidation', absentBodyIsEmpty);
+  const { fleet, fleetReads: reads } = services;
+  const fleetTags = ['fleet'];
 
-  const instanceParam = async (request: FastifyRequest) => services.fleet.instanceByName((request.params as { name: string }).name);
+  app.get(`${prefix}/customers`, { schema: { tags: fleetTags, security, summary: 'Every customer', response: responses({ 200: CustomerList }) } }, async () => ({
+    customers: (await reads.customers()).map(customerView),
+  }));
 
-  app.get(`${prefix}/customers`, async () => ({ customers: (await services.fleetRepository.listCustomers()).map(customerView) }));
-  app.post(`${prefix}/customers`, async (request, reply) => {
-    const body = (request.body ?? {}) as { name?: unknown; contacts?: unknown };
-    return reply.code(201).send(customerView(await services.fleet.createCustomer({ name: body.name, contacts: body.contacts })));
-  });
+  app.post(`${prefix}/customers`, { schema: { tags: fleetTags, security, summary: 'Create a customer', body: CustomerBody, response: responses({ 201: Customer }) } }, async (request, reply) =>
+    reply.code(201).send(customerView(await fleet.createCustomer(request.body))),
+  );
 
-  app.get(`${prefix}/infrastructures`, async () => ({ infrastructures: (await services.fleetRepository.listInfrastructures()).map(infrastructureView) }));
-  app.post(`${prefix}/infrastructures`, async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    return reply.code(201).send(infrastructureView(await services.fleet.createInfrastructure({ ...body, name: body.name })));
-  });
+  app.get(`${prefix}/infrastructures`, { schema: { tags: fleetTags, security, summary: 'Every infrastructure', response: responses({ 200: InfrastructureList }) } }, async () => ({
+    infrastructures: (await reads.infrastructures()).map(infrastructureView),
+  }));
 
-  app.get(`${prefix}/instances`, async () => {
-    const [instances, customers, infras, queue] = await Promise.all([
-      services.fleetRepository.listInstances(),
-      services.fleetRepository.listCustomers(),
-      services.fleetRepository.listInfrastructures(),
-      queueView(services),
-    ]);
-    const customer = new Map(customers.map((c) => [c.id, c.name]));
-    const infra = new Map(infras.map((i) => [i.id, i.name]));
-    return {
-      instances: instances.map((i) =>
-        instanceView(i, { customer: customer.get(i.customerId) ?? '', infrastructure: infra.get(i.infrastructureId) ?? '' }, queue.instances[i.name]),
-      ),
-    };
-  });
+  app.post(
+    `${prefix}/infrastructures`,
+    { schema: { tags: fleetTags, security, summary: 'Create an infrastructure (a sending path)', body: InfrastructureBody, response: responses({ 201: Infrastructure }) } },
+    async (request, reply) => reply.code(201).send(infrastructureView(await fleet.createInfrastructure(request.body))),
+  );
 
-  app.post(`${prefix}/instances`, async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const { instance, credentials } = await services.fleet.createInstance({
-      name: body.name,
-      customer: body.customer,
-      productLine: body.productLine,
-      environment: body.environment,
-      infrastructure: body.infrastructure,
-      allowFrom: body.allowFrom,
-    });
-    return reply.code(201).send({
-      instance: instanceView(instance, { customer: String(body.customer), infrastructure: String(body.infrastructure) }),
-      credentials,
-    });
-  });
+  app.get(`${prefix}/instances`, { schema: { tags: fleetTags, security, summary: 'Every instance with its queue', response: responses({ 200: InstanceList }) } }, async () => ({
+    instances: (await reads.instances()).map(instanceRowView),
+  }));
 
-  app.get(`${prefix}/instances/:name`, async (request) => {
-    const instance = await instanceParam(request);
-    const [customers, infra, queue, events] = await Promise.all([
-      services.fleetRepository.listCustomers(),
-      services.fleetRepository.findInfrastructure({ id: instance.infrastructureId }),
-      queueView(services),
-      services.spool.recentEvents(instance.id, 50),
-    ]);
-    return {
-      ...instanceView(instance, { customer: customers.find((c) => c.id === instance.customerId)?.name ?? '', infrastructure: infra?.name ?? '' }, queue.instances[instance.name]),
-      recentEvents: events.map((e) => ({ ...e, at: iso(e.at) })),
-    };
-  });
+  app.post(
+    `${prefix}/instances`,
+    { schema: { tags: fleetTags, security, summary: 'Create an instance; its credentials are shown once', body: InstanceBody, response: responses({ 201: InstanceCreated }) } },
+    async (request, reply) => {
+      const { instance, credentials } = await fleet.createInstance(request.body);
+      return reply.code(201).send({ instance: instanceView(instance, request.body), credentials });
+    },
+  );
 
-  app.post(`${prefix}/instances/:name/suspend`, async (request) => {
-    const { name } = request.params as { name: string };
-    const reason = ((request.body ?? {}) as { reason?: unknown }).reason;
-    const result = await services.fleet.suspend(name, typeof reason === 'string' ? reason : 'operator');
-    return { instance: name, suspended: true, since: 'at' in result ? iso(result.at) : null, alreadySuspended: result.kind === 'already-suspended' };
-  });
+  app.get(
+    `${prefix}/instances/:name`,
+    { schema: { tags: fleetTags, security, summary: 'One instance with its queue and latest events', params: NameParams, response: responses({ 200: InstanceDetail }) } },
+    async (request) => instanceDetailView(await reads.instance(request.params.name)),
+  );
 
-  app.post(`${prefix}/instances/:name/resume`, async (request) => {
-    const { name } = request.params as { name: string };
-    const result = await services.fleet.resume(name);
-    if (result.kind === 'resumed') return { instance: name, suspended: false, heldMs: result.heldMs, released: result.released };
-    return { instance: name, suspended: false, heldMs: 0, released: 0, wasSuspended: false };
-  });
+  app.post(
+    `${prefix}/instances/:name/suspend`,
+    { schema: { tags: fleetTags, security, summary: 'Hold the instance\u2019s sending (injection goes on, nothing expires)', params: NameParams, body: SuspendBody, response: responses({ 200: Suspended }) } },
+    async (request) => {
+      const { name } = request.params;
+      const result = await fleet.suspend(name, request.body.reason ?? 'operator');
+      return { instance: name, suspended: true as const, since: 'at' in result ? iso(result.at) : null, alreadySuspended: result.kind === 'already-suspended' };
+    },
+  );
 
-  await suppressionRoutes(app, services, `${prefix}/instances/:name/suppressions`, instanceParam);
-  await webhookRoutes(app, services, `${prefix}/instances/:name/webhooks`, instanceParam);
+  app.post(
+    `${prefix}/instances/:name/resume`,
+    { schema: { tags: fleetTags, security, summary: 'Release the instance\u2019s held sending', params: NameParams, response: responses({ 200: Resumed }) } },
+    async (request) => {
+      const { name } = request.params;
+      const result = await fleet.resume(name);
+      if (result.kind === 'resumed') return { instance: name, suspended: false as const, heldMs: result.heldMs, released: result.released };
+      return { instance: name, suspended: false as const, heldMs: 0, released: 0, wasSuspended: false as const };
+    },
+  );
+
+  const instanceOf = (request: FastifyRequest) => fleet.instanceByName(nameParam(request));
+  const mount = (tag: string): Mount => ({ prefixParams: NameParams, security, tags: [tag] });
+  await suppressionRoutes(app, services, `${prefix}/instances/:name/suppressions`, instanceOf, mount('suppressions'));
+  await webhookRoutes(app, services, `${prefix}/instances/:name/webhooks`, instanceOf, mount('webhooks'));
 
   await programRoutes(app, services);
 
-  app.get(`${prefix}/queue`, async () => queueView(services));
+  app.get(`${prefix}/queue`, { schema: { tags: ['queue'], security, summary: 'Deliveries per state, in total and per instance', response: responses({ 200: QueueView }) } }, async () =>
+    reads.queue(),
+  );
 
-  app.get(`${prefix}/messages/:id`, async (request, reply) => {
-    const { id } = request.params as { id: string };
-    return (await messageView(services, id)) ?? sendProblem(reply, 'not-found', `no message ${id}`);
-  });
+  app.get(
+    `${prefix}/messages/:id`,
+    { schema: { tags: ['messages'], security, summary: 'A message of any instance, with its deliveries and events', params: MessageIdParams, response: responses({ 200: MessageView }) } },
+    async (request) => messageView(await services.messages.get(request.params.id)),
+  );
 
-  app.get(`${prefix}/capture/messages`, async (request) => {
-    const query = request.query as { limit?: string; raw?: string };
-    const limit = Math.min(Math.max(Number(query.limit ?? 50) || 50, 1), 1000);
-    const messages = await services.captures.list(limit);
-    return {
-      messages: messages.map((m) => {
-        const checked = checkMessage(m.raw);
-        const headers = checked.ok ? checked.value.headers : [];
-        return {
-          id: m.id,
-          mailFrom: m.mailFrom,
-          recipients: m.recipients,
-          subject: headerValue(headers, 'subject') ?? null,
-          messageId: headerValue(headers, 'message-id') ?? null,
-          size: m.raw.length,
-          receivedAt: iso(m.receivedAt),
-          ...(query.raw === 'true' ? { raw: m.raw.toString('utf8') } : {}),
-        };
-      }),
-    };
-  });
-  app.delete(`${prefix}/capture/messages`, async (_request, reply) => {
-    await services.captures.clear();
-    return reply.code(204).send();
+  const captureTags = ['capture'];
+  app.get(
+    `${prefix}/capture/messages`,
+    { schema: { tags: captureTags, security, summary: 'Mail caught by the built-in capture server, newest first', querystring: CaptureQuery, response: responses({ 200: CaptureList }) } },
+    async (request) => ({ messages: (await services.captureService.list(request.query.limit, request.query.raw)).map(captureView) }),
+  );
+
+  app.delete(`${prefix}/capture/messages`, { schema: { tags: captureTags, security, summary: 'Forget every captured message', response: responses({ 204: NoContent }) } }, async (_request, reply) => {
+    await services.captureService.clear();
+    return reply.code(204).send(null);
   });
 }
 
-function customerView(c: { name: string; contacts: unknown[]; createdAt: number }) {
-  return { name: c.name, contacts: c.contacts, createdAt: iso(c.createdAt) };
+/**
+ * The `:name` of the mounts' prefix. Their routes declare it in their params schema, so it
+ * is there; the shared routes read the request untyped, hence the check instead of a cast.
+ */
+function nameParam(request: FastifyRequest): string {
+  const params = request.params;
+  if (typeof params === 'object' && params !== null && 'name' in params && typeof params.name === 'string') return params.name;
+  throw new DomainError('invalid-request', 'the route has no instance name');
 }
 
-export function infrastructureView(i: Infrastructure) {
-  return {
-    name: i.name,
-    deliveryMode: i.deliveryMode,
-    relays: i.relays.map(formatRelay),
-    sourceAddresses: i.sourceAddresses,
-    heloName: i.heloName,
-    dkim: i.dkim.map(({ domain, selector }) => ({ domain, selector })),
-    shaping: i.shaping,
-    verificationAddress: i.verificationAddress,
-    createdAt: iso(i.createdAt),
-  };
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }
-
-

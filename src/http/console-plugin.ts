@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpApp } from './typed-app.ts';
 
 const dist = fileURLToPath(new URL('../../console/dist/', import.meta.url));
 
@@ -18,7 +19,7 @@ const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-s
  * The status page is its own bundle (status.html), so no operator code or data reaches it;
  * its data comes only from /api/status/v1/<token>.
  */
-export async function consolePlugin(app: FastifyInstance): Promise<void> {
+export async function consolePlugin(app: HttpApp): Promise<void> {
   if (!existsSync(join(dist, 'index.html')) || !existsSync(join(dist, 'status.html'))) {
     app.log.warn({ dist }, 'console not built (npm run build:console): serving the API only');
     return;

@@ -2,13 +2,12 @@ import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
-import type { Kysely } from 'kysely';
 import type { Services } from '../app/services.ts';
 import { adminPlugin } from './admin-plugin.ts';
 import { injectPlugin } from './inject-plugin.ts';
 import { opsPlugin } from './ops-plugin.ts';
 import { statusPlugin } from './status-plugin.ts';
-import { installProblemHandlers } from './problem.ts';
+import { installProblemHandlers, sendProblem } from './problem.ts';
 import { installJsonHygiene } from './json-hygiene.ts';
 import { defaultHttpConnectionLimits, guardConnections } from './connection-guard.ts';
 import { sessionPlugin } from './session-plugin.ts';
@@ -24,8 +23,16 @@ import type { HttpApp } from './typed-app.ts';
 export const smallBodyLimit = 64 * 1024;
 
 /** The HTTP API: one encapsulated plugin per surface, each with its own auth. */
-export async function buildHttpApp(services: Services & { db: Kysely<unknown> }, log: Logger): Promise<HttpApp> {
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: smallBodyLimit }) as unknown as HttpApp;
+export async function buildHttpApp(services: Services, log: Logger): Promise<HttpApp> {
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: smallBodyLimit,
+    // A path segment may be an email address (up to 320 octets, more once percent-encoded).
+    routerOptions: { maxParamLength: 1024 },
+    // A URL the router cannot take (bad encoding, a segment past the limit) is answered like any other error.
+    frameworkErrors: (err, _request, reply) => sendProblem(reply, 'invalid-request', err.message),
+  }) as unknown as HttpApp;
   guardConnections(app.server, { ...defaultHttpConnectionLimits, ...services.config.httpConnections }, services.metrics);
   installProblemHandlers(app);
   installJsonHygiene(app);
@@ -54,6 +61,7 @@ async function registerOpenApi(app: HttpApp): Promise<void> {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'an instance API key' },
           adminToken: { type: 'http', scheme: 'bearer', description: 'the admin token (or an operator session cookie)' },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'the scrape token (MAILSHIFT_METRICS_TOKEN), for /metrics only' },
         },
       },
     },

@@ -1,106 +1,94 @@
-import type { FastifyInstance } from 'fastify';
 import type { Services } from '../app/services.ts';
-import type { Plan } from '../core/upgrade/program.ts';
-import { DomainError } from '../core/errors.ts';
-import { hashStatusToken, newStatusToken } from '../app/status-token.ts';
+import { noticeView, planView, programSummary, statusTokenView } from './presenters/program-view.ts';
+import { NameParams, responses } from './schemas/common.ts';
+import { NoticeList, Plan, ProgramBody, ProgramCreated, ProgramList, ProgramResumed, ProgramStatus, Published, StatusTokenIssued } from './schemas/programs.ts';
+import { CustomerRequestBody, InstanceUpgradeStatus } from './schemas/upgrade-status.ts';
+import type { HttpApp } from './typed-app.ts';
 
 const prefix = '/api/admin/v1';
+const tags = ['programs'];
+const security = [{ adminToken: [] }];
 
 /** Operators' program routes; mounted inside the admin plugin (admin token). */
-export async function programRoutes(app: FastifyInstance, services: Services): Promise<void> {
+export async function programRoutes(app: HttpApp, services: Pick<Services, 'programService' | 'fleet' | 'upgradeStatus'>): Promise<void> {
   const s = services.programService;
 
-  app.get(`${prefix}/programs`, async () => ({
-    programs: (await services.programs.list()).map((p) => ({ name: p.name, state: p.state, from: p.spec.sourceInfrastructure, to: p.spec.targetInfrastructure, createdAt: new Date(p.createdAt).toISOString() })),
+  app.get(`${prefix}/programs`, { schema: { tags, security, summary: 'Every upgrade program', response: responses({ 200: ProgramList }) } }, async () => ({
+    programs: (await s.list()).map(programSummary),
   }));
 
-  app.post(`${prefix}/programs`, async (request, reply) => {
-    const program = await s.create((request.body ?? {}) as Record<string, unknown>);
-    return reply.code(201).send({ name: program.name, state: program.state, spec: program.spec });
-  });
+  app.post(
+    `${prefix}/programs`,
+    { schema: { tags, security, summary: 'Create a program (a draft until published)', body: ProgramBody, response: responses({ 201: ProgramCreated }) } },
+    async (request, reply) => {
+      const program = await s.create(request.body);
+      return reply.code(201).send({ name: program.name, state: program.state, spec: program.spec });
+    },
+  );
 
-  app.get(`${prefix}/programs/:name/plan`, async (request) => {
-    const { plan, program, perInstanceMs } = await s.plan((request.params as { name: string }).name);
-    return { program: program.name, state: program.state, perInstanceMs, ...planView(plan) };
-  });
+  app.get(
+    `${prefix}/programs/:name/plan`,
+    { schema: { tags, security, summary: 'The waves the program would have if published now', params: NameParams, response: responses({ 200: Plan }) } },
+    async (request) => {
+      const { plan, program, perInstanceMs } = await s.plan(request.params.name);
+      return { program: program.name, state: program.state, perInstanceMs, ...planView(plan) };
+    },
+  );
 
-  app.post(`${prefix}/programs/:name/publish`, async (request) => {
-    const { program, plan, notices } = await s.publish((request.params as { name: string }).name);
-    return { program: program.name, state: program.state, notices, ...planView(plan) };
-  });
+  app.post(
+    `${prefix}/programs/:name/publish`,
+    { schema: { tags, security, summary: 'Lock the schedule and queue the notices', params: NameParams, response: responses({ 200: Published }) } },
+    async (request) => {
+      const { program, plan, notices } = await s.publish(request.params.name);
+      return { program: program.name, state: program.state, notices, ...planView(plan) };
+    },
+  );
 
-  app.post(`${prefix}/programs/:name/resume`, async (request) => {
-    const program = await s.resume((request.params as { name: string }).name);
-    return { program: program.name, state: program.state };
-  });
+  app.post(
+    `${prefix}/programs/:name/resume`,
+    { schema: { tags, security, summary: 'Let a halted program go on', params: NameParams, response: responses({ 200: ProgramResumed }) } },
+    async (request) => {
+      const program = await s.resume(request.params.name);
+      return { program: program.name, state: program.state };
+    },
+  );
 
-  app.get(`${prefix}/programs/:name/status`, async (request) => s.status((request.params as { name: string }).name));
+  app.get(
+    `${prefix}/programs/:name/status`,
+    { schema: { tags, security, summary: 'Progress per wave and per instance', params: NameParams, response: responses({ 200: ProgramStatus }) } },
+    async (request) => s.status(request.params.name),
+  );
 
-  app.get(`${prefix}/programs/:name/notices`, async (request) => {
-    const program = await s.get((request.params as { name: string }).name);
-    return { notices: (await services.programs.notices({ programId: program.id })).map(noticeView) };
-  });
+  app.get(
+    `${prefix}/programs/:name/notices`,
+    { schema: { tags, security, summary: 'The program\u2019s notices', params: NameParams, response: responses({ 200: NoticeList }) } },
+    async (request) => ({ notices: (await s.programNotices(request.params.name)).map(noticeView) }),
+  );
 
-  app.get(`${prefix}/customers/:name/notices`, async (request) => {
-    const customer = await services.fleetRepository.findCustomer((request.params as { name: string }).name);
-    if (!customer) return { notices: [] };
-    return { notices: (await services.programs.notices({ customerId: customer.id })).map(noticeView) };
-  });
+  app.get(
+    `${prefix}/customers/:name/notices`,
+    { schema: { tags, security, summary: 'Every notice to a customer', params: NameParams, response: responses({ 200: NoticeList }) } },
+    async (request) => ({ notices: (await s.customerNotices(request.params.name)).map(noticeView) }),
+  );
 
-  app.get(`${prefix}/instances/:name/upgrade`, async (request) => {
-    const instance = await services.fleet.instanceByName((request.params as { name: string }).name);
-    return s.instanceStatus(instance, () => services.suspensions.heldCount(instance.id));
-  });
+  app.get(
+    `${prefix}/instances/:name/upgrade`,
+    { schema: { tags, security, summary: 'Where the instance\u2019s upgrade stands', params: NameParams, response: responses({ 200: InstanceUpgradeStatus }) } },
+    async (request) => services.upgradeStatus.ofInstance(await services.fleet.instanceByName(request.params.name)),
+  );
 
-  /** A new link to the customer's status page; the previous one stops working. */
-  app.post(`${prefix}/customers/:name/status-token`, async (request, reply) => {
-    const name = (request.params as { name: string }).name;
-    const customer = await services.fleetRepository.findCustomer(name);
-    if (!customer) throw new DomainError('not-found', `no customer named ${JSON.stringify(name)}`);
-    const token = newStatusToken();
-    await services.programs.setStatusToken(customer.id, hashStatusToken(token), services.clock.now());
-    return reply.code(201).send({ customer: name, token, api: `/api/status/v1/${token}`, page: `/status/${token}` });
-  });
+  app.post(
+    `${prefix}/customers/:name/status-token`,
+    { schema: { tags, security, summary: 'A new link to the customer\u2019s status page; the previous one stops working', params: NameParams, response: responses({ 201: StatusTokenIssued }) } },
+    async (request, reply) => reply.code(201).send(statusTokenView(await s.issueStatusToken(request.params.name))),
+  );
 
-  for (const kind of ['reschedule', 'opt-out'] as const) {
-    app.post(`${prefix}/instances/:name/${kind === 'reschedule' ? 'reschedule-request' : 'opt-out'}`, async (request) => {
-      const instance = await services.fleet.instanceByName((request.params as { name: string }).name);
-      const reason = ((request.body ?? {}) as { reason?: unknown }).reason;
-      return s.request(instance, kind, typeof reason === 'string' ? reason : '');
-    });
+  // Recorded, then always refused with the reason (409): the upgrade is mandatory.
+  for (const [path, kind] of [['reschedule-request', 'reschedule'], ['opt-out', 'opt-out']] as const) {
+    app.post(
+      `${prefix}/instances/:name/${path}`,
+      { schema: { tags, security, summary: `Record a customer\u2019s ${kind} request (refused with the reason)`, params: NameParams, body: CustomerRequestBody, response: responses({}) } },
+      async (request) => s.request(await services.fleet.instanceByName(request.params.name), kind, request.body?.reason ?? ''),
+    );
   }
-}
-
-export function planView(plan: Plan) {
-  return {
-    start: new Date(plan.start).toISOString(),
-    end: new Date(plan.end).toISOString(),
-    totalMs: plan.totalMs,
-    notes: plan.notes,
-    waves: plan.waves.map((w) => ({
-      index: w.index,
-      phase: w.phase,
-      retry: w.retry,
-      start: new Date(w.start).toISOString(),
-      end: new Date(w.end).toISOString(),
-      estimateMs: w.estimateMs,
-      instances: w.instances.map((i) => i.name),
-    })),
-  };
-}
-
-export function noticeView(n: { id: number; kind: string; email: string; locale: string; timezone: string; wave_idx: number; due_at: number; state: string; subject: string | null; body: string | null; sent_at: number | null }) {
-  return {
-    id: n.id,
-    kind: n.kind,
-    to: n.email,
-    locale: n.locale,
-    timezone: n.timezone,
-    wave: n.wave_idx,
-    dueAt: new Date(n.due_at).toISOString(),
-    state: n.state,
-    sentAt: n.sent_at === null ? null : new Date(n.sent_at).toISOString(),
-    subject: n.subject,
-    body: n.body,
-  };
 }

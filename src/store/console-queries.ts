@@ -1,9 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
+import { outcomeTypes, zeroCounts, type OutcomeType } from '../core/spool/delivery-states.ts';
 import type { ProgramSpec } from '../core/upgrade/program.ts';
-
-export const outcomeTypes = ['accepted', 'delivered', 'deferred', 'bounced', 'expired', 'suppressed'] as const;
-export type OutcomeType = (typeof outcomeTypes)[number];
 
 export interface TimelineBucket {
   start: number;
@@ -21,7 +19,10 @@ export interface PrecheckRecord {
 const openProgramStates = ['published', 'running', 'halted'];
 const terminalSwitchStates = ['completed', 'rolled-back', 'failed'];
 
-/** Read-only aggregates for the operators' console; nothing here changes state. */
+/**
+ * Read-only aggregates for the operators' console; nothing here changes state. It is the
+ * console's read port (app/console-reads.ts), matched by shape where main.ts wires it.
+ */
 export class ConsoleQueries {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -39,7 +40,7 @@ export class ConsoleQueries {
       .groupBy([bucket, 'type'])
       .execute();
     const buckets: TimelineBucket[] = [];
-    for (let start = since; start < until; start += bucketMs) buckets.push({ start, counts: zeroCounts() });
+    for (let start = since; start < until; start += bucketMs) buckets.push({ start, counts: zeroCounts(outcomeTypes) });
     for (const r of rows) {
       const b = buckets[Number(r.bucket)];
       if (b) b.counts[r.type as OutcomeType] += Number(r.n);
@@ -159,8 +160,4 @@ export class ConsoleQueries {
       .limit(limit)
       .execute();
   }
-}
-
-function zeroCounts(): Record<OutcomeType, number> {
-  return Object.fromEntries(outcomeTypes.map((t) => [t, 0])) as Record<OutcomeType, number>;
 }

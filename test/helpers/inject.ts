@@ -39,7 +39,7 @@ export async function injectApp(env: Record<string, string> = {}, options: { clo
   const dataDir = mkdtempSync(join(tmpdir(), 'mailshift-inject-'));
   const config = loadConfig({ MAILSHIFT_DATA_DIR: dataDir, MAILSHIFT_ADMIN_TOKEN: adminToken, MAILSHIFT_WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/8,::1', ...env });
   const composed = await composeMailshift(config, { clock: options.clock, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
-  const app = await buildHttpApp({ ...composed.services, db: composed.db }, composed.log);
+  const app = await buildHttpApp(composed.services, composed.log);
   await app.ready();
   const call = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<InjectReply> => {
     const res = await app.inject({

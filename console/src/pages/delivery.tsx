@@ -2,16 +2,9 @@ import { useState } from 'react';
 import { admin, api } from '../api.ts';
 import { Bars, LineChart, StackedBars } from '../charts.tsx';
 import { count, time } from '../format.ts';
-import type { QueueCounts } from '../types.ts';
+import type { QueueCounts, QueueDomains, QueueView, Timeline } from '../types.ts';
 import { usePoll } from '../use-poll.ts';
 import { Empty, PageTitle, Problem } from './common.tsx';
-
-interface Timeline {
-  since: string;
-  until: string;
-  bucketMs: number;
-  buckets: ({ start: string } & Record<'accepted' | 'delivered' | 'deferred' | 'bounced' | 'expired' | 'suppressed', number>)[];
-}
 
 const ranges = [
   { hours: 1, label: 'Last hour' },
@@ -37,8 +30,8 @@ export function Delivery() {
     async () => {
       const [timeline, queue, domains] = await Promise.all([
         api<Timeline>(admin(`/delivery/timeline?hours=${hours}&buckets=48`)),
-        api<{ total: QueueCounts }>(admin('/queue')),
-        api<{ domains: { domain: string; scheduled: number; inflight: number }[] }>(admin('/queue/domains?limit=25')),
+        api<QueueView>(admin('/queue')),
+        api<QueueDomains>(admin('/queue/domains?limit=25')),
       ]);
       return { timeline, queue, domains: domains.domains };
     },

@@ -2,7 +2,7 @@ import { useMemo, useState } from 'react';
 import { admin, api } from '../api.ts';
 import { count } from '../format.ts';
 import { Link } from '../link.tsx';
-import type { InstanceRow, OpenSwitch } from '../types.ts';
+import type { InstanceList, InstanceRow, OpenSwitch, OpenSwitches } from '../types.ts';
 import { usePoll } from '../use-poll.ts';
 import { Badge, Empty, PageTitle, Problem } from './common.tsx';
 
@@ -22,8 +22,8 @@ export function Fleet() {
   const { data, error } = usePoll(
     async () => {
       const [instances, switches] = await Promise.all([
-        api<{ instances: InstanceRow[] }>(admin('/instances')),
-        api<{ switches: OpenSwitch[] }>(admin('/switches/open')),
+        api<InstanceList>(admin('/instances')),
+        api<OpenSwitches>(admin('/switches/open')),
       ]);
       return { instances: instances.instances.filter((i) => i.name !== 'mailshift-notices'), switches: switches.switches };
     },

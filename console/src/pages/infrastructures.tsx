@@ -1,25 +1,11 @@
 import { admin, api } from '../api.ts';
 import { count, time } from '../format.ts';
 import { usePoll } from '../use-poll.ts';
+import type { InfrastructureOverview } from '../types.ts';
 import { Badge, Empty, PageTitle, Problem } from './common.tsx';
 
-interface Overview {
-  since: string;
-  capped: boolean;
-  infrastructures: {
-    name: string;
-    deliveryMode: string;
-    relays: string[];
-    heloName: string;
-    verificationAddress: string;
-    instances: number;
-    lastPrecheck: { at: string; ok: boolean; program: string; detail: string | null } | null;
-    lastHour: { delivered: number; deferred: number; bounced: number };
-  }[];
-}
-
 export function Infrastructures() {
-  const { data, error } = usePoll(() => api<Overview>(admin('/infrastructures/overview')), 5000, []);
+  const { data, error } = usePoll(() => api<InfrastructureOverview>(admin('/infrastructures/overview')), 5000, []);
   return (
     <>
       <PageTitle sub="Sending paths: their relays, the last pre-check of each as an upgrade target, and their throughput.">Infrastructures</PageTitle>

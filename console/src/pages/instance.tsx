@@ -2,37 +2,21 @@ import { useState, type FormEvent } from 'react';
 import { admin, api, enc } from '../api.ts';
 import { count, duration, time } from '../format.ts';
 import { Link } from '../link.tsx';
-import type { EventRow, InstanceRow, OpenSwitch } from '../types.ts';
+import type { EventRow, InstanceDetail, InstanceUpgradeStatus, OpenSwitches, Pending, Resumed, StatusTokenIssued, SuppressionList } from '../types.ts';
 import { usePoll } from '../use-poll.ts';
 import { Badge, Empty, PageTitle, Problem } from './common.tsx';
 import { queueDepth, sendingState } from './fleet.tsx';
-
-interface Pending {
-  scheduled: number;
-  deliveries: { id: number; messageId: string; mailFrom: string; recipient: string; state: string; attempts: number; createdAt: string; dueAt: string; lastReply: string | null }[];
-}
-
-interface Upgrade {
-  state: string;
-  program?: string;
-  wave?: number;
-  window?: { start: string; end: string };
-  estimateMs?: number;
-  switchedAt?: string | null;
-  pausedMs?: number | null;
-  released?: number | null;
-}
 
 export function InstancePage({ name }: { name: string }) {
   const path = admin(`/instances/${enc(name)}`);
   const { data, error, reload } = usePoll(
     async () => {
       const [instance, pending, suppressions, upgrade, switches] = await Promise.all([
-        api<InstanceRow & { recentEvents: EventRow[] }>(path),
+        api<InstanceDetail>(path),
         api<Pending>(`${path}/pending?limit=50`),
-        api<{ suppressions: { address: string; reason: string; createdAt: string }[] }>(`${path}/suppressions`),
-        api<Upgrade>(`${path}/upgrade`),
-        api<{ switches: OpenSwitch[] }>(admin('/switches/open')),
+        api<SuppressionList>(`${path}/suppressions`),
+        api<InstanceUpgradeStatus>(`${path}/upgrade`),
+        api<OpenSwitches>(admin('/switches/open')),
       ]);
       return { instance, pending, suppressions: suppressions.suppressions, upgrade, open: switches.switches.find((s) => s.instance === name) };
     },
@@ -67,12 +51,12 @@ export function InstancePage({ name }: { name: string }) {
   };
   const resume = () =>
     act(async () => {
-      const r = await api<{ released: number; heldMs: number }>(`${path}/resume`, { method: 'POST', body: {} });
+      const r = await api<Resumed>(`${path}/resume`, { method: 'POST', body: {} });
       return `${name} resumed: ${count(r.released)} deliveries released after ${duration(r.heldMs)}.`;
     });
   const createStatusLink = () =>
     act(async () => {
-      const r = await api<{ page: string }>(admin(`/customers/${enc(data!.instance.customer)}/status-token`), { method: 'POST', body: {} });
+      const r = await api<StatusTokenIssued>(admin(`/customers/${enc(data!.instance.customer)}/status-token`), { method: 'POST', body: {} });
       setStatusLink(`${location.origin}${r.page}`);
       return `A new status link for ${data!.instance.customer}; the previous one no longer opens.`;
     });

@@ -1,12 +1,12 @@
 import { useMemo, useState } from 'react';
 import { admin, api } from '../api.ts';
 import { count, time } from '../format.ts';
-import type { Notice } from '../types.ts';
+import type { ConsoleNotices, Notice } from '../types.ts';
 import { usePoll } from '../use-poll.ts';
 import { Badge, Empty, PageTitle, Problem } from './common.tsx';
 
 export function Notices() {
-  const { data, error } = usePoll(() => api<{ notices: Notice[] }>(admin('/notices?limit=500')), 5000, []);
+  const { data, error } = usePoll(() => api<ConsoleNotices>(admin('/notices?limit=500')), 5000, []);
   const [customer, setCustomer] = useState('');
   const [kind, setKind] = useState('');
   const [selected, setSelected] = useState<number>();

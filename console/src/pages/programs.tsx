@@ -3,7 +3,7 @@ import { admin, api, enc } from '../api.ts';
 import { isoToUtcInput, time, utcInputToIso } from '../format.ts';
 import { Link } from '../link.tsx';
 import { navigate } from '../router.ts';
-import type { Infrastructure } from '../types.ts';
+import type { Infrastructure, InfrastructureList, ProgramCreated, ProgramList } from '../types.ts';
 import { usePoll } from '../use-poll.ts';
 import { Badge, Empty, PageTitle, Problem } from './common.tsx';
 
@@ -11,7 +11,7 @@ const day = 86_400_000;
 const productLines = ['classic-managed', 'managed-cloud', 'standard-on-demand'];
 
 export function Programs() {
-  const { data, error } = usePoll(() => api<{ programs: { name: string; state: string; from: string; to: string; createdAt: string }[] }>(admin('/programs')), 5000, []);
+  const { data, error } = usePoll(() => api<ProgramList>(admin('/programs')), 5000, []);
   return (
     <>
       <PageTitle sub="Moving instances from one infrastructure to another, in waves.">Programs</PageTitle>
@@ -74,7 +74,7 @@ function ProgramForm() {
   const set = (k: keyof typeof f) => (e: { target: { value: string } }) => setF((old) => ({ ...old, [k]: e.target.value }));
 
   useEffect(() => {
-    api<{ infrastructures: Infrastructure[] }>(admin('/infrastructures')).then(
+    api<InfrastructureList>(admin('/infrastructures')).then(
       (r) => {
         setInfras(r.infrastructures);
         setF((old) => ({ ...old, from: old.from || r.infrastructures[0]?.name || '', to: old.to || r.infrastructures[1]?.name || '' }));
@@ -103,7 +103,7 @@ function ProgramForm() {
       };
       if (f.hours.trim()) body.hours = f.hours.trim();
       if (f.supportContact.trim()) body.supportContact = f.supportContact.trim();
-      const created = await api<{ name: string }>(admin('/programs'), { method: 'POST', body });
+      const created = await api<ProgramCreated>(admin('/programs'), { method: 'POST', body });
       navigate(`/programs/${enc(created.name)}`);
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));

@@ -1,27 +1,7 @@
 import { useEffect, useState } from 'react';
+// The status API's own schema (an allow-list): type-only, erased from the bundle.
+import type { CustomerInstanceStatus as InstanceStatus, StatusPage as Status } from '../../../src/http/schemas/status-page.ts';
 import { languageOf, messages, sentMessages, text, type Language, type StatusText } from './status-text.ts';
-
-interface InstanceStatus {
-  instance: string;
-  environment: string;
-  state: 'not-scheduled' | 'scheduled' | 'sending-paused' | 'completed' | 'rolled-back';
-  window?: { start: string | null; end: string | null };
-  estimateMs?: number;
-  actualStart?: string | null;
-  actualEnd?: string | null;
-  held?: number | null;
-  switchedAt?: string | null;
-  pausedMs?: number | null;
-  released?: number | null;
-  supportContact: string | null;
-}
-
-interface Status {
-  customer: string;
-  locale: string;
-  timezone: string;
-  instances: InstanceStatus[];
-}
 
 type Loaded = { kind: 'loading' } | { kind: 'invalid' } | { kind: 'error'; message: string } | { kind: 'ok'; status: Status; at: number };
 

@@ -1,0 +1,18 @@
+/**
+ * The states a delivery passes through, in the order the operators read them. The store's
+ * columns, the queue counts of the API and the console's charts all come from this list.
+ */
+export const deliveryStates = ['scheduled', 'inflight', 'delivered', 'bounced', 'expired', 'suppressed'] as const;
+export type DeliveryState = (typeof deliveryStates)[number];
+
+/** Deliveries per state; every state is present. */
+export type DeliveryCounts = Record<DeliveryState, number>;
+
+/** Event types that are a delivery's outcome (or its acceptance): what the delivery timeline counts. */
+export const outcomeTypes = ['accepted', 'delivered', 'deferred', 'bounced', 'expired', 'suppressed'] as const;
+export type OutcomeType = (typeof outcomeTypes)[number];
+
+/** A count of zero for every key: no state is missing from a count, even when nothing is in it. */
+export function zeroCounts<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+}

@@ -1,0 +1,144 @@
+import { Type, type Static } from 'typebox';
+import { environments, productLines } from '../../core/fleet/fleet.ts';
+import { Timestamp } from './common.ts';
+import { QueueCounts } from './queue.ts';
+
+// Request bodies give types and shape; the detailed checks (name patterns, relays, CIDRs,
+// time zones) stay in core/fleet/fleet-input.ts, whose messages name the field and value.
+// Unknown fields are dropped, as they were ignored before.
+
+const ContactBody = Type.Object(
+  {
+    email: Type.String({ maxLength: 320 }),
+    locale: Type.Optional(Type.String({ description: 'e.g. "en" or "es-ES"; default "en"' })),
+    timezone: Type.Optional(Type.String({ description: 'IANA time zone; default "UTC"' })),
+  },
+  { additionalProperties: false },
+);
+
+export const CustomerBody = Type.Object(
+  {
+    name: Type.String({ description: "1-63 letters, digits, '.', '_' or '-'" }),
+    contacts: Type.Optional(Type.Array(ContactBody, { maxItems: 100, description: 'who receives upgrade notices' })),
+  },
+  { additionalProperties: false },
+);
+
+const ShapingRuleBody = Type.Object(
+  {
+    domain: Type.String({ description: 'a destination domain, or "*" for every other one' }),
+    maxConnections: Type.Optional(Type.Integer({ description: 'default 10' })),
+    maxMessagesPerConnection: Type.Optional(Type.Integer({ description: 'default 100' })),
+    rate: Type.Optional(Type.Union([Type.String({ description: 'e.g. "100/s", "5000/h"' }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+export const InfrastructureBody = Type.Object(
+  {
+    name: Type.String(),
+    deliveryMode: Type.Optional(Type.String({ description: '"relay" (default) or "mx"' })),
+    relays: Type.Optional(Type.Array(Type.String({ description: 'HOST:PORT; the port defaults to 25' }), { maxItems: 100 })),
+    sourceAddresses: Type.Optional(Type.Array(Type.String({ description: 'an IP address' }), { maxItems: 1000 })),
+    heloName: Type.Optional(Type.String()),
+    dkim: Type.Optional(Type.Array(Type.Object({ domain: Type.String(), selector: Type.String(), privateKey: Type.String({ description: 'PEM' }) }, { additionalProperties: false }), { maxItems: 100 })),
+    shaping: Type.Optional(Type.Array(ShapingRuleBody, { maxItems: 1000 })),
+    verificationAddress: Type.Optional(Type.String({ description: 'the canary address a switch verifies with' })),
+  },
+  { additionalProperties: false },
+);
+
+export const InstanceBody = Type.Object(
+  {
+    name: Type.String(),
+    customer: Type.String({ description: 'an existing customer' }),
+    productLine: Type.String({ description: productLines.join(' | ') }),
+    environment: Type.String({ description: environments.join(' | ') }),
+    infrastructure: Type.String({ description: 'an existing infrastructure' }),
+    allowFrom: Type.Optional(Type.Array(Type.String({ description: 'a CIDR such as 10.0.0.0/24' }), { maxItems: 1000, description: 'networks that may relay without AUTH' })),
+  },
+  { additionalProperties: false },
+);
+
+export const SuspendBody = Type.Object({ reason: Type.Optional(Type.String({ description: 'default "operator"' })) }, { additionalProperties: false });
+
+const Contact = Type.Object({ email: Type.String(), locale: Type.String(), timezone: Type.String() });
+
+export const Customer = Type.Object({ name: Type.String(), contacts: Type.Array(Contact), createdAt: Timestamp });
+export const CustomerList = Type.Object({ customers: Type.Array(Customer) });
+
+export const Infrastructure = Type.Object({
+  name: Type.String(),
+  deliveryMode: Type.Enum(['relay', 'mx']),
+  relays: Type.Array(Type.String({ description: 'HOST:PORT' })),
+  sourceAddresses: Type.Array(Type.String()),
+  heloName: Type.String(),
+  dkim: Type.Array(Type.Object({ domain: Type.String(), selector: Type.String() }), { description: 'the keys\u2019 domains and selectors; never the keys' }),
+  shaping: Type.Array(Type.Object({ domain: Type.String(), maxConnections: Type.Integer(), maxMessagesPerConnection: Type.Integer(), rate: Type.Union([Type.String(), Type.Null()]) })),
+  verificationAddress: Type.String(),
+  createdAt: Timestamp,
+});
+export const InfrastructureList = Type.Object({ infrastructures: Type.Array(Infrastructure) });
+
+const nullableTimestamp = Type.Union([Timestamp, Type.Null()]);
+
+const instanceFields = {
+  name: Type.String(),
+  customer: Type.String(),
+  productLine: Type.Enum(productLines),
+  environment: Type.Enum(environments),
+  infrastructure: Type.String({ description: 'where it sends now' }),
+  suspended: Type.Boolean(),
+  suspendedAt: nullableTimestamp,
+  suspendedReason: Type.Union([Type.String(), Type.Null()]),
+  allowFrom: Type.Array(Type.String()),
+  system: Type.Boolean({ description: 'mailshift\u2019s own sender of notices, never part of an upgrade program' }),
+  createdAt: Timestamp,
+  queue: Type.Optional(QueueCounts),
+};
+
+export const Instance = Type.Object(instanceFields);
+export const InstanceList = Type.Object({ instances: Type.Array(Instance) });
+
+export const InstanceCreated = Type.Object({
+  instance: Instance,
+  credentials: Type.Object({ smtp: Type.Object({ username: Type.String(), password: Type.String() }), apiKey: Type.String() }, { description: 'shown only here, once' }),
+});
+
+export const EventRow = Type.Object({
+  id: Type.Integer(),
+  instanceId: Type.Integer(),
+  messageId: Type.Union([Type.String(), Type.Null()]),
+  deliveryId: Type.Union([Type.Integer(), Type.Null()]),
+  type: Type.String(),
+  recipient: Type.Union([Type.String(), Type.Null()]),
+  at: Timestamp,
+  detail: Type.Record(Type.String(), Type.Unknown(), { description: 'what the event records; depends on its type' }),
+});
+
+export const InstanceDetail = Type.Object({ ...instanceFields, recentEvents: Type.Array(EventRow, { description: 'the latest 50, newest first' }) });
+
+export const Suspended = Type.Object({ instance: Type.String(), suspended: Type.Literal(true), since: nullableTimestamp, alreadySuspended: Type.Boolean() });
+
+export const Resumed = Type.Object({
+  instance: Type.String(),
+  suspended: Type.Literal(false),
+  heldMs: Type.Number({ description: 'how long sending was held' }),
+  released: Type.Integer({ description: 'deliveries released' }),
+  wasSuspended: Type.Optional(Type.Literal(false, { description: 'present when it was not suspended' })),
+});
+
+export type CustomerBody = Static<typeof CustomerBody>;
+export type InfrastructureBody = Static<typeof InfrastructureBody>;
+export type InstanceBody = Static<typeof InstanceBody>;
+export type Customer = Static<typeof Customer>;
+export type Infrastructure = Static<typeof Infrastructure>;
+export type InfrastructureList = Static<typeof InfrastructureList>;
+export type CustomerList = Static<typeof CustomerList>;
+export type Instance = Static<typeof Instance>;
+export type InstanceList = Static<typeof InstanceList>;
+export type InstanceCreated = Static<typeof InstanceCreated>;
+export type InstanceDetail = Static<typeof InstanceDetail>;
+export type EventRow = Static<typeof EventRow>;
+export type Suspended = Static<typeof Suspended>;
+export type Resumed = Static<typeof Resumed>;
