@@ -77,7 +77,10 @@ try {
   }
   const settled = statusKb(pid, 'VmRSS');
 
-  const counts = Object.entries(statuses.reduce<Record<number, number>>((acc, s) => ((acc[s] = (acc[s] ?? 0) + 1), acc), {}));
+  const counts = Object.entries(statuses.reduce<Record<number, number>>((acc, s) => {
+    acc[s] = (acc[s] ?? 0) + 1;
+    return acc;
+  }, {}));
   const inflightMb = (parallel * payload.length) / 1024 / 1024;
   const mbOf = (kb: number) => `${Math.round(kb / 1024)} MB`;
   console.log(`http-memory: ${parallel} parallel × ${(payload.length / 1024 / 1024).toFixed(1)} MB JSON raw bodies (${inflightMb.toFixed(0)} MB in flight), answers ${counts.map(([s, n]) => `${n}×${s}`).join(', ')} in ${(tookMs / 1000).toFixed(1)} s`);

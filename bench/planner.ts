@@ -20,7 +20,10 @@ export interface PlannerFigures {
  */
 function syntheticFleet(count: number, customers: number): PlannedInstance[] {
   let seed = 42;
-  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const next = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
   const fleet = Array.from({ length: count }, (_, k) => {
     const customerId = 1 + Math.floor(next() * customers);
     const productLine = productLines[k % 3];

@@ -59,8 +59,7 @@ class RawSmtp {
   private constructor(private readonly socket: Socket) {
     socket.on('data', (d: Buffer) => {
       this.buffer += d.toString('latin1');
-      let at;
-      while ((at = this.buffer.search(/^\d{3} [^\r\n]*\r\n/m)) >= 0) {
+      for (let at = this.buffer.search(/^\d{3} [^\r\n]*\r\n/m); at >= 0; at = this.buffer.search(/^\d{3} [^\r\n]*\r\n/m)) {
         // The reply with its continuation lines (250-…), which come before its last line.
         const end = this.buffer.indexOf('\r\n', at) + 2;
         this.replies.push(this.buffer.slice(0, end - 2));
@@ -68,7 +67,10 @@ class RawSmtp {
       }
       this.wake?.();
     });
-    socket.on('close', () => ((this.closed = true), this.wake?.()));
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake?.();
+    });
     socket.on('error', () => undefined);
   }
 

@@ -33,7 +33,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   const text = await res.text();
   const body = text ? JSON.parse(text) : null;
   if (!res.ok) {
-    if (res.status === 401 && !path.startsWith('/api/session')) signedOutListeners.forEach((l) => l());
+    if (res.status === 401 && !path.startsWith('/api/session')) for (const l of signedOutListeners) l();
     throw new ApiError(res.status, body?.code ?? 'error', body?.detail ?? `HTTP ${res.status}`);
   }
   return body as T;

@@ -20,9 +20,10 @@ const sections = [
 ];
 
 function route(path: string): { title: string; page: ReactElement } {
-  let m: Record<string, string> | null;
-  if ((m = match('/fleet/:name', path))) return { title: m.name, page: <InstancePage name={m.name} /> };
-  if ((m = match('/programs/:name', path))) return { title: m.name, page: <ProgramPage name={m.name} /> };
+  const instance = match('/fleet/:name', path);
+  if (instance) return { title: instance.name, page: <InstancePage name={instance.name} /> };
+  const program = match('/programs/:name', path);
+  if (program) return { title: program.name, page: <ProgramPage name={program.name} /> };
   if (path.startsWith('/infrastructures')) return { title: 'Infrastructures', page: <Infrastructures /> };
   if (path.startsWith('/programs')) return { title: 'Programs', page: <Programs /> };
   if (path.startsWith('/notices')) return { title: 'Notices', page: <Notices /> };
@@ -48,6 +49,7 @@ export function App() {
     document.title = `${title} · mailshift`;
   }, [title]);
   // Move focus to the new page's heading so keyboard and screen-reader users follow navigation.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new path is the trigger; the effect reads the DOM it rendered
   useEffect(() => {
     main.current?.querySelector<HTMLElement>('h1')?.focus();
   }, [path]);

@@ -38,7 +38,7 @@ function Axes({ max, labels }: { max: number; labels: string[] }) {
       })}
       {labels.map((l, i) =>
         i % every === 0 ? (
-          <text key={i} x={pad.left + (plotW * (i + 0.5)) / labels.length} y={height - 8} textAnchor="middle">
+          <text key={l} x={pad.left + (plotW * (i + 0.5)) / labels.length} y={height - 8} textAnchor="middle">
             {shortTime(l)}
           </text>
         ) : null,
@@ -127,12 +127,12 @@ export function StackedBars({ title, labels, series }: { title: string; labels: 
       <figcaption id={id}>{title}</figcaption>
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-labelledby={id}>
         <Axes max={max} labels={labels} />
-        {labels.map((_, i) => {
+        {labels.map((label, i) => {
           let base = 0;
           return series.map((s) => {
             const h = (plotH * s.values[i]) / max;
             base += h;
-            return h > 0 ? <rect key={`${i}-${s.name}`} x={pad.left + i * colW + 1} width={Math.max(1, colW - 2)} y={pad.top + plotH - base} height={h} fill={s.color} /> : null;
+            return h > 0 ? <rect key={`${label}-${s.name}`} x={pad.left + i * colW + 1} width={Math.max(1, colW - 2)} y={pad.top + plotH - base} height={h} fill={s.color} /> : null;
           });
         })}
       </svg>

@@ -5,7 +5,7 @@ const listeners = new Set<() => void>();
 export function navigate(path: string): void {
   if (path === location.pathname + location.search) return;
   history.pushState(null, '', path);
-  listeners.forEach((l) => l());
+  for (const l of listeners) l();
   window.scrollTo(0, 0);
 }
 

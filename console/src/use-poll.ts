@@ -15,6 +15,7 @@ export function usePoll<T>(load: () => Promise<T>, intervalMs: number, deps: unk
   loadRef.current = load;
   const reload = useCallback(() => setTick((t) => t + 1), []);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `tick` is the trigger of a reload; the loader is read through a ref
   useEffect(() => {
     let live = true;
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -169,7 +169,7 @@ describe('composeBatch', () => {
 
   test('a render failure at the last recipient is found before the batch is composed', async () => {
     const request = batch({ text: '{% for i in (1..n) %}.{% endfor %}' }, 1000);
-    request.recipients.forEach((r, i) => (r.substitutions = { n: i === 999 ? 1_000_000_000 : 3 }));
+    for (const [i, r] of request.recipients.entries()) r.substitutions = { n: i === 999 ? 1_000_000_000 : 3 };
     const err = await refusal(request);
     assert.equal(err.code, 'template-error');
     assert.match(err.detail, /^recipients\[999\]\.text: the template needs more memory/);

@@ -27,8 +27,7 @@ export class SmtpSession {
     socket.on('error', () => undefined);
     socket.on('data', (chunk: Buffer) => {
       this.buffer += chunk.toString('latin1');
-      let at: number;
-      while ((at = this.buffer.indexOf('\r\n')) >= 0) {
+      for (let at = this.buffer.indexOf('\r\n'); at >= 0; at = this.buffer.indexOf('\r\n')) {
         const line = this.buffer.slice(0, at);
         this.buffer = this.buffer.slice(at + 2);
         const m = /^(\d{3})([ -])/.exec(line);

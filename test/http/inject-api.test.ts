@@ -46,7 +46,7 @@ describe('instance API (app.inject)', () => {
 
     test('wrong keys from one source end in 429 with Retry-After, and then the right key is refused there too', async () => {
       const from = (remoteAddress: string, token: string) => h.app.inject({ method: 'GET', url: '/api/v1/upgrade/status', remoteAddress, headers: { authorization: `Bearer ${token}` } });
-      let locked;
+      let locked: Awaited<ReturnType<typeof from>> | undefined;
       for (let i = 0; i < 20 && !locked; i++) {
         const res = await from('10.2.0.1', `ms_${i.toString(16).padStart(12, '0')}_${'x'.repeat(32)}`);
         if (res.statusCode === 429) locked = res;

@@ -59,7 +59,7 @@ export function Fleet() {
     <>
       <PageTitle sub="Every instance, where it sends from and what it is holding.">Fleet</PageTitle>
       <Problem error={error} />
-      <form className="filters" role="search" aria-label="Filter instances" onSubmit={(e) => e.preventDefault()}>
+      <form className="filters" aria-label="Filter instances" onSubmit={(e) => e.preventDefault()}>
         <div className="field">
           <label htmlFor="fleet-search">Search</label>
           <input id="fleet-search" type="search" placeholder="Instance or customer" value={search} onChange={(e) => setSearch(e.target.value)} />

@@ -110,6 +110,7 @@ function PlanPreview({ plan, base, onPublished }: { plan: Plan; base: string; on
           <button type="button" onClick={publish} disabled={busy}>
             {busy ? 'Publishing…' : 'Publish and notify customers'}
           </button>
+          {/* biome-ignore lint/a11y/noAutofocus: in a confirmation that notifies every customer, the safe choice takes the focus */}
           <button type="button" className="secondary" onClick={() => dialog.current?.close()} autoFocus>
             Cancel
           </button>
@@ -244,8 +245,8 @@ function Progress({ status }: { status: ProgramStatus }) {
               </tr>
             </thead>
             <tbody>
-              {status.requests.map((r, i) => (
-                <tr key={i}>
+              {status.requests.map((r) => (
+                <tr key={`${r.at}-${r.instance}-${r.kind}`}>
                   <td>{time(r.at)}</td>
                   <td>{r.instance}</td>
                   <td>{r.kind}</td>
@@ -264,7 +265,7 @@ function Progress({ status }: { status: ProgramStatus }) {
 function EstimateBar({ estimate, actual }: { estimate: number; actual: number | null }) {
   const max = Math.max(estimate, actual ?? 0, 1);
   return (
-    <span className="vs" aria-label={actual === null ? 'not run yet' : `actual ${Math.round((100 * actual) / estimate)}% of the estimate`}>
+    <span className="vs" role="img" aria-label={actual === null ? 'not run yet' : `actual ${Math.round((100 * actual) / estimate)}% of the estimate`}>
       <span className="vs-estimate" style={{ width: `${(100 * estimate) / max}%` }} />
       {actual !== null && <span className={`vs-actual ${actual > estimate ? 'over' : ''}`} style={{ width: `${(100 * actual) / max}%` }} />}
     </span>

@@ -26,6 +26,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
         <h1 id="sign-in-title">mailshift console</h1>
         <p>Sign in with the admin token (<code>./data/admin-token</code> or <code>MAILSHIFT_ADMIN_TOKEN</code>).</p>
         <label htmlFor="token">Admin token</label>
+        {/* biome-ignore lint/a11y/noAutofocus: the page's only field; signing in is all it is for */}
         <input id="token" name="token" type="password" autoComplete="current-password" required autoFocus value={token} onChange={(e) => setToken(e.target.value)} />
         {error && (
           <p className="error" role="alert">

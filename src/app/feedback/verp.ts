@@ -43,7 +43,7 @@ export class VerpCodec {
     if (options.secrets.length === 0 || options.secrets.some((s) => s.length < 16)) throw new Error('VERP secrets must be at least 16 characters');
     this.prefix = prefix;
     this.keys = options.secrets.map((s) => Buffer.from(s, 'utf8'));
-    this.shape = new RegExp(`^${escape(prefix)}([0-9a-z]{1,${maxIdDigits}})-([0-9a-v]{${signatureDigits}})$`);
+    this.shape = new RegExp(`^${escapeRegExp(prefix)}([0-9a-z]{1,${maxIdDigits}})-([0-9a-v]{${signatureDigits}})$`);
   }
 
   /** The envelope sender for one delivery at a bounce domain. */
@@ -74,6 +74,6 @@ function sign(key: Buffer, id: string): string {
   return mac.readBigUInt64BE(0).toString(32).padStart(signatureDigits, '0');
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.=-]/g, (c) => `\\${c}`);
 }

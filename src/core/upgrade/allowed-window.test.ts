@@ -168,7 +168,10 @@ describe('nextFit', () => {
     it(`agrees with a minute-by-minute search for ${hours ?? 'all day'} on ${weekdays ?? 'every day'}`, () => {
       const allowed = window(hours, weekdays);
       let seed = 7;
-      const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const random = () => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed / 2 ** 31;
+      };
       for (let k = 0; k < 40; k += 1) {
         const from = monday + Math.floor(random() * 14 * 24 * 60) * minute;
         const length = (1 + Math.floor(random() * 24)) * 5 * minute;

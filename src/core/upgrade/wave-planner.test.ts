@@ -44,7 +44,10 @@ function allowed(hours: string | undefined, weekdays?: string): ProgramSpec['all
 
 function random(seed: number): () => number {
   let s = seed;
-  return () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  return () => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return s / 2 ** 31;
+  };
 }
 
 /** `count` instances spread at random over `customers` customers, every product line and environment. */
