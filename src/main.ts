@@ -8,12 +8,8 @@ import { ConfigError, weakTokenReason, type Config } from './config.ts';
 import type { Clock } from './core/clock.ts';
 import { systemClock } from './system-clock.ts';
 import { openStore } from './store/database.ts';
-import { FleetRepository } from './store/fleet-repository.ts';
-import { SpoolRepository } from './store/spool-repository.ts';
-import { SuspensionRepository } from './store/suspension-repository.ts';
-import { SuppressionRepository } from './store/suppression-repository.ts';
-import { CaptureRepository } from './store/capture-repository.ts';
-import { WebhookRepository } from './store/webhook-repository.ts';
+import type { FleetRepository } from './store/fleet-repository.ts';
+import { createRepositories, type Repositories } from './store/repositories.ts';
 import { Metrics } from './metrics.ts';
 import { FleetNames } from './app/fleet-names.ts';
 import { FleetService } from './app/fleet-service.ts';
@@ -30,7 +26,6 @@ import { startCaptureServer } from './smtp/capture-server.ts';
 import { startInboundServer } from './smtp/inbound-server.ts';
 import { loadTls } from './smtp/tls.ts';
 import { buildHttpApp } from './http/http-app.ts';
-import { ProgramRepository } from './store/program-repository.ts';
 import { NoticeService } from './app/notice-service.ts';
 import { ProgramService } from './app/program-service.ts';
 import { SwitchSteps } from './engine/switch-steps.ts';
@@ -49,12 +44,12 @@ import { CaptureService } from './app/capture-service.ts';
 import { ConsoleService } from './app/console-service.ts';
 import { OperatorSessions } from './app/operator-sessions.ts';
 import { HealthService } from './app/health-service.ts';
-import { ConsoleQueries } from './store/console-queries.ts';
-import { SessionRepository } from './store/session-repository.ts';
 
 export interface RunningMailshift {
   /** With the delivery engine itself (the composition root knows it), for tests that look at what it holds. */
   services: Services & { engine: DeliveryEngine };
+  /** The store's repositories, for tests and the simulation that look at what is stored; not part of `Services`. */
+  repositories: Repositories;
   httpPort: number;
   smtpPort: number;
   capturePort: number;
@@ -73,6 +68,8 @@ const maxRecipients = maxRecipientsPerMessage;
 /** Everything built from the config, before any listener or loop starts. */
 export interface ComposedMailshift {
   services: Services;
+  /** The store's repositories, kept out of `Services` so no adapter reaches them. */
+  repositories: Repositories;
   dialect: string;
   log: Logger;
   /** The background loops, not started. */
@@ -98,12 +95,8 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   const adminToken = config.adminToken ?? readOrCreateToken(join(config.dataDir, 'admin-token'));
   const store = await openStore({ url: config.databaseUrl, schema: config.databaseSchema });
 
-  const fleetRepository = new FleetRepository(store.db);
-  const spool = new SpoolRepository(store.db, store.dialect);
-  const suspensions = new SuspensionRepository(store.db);
-  const suppressions = new SuppressionRepository(store.db);
-  const captures = new CaptureRepository(store.db);
-  const webhooks = new WebhookRepository(store.db);
+  const repositories = createRepositories(store);
+  const { fleet: fleetRepository, spool, events, suspensions, suppressions, captures, webhooks } = repositories;
   const metrics = new Metrics(async () => {
     const totals = new Map<string, number>();
     for (const r of await spool.queueCounts()) totals.set(r.state, (totals.get(r.state) ?? 0) + r.count);
@@ -132,36 +125,39 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     engine.accepted(messages),
   );
 
-  const programs = new ProgramRepository(store.db);
-  const notices = new NoticeService(programs, fleetRepository, spool, acceptor, { from: config.noticeFrom, instance: () => noticeSender(fleetRepository, config.noticeInfrastructure, clock.now()) }, clock, log.child({ part: 'notices' }), () => noticeLoop.wake());
+  const { programs, waves, switches } = repositories;
+  const notices = new NoticeService({ notices: repositories.notices, waves, events }, fleetRepository, acceptor, { from: config.noticeFrom, instance: () => noticeSender(fleetRepository, config.noticeInfrastructure, clock.now()) }, clock, log.child({ part: 'notices' }), () => noticeLoop.wake());
   const noticeLoop = makeNoticeLoop(notices, log.child({ part: 'notices' }), config.pollMs);
   const steps = new SwitchSteps(fleet, fleetRepository, spool, clock, { drainTimeoutMs: config.drainTimeoutMs, connectionTimeoutMs: config.connectTimeoutMs });
-  const runner = new UpgradeRunner(programs, fleetRepository, steps, clock, notices, log.child({ part: 'upgrades' }), { pollMs: config.pollMs });
-  const programService = new ProgramService(programs, fleetRepository, notices, clock, { supportContact: config.supportContact }, () => runner.wake());
+  const runner = new UpgradeRunner({ programs, waves, switches }, fleetRepository, steps, clock, notices, log.child({ part: 'upgrades' }), { pollMs: config.pollMs });
+  const programService = new ProgramService(
+    { programs, waves, switches, notices: repositories.notices, tokens: repositories.statusTokens, requests: repositories.customerRequests },
+    fleetRepository, notices, clock, { supportContact: config.supportContact }, () => runner.wake());
 
   // The instance API's services: routes parse, call one of these, and present.
-  const submissions = new SubmissionService(acceptor, new Idempotency(spool), inflight, { maxMessageBytes: config.maxMessageBytes, batchMaxRenderedBytes: config.batchMaxRenderedBytes });
+  const submissions = new SubmissionService(acceptor, new Idempotency(repositories.idempotency), inflight, { maxMessageBytes: config.maxMessageBytes, batchMaxRenderedBytes: config.batchMaxRenderedBytes });
   const suppressionService = new SuppressionService(suppressions, clock);
   const webhookService = new WebhookService(webhooks, new WebhookTargets(config.webhookAllowNetworks), clock, { maxPerInstance: config.maxWebhooksPerInstance });
-  const messages = new MessageReads(spool);
-  const upgradeStatus = new UpgradeStatusService({ tokens: programs, fleet: fleetRepository, upgrades: programService, held: suspensions });
+  const messages = new MessageReads(spool, events);
+  const upgradeStatus = new UpgradeStatusService({ tokens: repositories.statusTokens, fleet: fleetRepository, upgrades: programService, held: suspensions });
   // The operators' services: the console reads through its own port; sessions last in wall time.
-  const fleetReads = new FleetReads(fleetRepository, spool);
+  const fleetReads = new FleetReads(fleetRepository, spool, events);
   const captureService = new CaptureService(captures);
-  const consoleService = new ConsoleService({ reads: new ConsoleQueries(store.db), fleet: fleetRepository, instances: fleet, held: suspensions }, clock);
-  const operatorSessions = new OperatorSessions(new SessionRepository(store.db), adminToken, systemClock);
+  const consoleService = new ConsoleService({ reads: repositories.console, fleet: fleetRepository, instances: fleet, held: suspensions }, clock);
+  const operatorSessions = new OperatorSessions(repositories.sessions, adminToken, systemClock);
   const health = new HealthService({ store: { ping: async () => void (await sql`select 1`.execute(store.db)) }, engine });
-  const services: Services = { config, adminToken, clock, authGuard, inflight, fleet, fleetRepository, acceptor, spool, suppressions, suspensions, captures, webhooks, engine, metrics, programs, programService, notices, runner, submissions, suppressionService, webhookService, messages, upgradeStatus, fleetReads, captureService, console: consoleService, operatorSessions, health };
-  const webhookSender = new WebhookSender(webhooks, spool, clock, log.child({ part: 'webhooks' }), new WebhookTargets(config.webhookAllowNetworks));
-  const retention = new Retention(spool, clock, log.child({ part: 'retention' }), config.retention);
-  return { services, dialect: store.dialect, log, engine, runner, noticeLoop, webhookSender, retention, closeStore: () => store.close() };
+  const services: Services = { config, adminToken, clock, authGuard, inflight, fleet, acceptor, engine, metrics, programService, notices, runner, submissions, suppressionService, webhookService, messages, upgradeStatus, fleetReads, captureService, console: consoleService, operatorSessions, health };
+  const webhookSender = new WebhookSender(webhooks, events, clock, log.child({ part: 'webhooks' }), new WebhookTargets(config.webhookAllowNetworks));
+  const retention = new Retention(repositories.retention, clock, log.child({ part: 'retention' }), config.retention);
+  return { services, repositories, dialect: store.dialect, log, engine, runner, noticeLoop, webhookSender, retention, closeStore: () => store.close() };
 }
 
 /** Composition root, second half: starts the listeners and loops over the composed parts. */
 export async function startMailshift(config: Readonly<Config>, options: StartOptions = {}): Promise<RunningMailshift> {
   const composed = await composeMailshift(config, options);
-  const { services, log, engine, runner, noticeLoop, webhookSender, retention } = composed;
-  const { clock, fleet, fleetRepository, captures, acceptor, authGuard, inflight, metrics } = services;
+  const { services, repositories, log, engine, runner, noticeLoop, webhookSender, retention } = composed;
+  const { clock, fleet, acceptor, authGuard, inflight, metrics } = services;
+  const { fleet: fleetRepository, captures } = repositories;
   const capture = await startCaptureServer(config.capturePort, captures, clock, log.child({ part: 'capture' }));
   await ensureLocalInfrastructure(fleet, fleetRepository, capture.port);
 
@@ -216,7 +212,7 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
       log.info('mailshift stopped');
     })());
 
-  return { services: { ...services, engine }, httpPort, smtpPort: inbound.port, capturePort: capture.port, stop };
+  return { services: { ...services, engine }, repositories, httpPort, smtpPort: inbound.port, capturePort: capture.port, stop };
 }
 
 /** `local` relays to the built-in capture server, so a new installation can send at once. */

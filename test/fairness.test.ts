@@ -166,7 +166,7 @@ describe('no tenant stalls another (engine)', () => {
       await leavesPromptly(h, good.apiKey, healthy, 'one domain');
       const engine = h.app.services.engine;
       assert.deepEqual(engine.downDestinations(), [], 'it left while the silent relay still held its sessions');
-      const stalledId = (await h.app.services.fleetRepository.findInstance({ name: 'stalled' }))!.id;
+      const stalledId = (await h.app.repositories.fleet.findInstance({ name: 'stalled' }))!.id;
       const heldStalled = engine.heldCounts().perInstance.get(stalledId) ?? 0;
       // A destination's bound defaults to one claim batch.
       assert.ok(heldStalled <= h.app.services.config.claimBatch, `at most a destination's bound of the stalled tenant in memory: ${heldStalled}`);
@@ -217,7 +217,7 @@ describe('no tenant stalls another (engine)', () => {
       await eventually(async () => (await h.admin('GET', '/api/admin/v1/queue')).body.instances['stalled-wide'].inflight === 0, 10_000, 'nothing of the stalled tenant in flight');
       const queue = (await h.admin('GET', '/api/admin/v1/queue')).body.instances['stalled-wide'];
       assert.equal(queue.scheduled, 3000, `every delivery is scheduled again: ${JSON.stringify(queue)}`);
-      const stalledId = (await h.app.services.fleetRepository.findInstance({ name: 'stalled-wide' }))!.id;
+      const stalledId = (await h.app.repositories.fleet.findInstance({ name: 'stalled-wide' }))!.id;
       assert.equal(engine.heldCounts().perInstance.get(stalledId), undefined, 'the backlog waits in the spool, not in memory');
       const seen = silent.connections();
       assert.ok(seen <= 20, `a few sessions tried the silent relay, not one or more per domain: ${seen}`);
@@ -266,7 +266,7 @@ describe('no tenant stalls another (engine)', () => {
       const good = await h.instance('good-tarpit', [healthy.relay]);
       const engine = h.app.services.engine;
       const max = h.app.services.config.maxOutboundConnections;
-      const stalledId = (await h.app.services.fleetRepository.findInstance({ name: 'tarpitted' }))!.id;
+      const stalledId = (await h.app.repositories.fleet.findInstance({ name: 'tarpitted' }))!.id;
       await sendSpread(h, stalled.apiKey, 3000, 300, 'tar');
       // Without a bound per instance its 500 held deliveries over 300 domains would take every slot.
       await eventually(() => (engine.connectionCounts().perInstance.get(stalledId) ?? 0) >= max / 2, 5000, 'the stalled tenant at its share of the slots');

@@ -9,7 +9,7 @@ import { parseWebhookUrl } from '../src/core/net/webhook-url.ts';
 import { WebhookSender, defaultWebhookOptions, webhookFailureText } from '../src/engine/webhook-sender.ts';
 import { WebhookTargets, type Resolver } from '../src/engine/webhook-target.ts';
 import type { Webhook, WebhookRepository } from '../src/store/webhook-repository.ts';
-import type { EventRecord, SpoolRepository } from '../src/store/spool-repository.ts';
+import type { EventRecord, EventRepository } from '../src/store/event-repository.ts';
 
 const secret = 'whsec-unit-test-signing-secret';
 const now = Date.UTC(2025, 0, 6, 9, 0, 0);
@@ -25,7 +25,7 @@ function world(urls: string[]) {
     failed: async (id: number, failures: number, nextAttemptAt: number, lastError: string) => void Object.assign(find(id), { failures, nextAttemptAt, lastError }),
   } as unknown as WebhookRepository;
   const event: EventRecord = { id: 1, instanceId: 7, messageId: 'm-1', deliveryId: 1, type: 'delivered', recipient: 'a@example.com', at: now - 5000, detail: {} };
-  const spool = { eventsAfter: async (_instance: number, after: number) => (after < event.id ? [event] : []) } as unknown as SpoolRepository;
+  const spool = { eventsAfter: async (_instance: number, after: number) => (after < event.id ? [event] : []) } as unknown as EventRepository;
   const lines: string[] = [];
   const log = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
   return { hooks, webhooks, spool, log, lines };

@@ -52,7 +52,7 @@ export class AcceptService {
   private readonly writer: GroupCommit<NewMessage>;
 
   constructor(
-    private readonly spool: SpoolRepository,
+    private readonly spool: Pick<SpoolRepository, 'commit'>,
     private readonly suppressions: SuppressionRepository,
     private readonly clock: Clock,
     private readonly options: AcceptOptions,

@@ -22,7 +22,7 @@ for (const kind of testDatabases()) {
       const { f, s } = service();
       now = t0;
       await f.spool.commit([message('m1', f.instance.id, ['a@example.com', 'b@example.com'])], t0 - 90 * 60_000, t0 + hour);
-      await f.spool.addEvents([{ instanceId: f.instance.id, type: 'bounced', at: t0 - 1, detail: {} }]);
+      await f.events.addEvents([{ instanceId: f.instance.id, type: 'bounced', at: t0 - 1, detail: {} }]);
       const timeline = await s.timeline(2, 4);
       assert.equal(timeline.bucketMs, 30 * 60_000);
       assert.equal(timeline.until, t0);
@@ -49,7 +49,7 @@ for (const kind of testDatabases()) {
     test('infrastructures with their instance count and the last hour\u2019s outcomes', async () => {
       const { f, s } = service();
       now = t0;
-      await f.spool.addEvents([
+      await f.events.addEvents([
         { instanceId: f.instance.id, type: 'delivered', at: t0 - 10, detail: { infrastructureId: f.blue.id } },
         { instanceId: f.instance.id, type: 'bounced', at: t0 - 2 * hour, detail: { infrastructureId: f.blue.id } },
       ]);

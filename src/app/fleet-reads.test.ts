@@ -13,7 +13,7 @@ for (const kind of testDatabases()) {
 
     test('queue counts per state, in total and per instance name, with every state and every instance present', async () => {
       const f = fixture();
-      const reads = new FleetReads(f.fleet, f.spool);
+      const reads = new FleetReads(f.fleet, f.spool, f.events);
       assert.deepEqual(await reads.queue(), { total: zero, instances: { 'acme-prod': zero, 'acme-dev': zero } });
       await f.spool.commit([message('m1', f.instance.id, ['a@example.com', 'b@example.com'], { suppressed: { 'b@example.com': 'listed' } }), message('m2', f.other.id, ['c@example.com'])], t0, t0 + 3_600_000);
       assert.deepEqual(await reads.queue(), {
@@ -24,7 +24,7 @@ for (const kind of testDatabases()) {
 
     test('instances with their customer, infrastructure and queue; one with its latest events', async () => {
       const f = fixture();
-      const reads = new FleetReads(f.fleet, f.spool);
+      const reads = new FleetReads(f.fleet, f.spool, f.events);
       await f.spool.commit([message('m1', f.instance.id, ['a@example.com'])], t0, t0 + 3_600_000);
       const rows = await reads.instances();
       assert.deepEqual(

@@ -13,7 +13,11 @@ export interface FleetRecords {
 
 /** The spool's aggregates this reads. */
 export interface QueueRecords {
-  queueCounts(): Promise<{ instanceId: number; state: string; count: number }[]>;
+  queueCounts(): Promise<{ instanceId: number; state: DeliveryState; count: number }[]>;
+}
+
+/** The events this reads. */
+export interface RecentEvents {
   recentEvents(instanceId: number, limit: number): Promise<MessageEvent[]>;
 }
 
@@ -32,6 +36,7 @@ export class FleetReads {
   constructor(
     private readonly fleet: FleetRecords,
     private readonly spool: QueueRecords,
+    private readonly events: RecentEvents,
   ) {}
 
   customers(): Promise<Customer[]> {
@@ -51,7 +56,7 @@ export class FleetReads {
   async instance(name: string): Promise<InstanceRow & { recentEvents: MessageEvent[] }> {
     const instance = await this.fleet.findInstance({ name });
     if (!instance) throw new DomainError('not-found', `no instance named ${JSON.stringify(name)}`);
-    const [names, queue, recentEvents] = await Promise.all([this.names(), this.queue(), this.spool.recentEvents(instance.id, recentEventCount)]);
+    const [names, queue, recentEvents] = await Promise.all([this.names(), this.queue(), this.events.recentEvents(instance.id, recentEventCount)]);
     return { ...this.row(instance, names, queue.instances), recentEvents };
   }
 
@@ -63,7 +68,6 @@ export class FleetReads {
     const per: Record<string, DeliveryCounts> = {};
     for (const i of instances) per[i.name] = zeroCounts(deliveryStates);
     for (const r of rows) {
-      if (!isDeliveryState(r.state)) continue;
       total[r.state] += r.count;
       const name = byId.get(r.instanceId);
       if (name) per[name][r.state] += r.count;
@@ -84,8 +88,4 @@ export class FleetReads {
       queue: queues[instance.name] ?? zeroCounts(deliveryStates),
     };
   }
-}
-
-function isDeliveryState(state: string): state is DeliveryState {
-  return (deliveryStates as readonly string[]).includes(state);
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DomainError } from '../core/errors.ts';
-import { isUniqueViolation } from '../store/spool-repository.ts';
+import { isUniqueViolation } from '../store/unique-violation.ts';
 import type { IdempotencyClaim } from './accept-service.ts';
 
 /** What the store kept of a request answered with a key. */
@@ -11,7 +11,7 @@ export interface StoredAnswer {
 
 /** The one read the protocol needs; the answer itself is written by the accepting commit. */
 export interface IdempotencyKeys {
-  findIdempotencyKey(instanceId: number, key: string): Promise<StoredAnswer | undefined>;
+  find(instanceId: number, key: string): Promise<StoredAnswer | undefined>;
 }
 
 export interface Answer<T> {
@@ -58,7 +58,7 @@ export class Idempotency {
   }
 
   private async replay<T>(instanceId: number, key: string, requestHash: string): Promise<Answer<T> | undefined> {
-    const seen = await this.keys.findIdempotencyKey(instanceId, key);
+    const seen = await this.keys.find(instanceId, key);
     if (!seen) return undefined;
     if (seen.requestHash !== requestHash) throw new DomainError('idempotency-mismatch', `Idempotency-Key ${JSON.stringify(key)} was used for a different request`);
     // Stored by the same route from a value of the same type (see SubmissionService).

@@ -12,7 +12,7 @@ for (const kind of testDatabases()) {
     test('a message with its deliveries and events; for another instance it does not exist', async () => {
       const f = fixture();
       await f.spool.commit([message('m-1', f.instance.id, ['a@example.test', 'b@example.test'], { suppressed: { 'b@example.test': 'bounced' } })], t0, t0 + 1000);
-      const reads = new MessageReads(f.spool);
+      const reads = new MessageReads(f.spool, f.events);
       const found = await reads.get('m-1', f.instance.id);
       assert.equal(found.message.instanceId, f.instance.id);
       assert.equal(found.message.createdAt, t0);

@@ -41,12 +41,19 @@ export interface MessageDetail {
 export interface MessageStore {
   findMessage(id: string): Promise<StoredMessage | undefined>;
   deliveriesOf(messageId: string): Promise<StoredDelivery[]>;
+}
+
+/** The reads of the event log this needs. */
+export interface MessageEvents {
   eventsForMessage(messageId: string): Promise<MessageEvent[]>;
 }
 
 /** One message as the instance API and the operators see it. */
 export class MessageReads {
-  constructor(private readonly store: MessageStore) {}
+  constructor(
+    private readonly store: MessageStore,
+    private readonly events: MessageEvents,
+  ) {}
 
   /**
    * The message `id`; with `instanceId`, only if it is that instance's: another instance's
@@ -55,7 +62,7 @@ export class MessageReads {
   async get(id: string, instanceId?: number): Promise<MessageDetail> {
     const message = await this.store.findMessage(id);
     if (!message || (instanceId !== undefined && message.instanceId !== instanceId)) throw new DomainError('not-found', `no message ${id}`);
-    const [deliveries, events] = await Promise.all([this.store.deliveriesOf(id), this.store.eventsForMessage(id)]);
+    const [deliveries, events] = await Promise.all([this.store.deliveriesOf(id), this.events.eventsForMessage(id)]);
     return { message, deliveries, events };
   }
 }

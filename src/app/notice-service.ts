@@ -7,14 +7,24 @@ import type { NoticeInput, NoticeKind } from '../notices/notice.ts';
 import { renderNotice } from '../notices/render-notice.ts';
 import { rollbackReason } from '../notices/rollback-reason.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
-import type { NewNotice, ProgramRecord, ProgramRepository, SwitchRecord, WaveRecord } from '../store/program-repository.ts';
-import type { SpoolRepository } from '../store/spool-repository.ts';
+import type { EventRepository } from '../store/event-repository.ts';
+import type { NewNotice, NoticeRepository, NoticeRow } from '../store/notice-repository.ts';
+import type { ProgramRecord } from '../store/program-repository.ts';
+import type { SwitchRecord } from '../store/switch-repository.ts';
+import type { WaveRecord, WaveRepository } from '../store/wave-repository.ts';
 import type { AcceptService } from './accept-service.ts';
 
 export interface NoticeSender {
   /** The instance notices are sent from (mailshift's own, on a working infrastructure). */
   instance(): Promise<Instance>;
   from: string;
+}
+
+/** The records this reads and writes: the notice outbox, a program's waves, the instances' events. */
+export interface NoticeStores {
+  notices: Pick<NoticeRepository, 'addNotices' | 'dueNotices' | 'noticeSent'>;
+  waves: Pick<WaveRepository, 'waves'>;
+  events: Pick<EventRepository, 'addEvents'>;
 }
 
 /** What a stored notice carries: the template's input but for who reads it and how. */
@@ -28,9 +38,8 @@ type NoticeDetail = Omit<NoticeInput, 'kind' | 'locale' | 'timezone'>;
  */
 export class NoticeService {
   constructor(
-    private readonly programs: ProgramRepository,
+    private readonly store: NoticeStores,
     private readonly fleet: FleetRepository,
-    private readonly spool: SpoolRepository,
     private readonly acceptor: AcceptService,
     private readonly sender: NoticeSender,
     private readonly clock: Clock,
@@ -53,7 +62,7 @@ export class NoticeService {
         }
       }
     }
-    await this.programs.addNotices(notices);
+    await this.store.notices.addNotices(notices);
     this.queued();
     return notices.length;
   }
@@ -69,7 +78,7 @@ export class NoticeService {
 
   /** The reason follows from the failed step alone, in each contact's language; `failure` is null when the step is not known. */
   async rolledBack(program: ProgramRecord, sw: SwitchRecord, failure: SwitchFailure | null, retryWave: WaveRecord | undefined): Promise<void> {
-    const waves = await this.programs.waves(program.id);
+    const waves = await this.store.waves.waves(program.id);
     const wave = waves.find((w) => w.idx === sw.waveIdx)!;
     const next = retryWave ?? wave;
     await this.perCustomer(program, { ...next }, [sw], 'rolled-back', () => ({}), (locale) => ({ reason: rollbackReason(failure?.step ?? null, locale) }));
@@ -96,7 +105,7 @@ export class NoticeService {
       notices.push(...this.forContacts(program, customer, kind, wave.idx, now, detail, perContact));
     }
     if (notices.length === 0) return;
-    await this.programs.addNotices(notices);
+    await this.store.notices.addNotices(notices);
     this.queued();
   }
 
@@ -125,7 +134,7 @@ export class NoticeService {
    */
   async sendDue(): Promise<void> {
     for (;;) {
-      const due = await this.programs.dueNotices(this.clock.now(), 200);
+      const due = await this.store.notices.dueNotices(this.clock.now(), 200);
       if (due.length === 0) return;
       const from = await this.sender.instance();
       let sent = 0;
@@ -142,9 +151,9 @@ export class NoticeService {
     }
   }
 
-  private async send(n: Awaited<ReturnType<ProgramRepository['dueNotices']>>[number], from: Instance): Promise<void> {
+  private async send(n: NoticeRow, from: Instance): Promise<void> {
     const { events, ...detail } = JSON.parse(n.detail) as NoticeDetail & { events?: boolean };
-    const rendered = renderNotice({ kind: n.kind as NoticeKind, locale: n.locale, timezone: n.timezone, ...detail });
+    const rendered = renderNotice({ kind: n.kind, locale: n.locale, timezone: n.timezone, ...detail });
     const raw = Buffer.from(
       [
         `From: ${this.sender.from}`,
@@ -163,10 +172,10 @@ export class NoticeService {
     const now = this.clock.now();
     // The same notice as an event on each affected instance, for its webhooks.
     const instances = events ? await Promise.all(detail.instances.map((i) => this.fleet.findInstance({ name: i.name }))) : [];
-    await this.spool.addEvents(
+    await this.store.events.addEvents(
       instances.filter((i): i is Instance => !!i).map((i) => ({ instanceId: i.id, type: `upgrade.${n.kind}`, at: now, detail: { program: detail.programName, windowStart: new Date(detail.windowStart).toISOString(), windowEnd: new Date(detail.windowEnd).toISOString(), estimateMs: detail.estimateMs, heldReleased: detail.heldReleased, reason: detail.reason, supportContact: detail.supportContact } })),
     );
-    await this.programs.noticeSent(n.id, rendered.subject, rendered.text, accepted.messageId, now);
+    await this.store.notices.noticeSent(n.id, rendered.subject, rendered.text, accepted.messageId, now);
   }
 }
 

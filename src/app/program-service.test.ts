@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DomainError } from '../core/errors.ts';
-import { ProgramRepository } from '../store/program-repository.ts';
 import { testDatabases } from '../../test/helpers/databases.ts';
 import { day, t0, useFixture } from '../../test/store/fixtures.ts';
 import { ProgramService } from './program-service.ts';
@@ -16,24 +15,24 @@ for (const kind of testDatabases()) {
     const fixture = useFixture(kind);
     const service = () => {
       const f = fixture();
-      const programs = new ProgramRepository(f.store.db);
+      const tokens = f.statusTokens;
       const scheduled: string[] = [];
       const notices = { schedule: async (program: { name: string }) => (scheduled.push(program.name), 3) };
-      return { f, programs, scheduled, s: new ProgramService(programs, f.fleet, notices, clock, { supportContact: null }, () => undefined) };
+      return { f, tokens, scheduled, s: new ProgramService({ programs: f.programs, waves: f.waves, switches: f.switches, notices: f.notices, tokens: f.statusTokens, requests: f.customerRequests }, f.fleet, notices, clock, { supportContact: null }, () => undefined) };
     };
 
     test('a status token is stored only as its hash; a new one replaces the old', async () => {
-      const { programs, s } = service();
+      const { tokens, s } = service();
       const first = await s.issueStatusToken('Acme');
       assert.equal(first.customer, 'Acme');
       assert.match(first.token, /^[A-Za-z0-9_-]{24}$/);
-      const customer = await programs.customerOfToken(hashStatusToken(first.token));
+      const customer = await tokens.customerOfToken(hashStatusToken(first.token));
       assert.ok(customer !== undefined, 'the hash opens the customer');
-      assert.equal(await programs.customerOfToken(first.token), undefined, 'the token itself is not stored');
+      assert.equal(await tokens.customerOfToken(first.token), undefined, 'the token itself is not stored');
       const second = await s.issueStatusToken('Acme');
       assert.notEqual(second.token, first.token);
-      assert.equal(await programs.customerOfToken(hashStatusToken(first.token)), undefined, 'the old link stops working');
-      assert.equal(await programs.customerOfToken(hashStatusToken(second.token)), customer);
+      assert.equal(await tokens.customerOfToken(hashStatusToken(first.token)), undefined, 'the old link stops working');
+      assert.equal(await tokens.customerOfToken(hashStatusToken(second.token)), customer);
       await assert.rejects(s.issueStatusToken('Nobody'), code('not-found'));
     });
 

@@ -1,17 +1,10 @@
 import type { Config } from '../config.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Metrics } from '../metrics.ts';
-import type { CaptureRepository } from '../store/capture-repository.ts';
-import type { FleetRepository } from '../store/fleet-repository.ts';
-import type { SpoolRepository } from '../store/spool-repository.ts';
-import type { SuppressionRepository } from '../store/suppression-repository.ts';
-import type { SuspensionRepository } from '../store/suspension-repository.ts';
-import type { WebhookRepository } from '../store/webhook-repository.ts';
 import type { AcceptService } from './accept-service.ts';
 import type { AuthGuard } from './auth-guard.ts';
 import type { InflightBudget } from './inflight-budget.ts';
 import type { FleetService } from './fleet-service.ts';
-import type { ProgramRepository } from '../store/program-repository.ts';
 import type { ProgramService } from './program-service.ts';
 import type { NoticeService } from './notice-service.ts';
 import type { SubmissionService } from './submission-service.ts';
@@ -45,16 +38,9 @@ export interface Services {
   /** Bytes of message data in memory across submissions in progress. */
   inflight: InflightBudget;
   fleet: FleetService;
-  fleetRepository: FleetRepository;
   acceptor: AcceptService;
-  spool: SpoolRepository;
-  suppressions: SuppressionRepository;
-  suspensions: SuspensionRepository;
-  captures: CaptureRepository;
-  webhooks: WebhookRepository;
   engine: LoopControl;
   metrics: Metrics;
-  programs: ProgramRepository;
   programService: ProgramService;
   notices: NoticeService;
   runner: LoopControl;

@@ -43,7 +43,7 @@ function build(f: Fixture, options: { gate?: ReturnType<typeof gate>; inflight?:
     acceptAll: async (...args: Parameters<AcceptService['acceptAll']>) => (await held?.pass(), acceptor.acceptAll(...args)),
   };
   const inflight = options.inflight ?? new InflightBudget(64 * 1024 * 1024);
-  return new SubmissionService(gated, new Idempotency(f.spool), inflight, { maxMessageBytes: 1024 * 1024, batchMaxRenderedBytes: 8 * 1024 * 1024 });
+  return new SubmissionService(gated, new Idempotency(f.idempotency), inflight, { maxMessageBytes: 1024 * 1024, batchMaxRenderedBytes: 8 * 1024 * 1024 });
 }
 
 async function messagesOf(f: Fixture, instanceId: number): Promise<number> {

@@ -4,7 +4,6 @@ import { DomainError } from '../core/errors.ts';
 import type { Instance } from '../core/fleet/fleet.ts';
 import { testDatabases } from '../../test/helpers/databases.ts';
 import { message, t0, useFixture, type Fixture } from '../../test/store/fixtures.ts';
-import { ProgramRepository } from '../store/program-repository.ts';
 import { hashStatusToken } from './status-token.ts';
 import { UpgradeStatusService, type InstanceUpgradeStatus } from './upgrade-status.ts';
 
@@ -16,7 +15,7 @@ const upgrades = {
 };
 
 function service(f: Fixture) {
-  return new UpgradeStatusService({ tokens: new ProgramRepository(f.store.db), fleet: f.fleet, upgrades, held: f.suspensions });
+  return new UpgradeStatusService({ tokens: f.statusTokens, fleet: f.fleet, upgrades, held: f.suspensions });
 }
 
 for (const kind of testDatabases()) {
@@ -30,7 +29,7 @@ for (const kind of testDatabases()) {
       const base = { infrastructureId: f.blue.id, allowFrom: [], createdAt: t0, productLine: 'managed-cloud' as const, environment: 'production' as const };
       await f.fleet.createInstance({ ...base, name: 'globex-prod', customerId: globex.id });
       await f.fleet.createInstance({ ...base, name: 'acme-notices', customerId: acme.id, system: true });
-      await new ProgramRepository(f.store.db).setStatusToken(acme.id, hashStatusToken('acme-token'), t0);
+      await f.statusTokens.setStatusToken(acme.id, hashStatusToken('acme-token'), t0);
       const page = await service(f).ofToken('acme-token');
       assert.equal(page.customer.name, 'Acme');
       assert.deepEqual(page.instances.map((i) => i.instance).sort(), ['acme-dev', 'acme-prod']);
@@ -39,7 +38,7 @@ for (const kind of testDatabases()) {
     test('an unknown or replaced token is not-found', async () => {
       const f = fixture();
       const [acme] = await f.fleet.listCustomers();
-      const tokens = new ProgramRepository(f.store.db);
+      const tokens = f.statusTokens;
       await tokens.setStatusToken(acme.id, hashStatusToken('old'), t0);
       await tokens.setStatusToken(acme.id, hashStatusToken('new'), t0 + 1);
       const notFound = (err: unknown) => err instanceof DomainError && err.code === 'not-found';

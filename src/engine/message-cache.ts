@@ -17,7 +17,7 @@ export class MessageCache {
   private bytes = 0;
 
   constructor(
-    private readonly spool: SpoolRepository,
+    private readonly spool: Pick<SpoolRepository, 'loadMessage'>,
     private readonly maxBytes = 64 * 1024 * 1024,
   ) {}
 

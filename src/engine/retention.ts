@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
-import type { SpoolRepository } from '../store/spool-repository.ts';
+import type { RetentionRepository } from '../store/retention-repository.ts';
 import { PeriodicTask } from './periodic-task.ts';
 
 /** Prunes finished mail, old events and idempotency keys on a timer, a bounded batch at a time. */
@@ -8,7 +8,7 @@ export class Retention {
   private readonly task: PeriodicTask;
 
   constructor(
-    private readonly spool: SpoolRepository,
+    private readonly store: Pick<RetentionRepository, 'prune'>,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly keep: { messagesMs: number; eventsMs: number; idempotencyKeysMs: number },
@@ -30,7 +30,7 @@ export class Retention {
     const now = this.clock.now();
     try {
       for (;;) {
-        const pruned = await this.spool.prune(now - this.keep.messagesMs, now - this.keep.eventsMs, now - this.keep.idempotencyKeysMs);
+        const pruned = await this.store.prune(now - this.keep.messagesMs, now - this.keep.eventsMs, now - this.keep.idempotencyKeysMs);
         if (pruned.messages + pruned.events + pruned.keys > 0) this.log.info(pruned, 'pruned');
         if (pruned.messages < 1000) return;
       }

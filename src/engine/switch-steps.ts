@@ -31,7 +31,7 @@ export class SwitchSteps {
   constructor(
     private readonly suspensions: SuspensionControl,
     private readonly fleetRepository: FleetRepository,
-    private readonly spool: SpoolRepository,
+    private readonly spool: Pick<SpoolRepository, 'countInflight'>,
     private readonly clock: Clock,
     private readonly options: SwitchStepOptions,
   ) {}

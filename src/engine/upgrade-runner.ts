@@ -4,7 +4,9 @@ import type { Infrastructure, Instance } from '../core/fleet/fleet.ts';
 import { formatSwitchFailure, parseSwitchFailure, type StepResult, type SwitchFailure } from '../core/upgrade/switch-failure.ts';
 import { advance, afterWindow, terminalStates, type SwitchState } from '../core/upgrade/switch-machine.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
-import type { ProgramRecord, ProgramRepository, SwitchFields, SwitchRecord, WaveRecord } from '../store/program-repository.ts';
+import type { ProgramRecord, ProgramRepository } from '../store/program-repository.ts';
+import type { SwitchFields, SwitchRecord, SwitchRepository } from '../store/switch-repository.ts';
+import type { WaveRecord, WaveRepository } from '../store/wave-repository.ts';
 import { PeriodicTask } from './periodic-task.ts';
 import type { SwitchSteps } from './switch-steps.ts';
 
@@ -17,6 +19,13 @@ export interface WaveEvents {
   waveFinished(program: ProgramRecord, wave: WaveRecord, switches: SwitchRecord[]): Promise<void>;
   /** `failure` is null for a switch whose stored error names no step (written by an older version). */
   rolledBack(program: ProgramRecord, sw: SwitchRecord, failure: SwitchFailure | null, retryWave: WaveRecord | undefined): Promise<void>;
+}
+
+/** The program records the runner reads and advances. */
+export interface RunnerStores {
+  programs: Pick<ProgramRepository, 'list' | 'setState'>;
+  waves: Pick<WaveRepository, 'waves' | 'setWave'>;
+  switches: Pick<SwitchRepository, 'switches' | 'transition'>;
 }
 
 export interface RunnerOptions {
@@ -39,7 +48,7 @@ export class UpgradeRunner {
   private readonly task: PeriodicTask;
 
   constructor(
-    private readonly programs: ProgramRepository,
+    private readonly store: RunnerStores,
     private readonly fleet: FleetRepository,
     private readonly steps: SwitchSteps,
     private readonly clock: Clock,
@@ -77,7 +86,7 @@ export class UpgradeRunner {
   /** Does all work due now; returns when there will next be something to do. */
   async tick(): Promise<number> {
     let next = Infinity;
-    for (const program of await this.programs.list(['published', 'running'])) {
+    for (const program of await this.store.programs.list(['published', 'running'])) {
       try {
         next = Math.min(next, await this.advanceProgram(program));
       } catch (err) {
@@ -90,18 +99,18 @@ export class UpgradeRunner {
   }
 
   private async advanceProgram(program: ProgramRecord): Promise<number> {
-    const waves = await this.programs.waves(program.id);
+    const waves = await this.store.waves.waves(program.id);
     for (const wave of waves) {
       if (wave.state === 'completed') continue;
       if (wave.state === 'halted' || !this.running) return Infinity;
       const now = this.clock.now();
       if (wave.state === 'scheduled') {
         if (now < wave.start) return wave.start;
-        await this.programs.setWave(wave.id, { state: 'running', actual_start: now });
-        if (program.state !== 'running') await this.programs.setState(program.id, 'running');
+        await this.store.waves.setWave(wave.id, { state: 'running', actual_start: now });
+        if (program.state !== 'running') await this.store.programs.setState(program.id, 'running');
         wave.state = 'running';
         wave.actualStart = now;
-        const switches = await this.programs.switches(program.id, wave.idx);
+        const switches = await this.store.switches.switches(program.id, wave.idx);
         // No "started" notice for a window that has already passed (the orchestrator was down).
         if (switches.length > 0 && now <= wave.end) await this.events.waveStarted(program, wave, switches);
       }
@@ -109,7 +118,7 @@ export class UpgradeRunner {
       if (outcome === 'unfinished') return this.clock.now() + this.options.pollMs;
       if (outcome !== 'completed' || !this.running) return Infinity;
     }
-    await this.programs.setState(program.id, 'completed');
+    await this.store.programs.setState(program.id, 'completed');
     this.log.info({ program: program.name }, 'upgrade program completed');
     return Infinity;
   }
@@ -121,7 +130,7 @@ export class UpgradeRunner {
       this.fleet.findInfrastructure({ name: program.spec.targetInfrastructure }),
     ]);
     if (!source || !target) throw new Error(`program ${program.name}: infrastructure missing`);
-    const all = await this.programs.switches(program.id, wave.idx);
+    const all = await this.store.switches.switches(program.id, wave.idx);
     const queue = all.filter((s) => !terminalStates.has(s.state));
     const retryWave = waves.find((w) => w.retry && w.phase === wave.phase && w.idx > wave.idx);
     let failed = 0;
@@ -142,7 +151,7 @@ export class UpgradeRunner {
           if (end.state === 'rolled-back') {
             await this.events.rolledBack(program, sw, end.failure, retryWave);
             if (retryWave && !wave.retry) {
-              await this.programs.transition(sw.id, 'rolled-back', 'scheduled', this.clock.now(), { wave_idx: retryWave.idx, attempts: sw.attempts + 1 }, `moved to retry wave ${retryWave.idx}`);
+              await this.store.switches.transition(sw.id, 'rolled-back', 'scheduled', this.clock.now(), { wave_idx: retryWave.idx, attempts: sw.attempts + 1 }, `moved to retry wave ${retryWave.idx}`);
             }
           } else {
             this.log.error({ program: program.name, instance: sw.instanceName, step: end.failure?.step, error: end.failure?.detail }, 'switch failed: needs an operator');
@@ -166,14 +175,14 @@ export class UpgradeRunner {
     const now = this.clock.now();
     if (halted) {
       const reason = `wave ${wave.idx}: ${failed} of ${all.length} switches failed (threshold ${Math.round(program.spec.haltThreshold * 100)}%)`;
-      await this.programs.setWave(wave.id, { state: 'halted', actual_end: now });
-      await this.programs.setState(program.id, 'halted', reason);
+      await this.store.waves.setWave(wave.id, { state: 'halted', actual_end: now });
+      await this.store.programs.setState(program.id, 'halted', reason);
       this.log.warn({ program: program.name, wave: wave.idx, failed }, 'wave halted');
       return 'halted';
     }
     if (unfinished > 0) return 'unfinished';
-    await this.programs.setWave(wave.id, { state: 'completed', actual_end: now });
-    const finished = await this.programs.switches(program.id, wave.idx);
+    await this.store.waves.setWave(wave.id, { state: 'completed', actual_end: now });
+    const finished = await this.store.switches.switches(program.id, wave.idx);
     if (finished.length > 0) await this.events.waveFinished(program, { ...wave, state: 'completed', actualEnd: now }, finished);
     return 'completed';
   }
@@ -182,10 +191,10 @@ export class UpgradeRunner {
   private async missedWindow(sw: SwitchRecord, wave: WaveRecord, retryWave: WaveRecord | undefined): Promise<void> {
     const now = this.clock.now();
     if (retryWave && !wave.retry) {
-      await this.programs.transition(sw.id, 'scheduled', 'scheduled', now, { wave_idx: retryWave.idx }, `window of wave ${wave.idx} closed before it started; moved to retry wave ${retryWave.idx}`);
+      await this.store.switches.transition(sw.id, 'scheduled', 'scheduled', now, { wave_idx: retryWave.idx }, `window of wave ${wave.idx} closed before it started; moved to retry wave ${retryWave.idx}`);
     } else {
       const missed: SwitchFailure = { step: 'window', detail: 'closed before the switch could start' };
-      await this.programs.transition(sw.id, 'scheduled', 'failed', now, { error: formatSwitchFailure(missed) }, 'missed its window');
+      await this.store.switches.transition(sw.id, 'scheduled', 'failed', now, { error: formatSwitchFailure(missed) }, 'missed its window');
     }
   }
 
@@ -199,7 +208,7 @@ export class UpgradeRunner {
     if (this.clock.now() > wave.end && state !== 'scheduled') {
       const next = afterWindow(state);
       const closed: SwitchFailure = { step: 'window', detail: 'closed before the switch finished' };
-      if (next !== state && (await this.programs.transition(sw.id, state, next, this.clock.now(), { error: formatSwitchFailure(closed) }, 'window closed'))) {
+      if (next !== state && (await this.store.switches.transition(sw.id, state, next, this.clock.now(), { error: formatSwitchFailure(closed) }, 'window closed'))) {
         state = next;
         failure = closed;
       }
@@ -210,11 +219,11 @@ export class UpgradeRunner {
       // Moved by someone else since the plan: never pull it back to the source on a failure.
       const now = this.clock.now();
       if (instance.infrastructureId === target.id) {
-        await this.programs.transition(sw.id, state, 'completed', now, { switched_at: now, paused_ms: 0, released: 0 }, 'already on the target');
+        await this.store.switches.transition(sw.id, state, 'completed', now, { switched_at: now, paused_ms: 0, released: 0 }, 'already on the target');
         return { state: 'completed', failure: null };
       }
       const moved: SwitchFailure = { step: 'pre-check', detail: `instance is no longer on ${source.name}` };
-      await this.programs.transition(sw.id, state, 'failed', now, { error: formatSwitchFailure(moved) }, formatSwitchFailure(moved));
+      await this.store.switches.transition(sw.id, state, 'failed', now, { error: formatSwitchFailure(moved) }, formatSwitchFailure(moved));
       return { state: 'failed', failure: moved };
     }
     let suspendedAt = sw.suspendedAt;
@@ -225,7 +234,7 @@ export class UpgradeRunner {
       const error = result.ok ? undefined : formatSwitchFailure(result);
       const all: SwitchFields = { ...fields, ...(error === undefined ? {} : { error }) };
       if (state === 'suspending' && result.ok) suspendedAt = all.suspended_at ?? now;
-      if (!(await this.programs.transition(sw.id, state, next, now, all, error))) break;
+      if (!(await this.store.switches.transition(sw.id, state, next, now, all, error))) break;
       if (!result.ok) failure = { step: result.step, detail: result.detail };
       state = next;
     }

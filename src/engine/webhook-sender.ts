@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import { parseWebhookUrl, urlHost } from '../core/net/webhook-url.ts';
-import type { SpoolRepository } from '../store/spool-repository.ts';
+import type { EventRepository } from '../store/event-repository.ts';
 import type { Webhook, WebhookRepository } from '../store/webhook-repository.ts';
 import { PeriodicTask } from './periodic-task.ts';
 import type { PostOutcome, WebhookTargets } from './webhook-target.ts';
@@ -43,7 +43,7 @@ export class WebhookSender {
 
   constructor(
     private readonly webhooks: WebhookRepository,
-    private readonly spool: SpoolRepository,
+    private readonly eventLog: Pick<EventRepository, 'eventsAfter'>,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly targets: WebhookTargets,
@@ -91,7 +91,7 @@ export class WebhookSender {
   }
 
   private async sendBatch(hook: Webhook): Promise<void> {
-    const fetched = await this.spool.eventsAfter(hook.instanceId, hook.cursor, this.options.batchSize);
+    const fetched = await this.eventLog.eventsAfter(hook.instanceId, hook.cursor, this.options.batchSize);
     // Ids are handed out before commit, so with concurrent writers (PostgreSQL) a lower id
     // can appear after a higher one. Sending only events a second old, and stopping at the
     // first newer one, keeps the cursor from passing an event not yet visible.

@@ -1,7 +1,8 @@
 /** What a notice tells a customer about a wave, and the words it is rendered in. */
 
-export const noticeKinds = ['scheduled', 'reminder', 'started', 'completed', 'rolled-back'] as const;
-export type NoticeKind = (typeof noticeKinds)[number];
+import type { NoticeKind } from '../core/upgrade/notice-kinds.ts';
+
+export { noticeKinds, type NoticeKind } from '../core/upgrade/notice-kinds.ts';
 
 /** Languages with a full set of templates; any other locale falls back to the first. */
 export const noticeLanguages = ['en', 'es'] as const;

@@ -216,8 +216,8 @@ async function holdBacklog(app: RunningMailshift, held: number): Promise<number>
 async function settled(app: RunningMailshift, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const suspended = new Set((await app.services.fleetRepository.listInstances()).filter((i) => i.suspended).map((i) => i.id));
-    const busy = (await app.services.spool.queueCounts()).some((c) => !suspended.has(c.instanceId) && (c.state === 'inflight' || c.state === 'scheduled') && c.count > 0);
+    const suspended = new Set((await app.repositories.fleet.listInstances()).filter((i) => i.suspended).map((i) => i.id));
+    const busy = (await app.repositories.spool.queueCounts()).some((c) => !suspended.has(c.instanceId) && (c.state === 'inflight' || c.state === 'scheduled') && c.count > 0);
     if (!busy) return;
     await delay(5);
   }
@@ -226,7 +226,7 @@ async function settled(app: RunningMailshift, timeoutMs = 10_000): Promise<void>
 async function drained(app: RunningMailshift, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const counts = await app.services.spool.queueCounts();
+    const counts = await app.repositories.spool.queueCounts();
     if (!counts.some((c) => c.state === 'scheduled' || c.state === 'inflight')) return;
     await delay(100);
   }
@@ -243,13 +243,13 @@ async function report(
 ): Promise<SimulationReport> {
   const s = app.services;
   const status = await s.programService.status('simulation');
-  const program = (await s.programs.find({ name: 'simulation' }))!;
-  const switches = await s.programs.switches(program.id);
+  const program = (await app.repositories.programs.find({ name: 'simulation' }))!;
+  const switches = await app.repositories.switches.switches(program.id);
   // When each instance was rebound: from then on nothing of it may leave through the source.
   const reboundAt = new Map<string, number>();
   const switchedTimes = new Map<string, number>();
   for (const sw of switches) {
-    const log = await s.programs.switchLog(sw.id);
+    const log = await app.repositories.switches.switchLog(sw.id);
     const rebinds = log.filter((l) => l.from === 'rebinding' && l.to === 'verifying');
     switchedTimes.set(sw.instanceName, log.filter((l) => l.to === 'completed').length);
     if (rebinds.length > 0 && sw.state === 'completed') reboundAt.set(sw.instanceName, rebinds[rebinds.length - 1].at);
@@ -298,7 +298,7 @@ async function report(
     pauseP99Ms: percentile(pauses, 99),
     switchedOnce: [...switchedTimes.values()].filter((n) => n === 1).length,
     rolledBack: status.instances.filter((i) => i.state !== 'completed').length,
-    notices: (await s.programs.notices({ programId: program.id }, 1_000_000)).length,
+    notices: (await app.repositories.notices.notices({ programId: program.id }, 1_000_000)).length,
     heldBacklog,
     simulatedMs,
     realMs,

@@ -1,7 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import { outcomeTypes, zeroCounts, type OutcomeType } from '../core/spool/delivery-states.ts';
-import type { ProgramSpec } from '../core/upgrade/program.ts';
+import type { ProgramSpec, ProgramState } from '../core/upgrade/program.ts';
+import type { SwitchState } from '../core/upgrade/switch-machine.ts';
 
 export interface TimelineBucket {
   start: number;
@@ -16,8 +17,8 @@ export interface PrecheckRecord {
   detail: string | null;
 }
 
-const openProgramStates = ['published', 'running', 'halted'];
-const terminalSwitchStates = ['completed', 'rolled-back', 'failed'];
+const openProgramStates: ProgramState[] = ['published', 'running', 'halted'];
+const terminalSwitchStates: SwitchState[] = ['completed', 'rolled-back', 'failed'];
 
 /**
  * Read-only aggregates for the operators' console; nothing here changes state. It is the
@@ -38,12 +39,13 @@ export class ConsoleQueries {
       .where('at', '<', until)
       .where('type', 'in', [...outcomeTypes])
       .groupBy([bucket, 'type'])
+      .$narrowType<{ type: OutcomeType }>()
       .execute();
     const buckets: TimelineBucket[] = [];
     for (let start = since; start < until; start += bucketMs) buckets.push({ start, counts: zeroCounts(outcomeTypes) });
     for (const r of rows) {
       const b = buckets[Number(r.bucket)];
-      if (b) b.counts[r.type as OutcomeType] += Number(r.n);
+      if (b) b.counts[r.type] += Number(r.n);
     }
     return buckets;
   }

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, InfrastructureTable, InstanceTable } from './schema.ts';
-import type { Contact, Customer, Environment, Infrastructure, Instance, ProductLine } from '../core/fleet/fleet.ts';
+import type { Contact, CredentialKind, Customer, Infrastructure, Instance } from '../core/fleet/fleet.ts';
 
 type NewInfrastructure = Omit<Infrastructure, 'id'>;
 type NewInstance = Omit<Instance, 'id' | 'suspended' | 'suspendedAt' | 'suspendedReason' | 'system'> & { system?: boolean };
@@ -109,11 +109,11 @@ export class FleetRepository {
     await this.db.updateTable('instances').set({ infrastructure_id: infrastructureId }).where('id', '=', instanceId).execute();
   }
 
-  async addCredential(instanceId: number, kind: 'smtp' | 'api', lookup: string, secretHash: string, now: number): Promise<void> {
+  async addCredential(instanceId: number, kind: CredentialKind, lookup: string, secretHash: string, now: number): Promise<void> {
     await this.db.insertInto('credentials').values({ instance_id: instanceId, kind, lookup, secret_hash: secretHash, created_at: now }).execute();
   }
 
-  async findCredential(kind: 'smtp' | 'api', lookup: string): Promise<{ instanceId: number; secretHash: string } | undefined> {
+  async findCredential(kind: CredentialKind, lookup: string): Promise<{ instanceId: number; secretHash: string } | undefined> {
     const row = await this.db
       .selectFrom('credentials')
       .select(['instance_id', 'secret_hash'])
@@ -128,7 +128,7 @@ export function toInfrastructure(row: Selectable<InfrastructureTable>): Infrastr
   return {
     id: row.id,
     name: row.name,
-    deliveryMode: row.delivery_mode === 'mx' ? 'mx' : 'relay',
+    deliveryMode: row.delivery_mode,
     relays: JSON.parse(row.relays),
     sourceAddresses: JSON.parse(row.source_addresses),
     heloName: row.helo_name,
@@ -144,8 +144,8 @@ export function toInstance(row: Selectable<InstanceTable>): Instance {
     id: row.id,
     name: row.name,
     customerId: row.customer_id,
-    productLine: row.product_line as ProductLine,
-    environment: row.environment as Environment,
+    productLine: row.product_line,
+    environment: row.environment,
     infrastructureId: row.infrastructure_id,
     suspended: row.suspended === 1,
     suspendedAt: row.suspended_at,

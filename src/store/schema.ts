@@ -1,4 +1,9 @@
 import type { Generated } from 'kysely';
+import type { CredentialKind, DeliveryMode, Environment, ProductLine } from '../core/fleet/fleet.ts';
+import type { DeliveryCategory, DeliveryState, EventType } from '../core/spool/delivery-states.ts';
+import type { NoticeKind, NoticeState } from '../core/upgrade/notice-kinds.ts';
+import type { CustomerRequestKind, Phase, ProgramState, WaveState } from '../core/upgrade/program.ts';
+import type { SwitchState } from '../core/upgrade/switch-machine.ts';
 
 /** Timestamps are epoch milliseconds; JSON columns hold text; booleans are 0/1, so one
  * code path serves SQLite and PostgreSQL. */
@@ -21,7 +26,7 @@ export interface InfrastructureTable {
   name: string;
   /** JSON: string[] of "host:port"; empty with delivery_mode 'mx'. */
   relays: string;
-  delivery_mode: string;
+  delivery_mode: DeliveryMode;
   /** JSON: string[] of local addresses to bind outbound connections to. */
   source_addresses: string;
   helo_name: string;
@@ -37,8 +42,8 @@ export interface InstanceTable {
   id: Generated<number>;
   name: string;
   customer_id: number;
-  product_line: string;
-  environment: string;
+  product_line: ProductLine;
+  environment: Environment;
   infrastructure_id: number;
   suspended: number;
   suspended_at: number | null;
@@ -52,7 +57,7 @@ export interface InstanceTable {
 export interface CredentialTable {
   id: Generated<number>;
   instance_id: number;
-  kind: string;
+  kind: CredentialKind;
   /** SMTP username, or the public id part of an API key. */
   lookup: string;
   secret_hash: string;
@@ -75,8 +80,7 @@ export interface DeliveryTable {
   instance_id: number;
   recipient: string;
   domain: string;
-  /** scheduled | inflight | delivered | bounced | expired | suppressed */
-  state: string;
+  state: DeliveryState;
   attempts: number;
   /** When scheduled: next attempt; when inflight: the claim's lease expiry. */
   due_at: number;
@@ -84,7 +88,7 @@ export interface DeliveryTable {
   created_at: number;
   updated_at: number;
   last_reply: string | null;
-  last_category: string | null;
+  last_category: DeliveryCategory | null;
   lease_owner: string | null;
 }
 
@@ -93,7 +97,7 @@ export interface EventTable {
   instance_id: number;
   message_id: string | null;
   delivery_id: number | null;
-  type: string;
+  type: EventType;
   recipient: string | null;
   at: number;
   /** JSON object. */
@@ -142,8 +146,7 @@ export interface ProgramTable {
   name: string;
   /** JSON: ProgramSpec. */
   spec: string;
-  /** draft | published | running | halted | completed */
-  state: string;
+  state: ProgramState;
   created_at: number;
   published_at: number | null;
   halted_reason: string | null;
@@ -153,13 +156,12 @@ export interface ProgramWaveTable {
   id: Generated<number>;
   program_id: number;
   idx: number;
-  phase: string;
+  phase: Phase;
   retry: number;
   start_at: number;
   end_at: number;
   estimate_ms: number;
-  /** scheduled | running | completed | halted */
-  state: string;
+  state: WaveState;
   actual_start: number | null;
   actual_end: number | null;
 }
@@ -169,8 +171,7 @@ export interface SwitchTable {
   program_id: number;
   instance_id: number;
   wave_idx: number;
-  /** See core/upgrade/switch-machine.ts. */
-  state: string;
+  state: SwitchState;
   attempts: number;
   started_at: number | null;
   suspended_at: number | null;
@@ -184,8 +185,8 @@ export interface SwitchTable {
 export interface SwitchLogTable {
   id: Generated<number>;
   switch_id: number;
-  from_state: string;
-  to_state: string;
+  from_state: SwitchState;
+  to_state: SwitchState;
   at: number;
   detail: string | null;
 }
@@ -197,12 +198,10 @@ export interface NoticeTable {
   email: string;
   locale: string;
   timezone: string;
-  /** scheduled | reminder | started | completed | rolled-back */
-  kind: string;
+  kind: NoticeKind;
   wave_idx: number;
   due_at: number;
-  /** pending | sent | cancelled */
-  state: string;
+  state: NoticeState;
   /** JSON: what the template needs beyond the wave (instances, counts, reason). */
   detail: string;
   subject: string | null;
@@ -215,8 +214,7 @@ export interface RescheduleRequestTable {
   id: Generated<number>;
   instance_id: number;
   program_id: number | null;
-  /** reschedule | opt-out */
-  kind: string;
+  kind: CustomerRequestKind;
   reason: string;
   answer: string;
   at: number;

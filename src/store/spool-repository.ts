@@ -1,6 +1,9 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from './schema.ts';
+import { sql, type Insertable, type Kysely } from 'kysely';
+import type { BounceCategory } from '../core/delivery/bounce-rules.ts';
+import type { DeliveryCategory, DeliveryState } from '../core/spool/delivery-states.ts';
+import type { Database, DeliveryTable } from './schema.ts';
 import type { DialectName } from './migrations/column-types.ts';
+import { eventRow as event, insertEvents } from './event-repository.ts';
 
 export interface NewMessage {
   id: string;
@@ -38,35 +41,20 @@ export interface ClaimFairness {
 
 export type Outcome =
   | { kind: 'delivered'; delivery: ClaimedDelivery; reply: string; at: number }
-  | { kind: 'deferred'; delivery: ClaimedDelivery; reply: string; category: string; at: number; retryAt: number }
-  | { kind: 'bounced'; delivery: ClaimedDelivery; reply: string; category: string; at: number; suppress: boolean }
-  | { kind: 'expired'; delivery: ClaimedDelivery; reply: string; category: string; at: number };
-
-export interface EventRecord {
-  id: number;
-  instanceId: number;
-  messageId: string | null;
-  deliveryId: number | null;
-  type: string;
-  recipient: string | null;
-  at: number;
-  detail: Record<string, unknown>;
-}
-
-/** A unique or primary key was violated (SQLite or PostgreSQL). */
-export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
-export const deliveryStates = ['scheduled', 'inflight', 'delivered', 'bounced', 'expired', 'suppressed'] as const;
-export type DeliveryState = (typeof deliveryStates)[number];
+  | { kind: 'deferred'; delivery: ClaimedDelivery; reply: string; category: BounceCategory; at: number; retryAt: number }
+  | { kind: 'bounced'; delivery: ClaimedDelivery; reply: string; category: BounceCategory; at: number; suppress: boolean }
+  | { kind: 'expired'; delivery: ClaimedDelivery; reply: string; category: BounceCategory; at: number };
 
 const chunk = 500;
 /** Due deliveries a claim ranks at least (see claim). */
 const candidateWindow = 2000;
 
-/** The spool: messages stored once, one delivery row per recipient, leased claims. */
+/**
+ * The spool: messages stored once, one delivery row per recipient, leased claims. The
+ * writes that must be one commit with other records stay here: accepting writes the
+ * message, its deliveries, their events and the idempotency key; recording an outcome
+ * writes the delivery, its event and an automatic suppression.
+ */
 export class SpoolRepository {
   constructor(
     private readonly db: Kysely<Database>,
@@ -92,7 +80,7 @@ export class SpoolRepository {
           })))
           .execute();
       }
-      const deliveries = messages.flatMap((m) =>
+      const deliveries: Insertable<DeliveryTable>[] = messages.flatMap((m) =>
         m.recipients.map((r) => ({
           message_id: m.id,
           instance_id: m.instanceId,
@@ -135,16 +123,6 @@ export class SpoolRepository {
           .execute();
       }
     });
-  }
-
-  async findIdempotencyKey(instanceId: number, key: string): Promise<{ requestHash: string; response: string } | undefined> {
-    const row = await this.db
-      .selectFrom('idempotency_keys')
-      .select(['request_hash', 'response'])
-      .where('instance_id', '=', instanceId)
-      .where('key', '=', key)
-      .executeTakeFirst();
-    return row && { requestHash: row.request_hash, response: row.response };
   }
 
   /**
@@ -326,12 +304,6 @@ export class SpoolRepository {
     });
   }
 
-  /** Events that are not about one delivery (upgrade notices), for the instances' webhooks. */
-  async addEvents(rows: { instanceId: number; type: string; at: number; detail: Record<string, unknown> }[]): Promise<void> {
-    if (rows.length === 0) return;
-    await this.db.transaction().execute((trx) => insertEvents(trx, rows.map((r) => event(r.instanceId, null, null, r.type, null, r.at, r.detail))));
-  }
-
   /** Hands claimed deliveries back without an attempt, due at once (shutdown, suspension). */
   release(ids: number[], owner: string, now: number): Promise<void> {
     return this.postpone(ids, owner, now, now);
@@ -368,33 +340,6 @@ export class SpoolRepository {
     return Number(r.numUpdatedRows);
   }
 
-  /**
-   * Retention: removes messages older than `messagesBefore` whose every delivery is
-   * finished (with those deliveries), events older than `eventsBefore`, and idempotency
-   * keys older than `keysBefore`. Mail still queued is never touched.
-   */
-  async prune(messagesBefore: number, eventsBefore: number, keysBefore: number, limit = 1000): Promise<{ messages: number; events: number; keys: number }> {
-    return this.db.transaction().execute(async (trx) => {
-      const old = await trx
-        .selectFrom('messages as m')
-        .select('m.id')
-        .where('m.created_at', '<', messagesBefore)
-        .where(({ not, exists, selectFrom }) =>
-          not(exists(selectFrom('deliveries as d').select('d.id').whereRef('d.message_id', '=', 'm.id').where('d.state', 'in', ['scheduled', 'inflight']))),
-        )
-        .limit(limit)
-        .execute();
-      const ids = old.map((r) => r.id);
-      if (ids.length > 0) {
-        await trx.deleteFrom('deliveries').where('message_id', 'in', ids).execute();
-        await trx.deleteFrom('messages').where('id', 'in', ids).execute();
-      }
-      const events = await trx.deleteFrom('events').where('at', '<', eventsBefore).executeTakeFirst();
-      const keys = await trx.deleteFrom('idempotency_keys').where('created_at', '<', keysBefore).executeTakeFirst();
-      return { messages: ids.length, events: Number(events.numDeletedRows), keys: Number(keys.numDeletedRows) };
-    });
-  }
-
   async countInflight(instanceId: number): Promise<number> {
     const row = await this.db
       .selectFrom('deliveries')
@@ -406,35 +351,13 @@ export class SpoolRepository {
   }
 
   /** Counts per delivery state, per instance. */
-  async queueCounts(): Promise<{ instanceId: number; state: string; count: number }[]> {
+  async queueCounts(): Promise<{ instanceId: number; state: DeliveryState; count: number }[]> {
     const rows = await this.db
       .selectFrom('deliveries')
       .select(['instance_id', 'state', (eb) => eb.fn.countAll<number>().as('n')])
       .groupBy(['instance_id', 'state'])
       .execute();
     return rows.map((r) => ({ instanceId: r.instance_id, state: r.state, count: Number(r.n) }));
-  }
-
-  async eventsForMessage(messageId: string): Promise<EventRecord[]> {
-    const rows = await this.db.selectFrom('events').selectAll().where('message_id', '=', messageId).orderBy('id').execute();
-    return rows.map(toEvent);
-  }
-
-  async eventsAfter(instanceId: number, afterId: number, limit: number): Promise<EventRecord[]> {
-    const rows = await this.db
-      .selectFrom('events')
-      .selectAll()
-      .where('instance_id', '=', instanceId)
-      .where('id', '>', afterId)
-      .orderBy('id')
-      .limit(limit)
-      .execute();
-    return rows.map(toEvent);
-  }
-
-  async recentEvents(instanceId: number, limit: number): Promise<EventRecord[]> {
-    const rows = await this.db.selectFrom('events').selectAll().where('instance_id', '=', instanceId).orderBy('id', 'desc').limit(limit).execute();
-    return rows.map(toEvent);
   }
 
   async findMessage(id: string): Promise<{ id: string; instanceId: number; mailFrom: string; size: number; headerMessageId: string | null; createdAt: number } | undefined> {
@@ -446,22 +369,9 @@ export class SpoolRepository {
     return row && { id: row.id, instanceId: row.instance_id, mailFrom: row.mail_from, size: row.size, headerMessageId: row.header_message_id, createdAt: row.created_at };
   }
 
-  async deliveriesOf(messageId: string): Promise<{ id: number; recipient: string; state: string; attempts: number; lastReply: string | null; lastCategory: string | null; dueAt: number }[]> {
+  async deliveriesOf(messageId: string): Promise<{ id: number; recipient: string; state: DeliveryState; attempts: number; lastReply: string | null; lastCategory: DeliveryCategory | null; dueAt: number }[]> {
     const rows = await this.db.selectFrom('deliveries').selectAll().where('message_id', '=', messageId).orderBy('id').execute();
     return rows.map((r) => ({ id: r.id, recipient: r.recipient, state: r.state, attempts: r.attempts, lastReply: r.last_reply, lastCategory: r.last_category, dueAt: r.due_at }));
   }
 }
 
-function event(instanceId: number, messageId: string | null, deliveryId: number | null, type: string, recipient: string | null, at: number, detail: Record<string, unknown>) {
-  return { instance_id: instanceId, message_id: messageId, delivery_id: deliveryId, type, recipient, at, detail: JSON.stringify(detail) };
-}
-
-async function insertEvents(trx: Transaction<Database>, rows: ReturnType<typeof event>[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += chunk) {
-    await trx.insertInto('events').values(rows.slice(i, i + chunk)).execute();
-  }
-}
-
-function toEvent(r: { id: number; instance_id: number; message_id: string | null; delivery_id: number | null; type: string; recipient: string | null; at: number; detail: string }): EventRecord {
-  return { id: r.id, instanceId: r.instance_id, messageId: r.message_id, deliveryId: r.delivery_id, type: r.type, recipient: r.recipient, at: r.at, detail: JSON.parse(r.detail) };
-}

@@ -231,7 +231,7 @@ describe('admin API (app.inject)', () => {
       assert.ok(detail.recentEvents.some((e: { type: string; messageId: string }) => e.type === 'accepted' && e.messageId === accepted.id));
 
       const shop = await h.composed.services.fleet.instanceByName('shop');
-      await h.composed.services.spool.addEvents([{ instanceId: shop.id, type: 'deferred', at: Date.now(), detail: { reply: '451 try later', category: 'transient', attempt: 1 } }]);
+      await h.composed.repositories.events.addEvents([{ instanceId: shop.id, type: 'deferred', at: Date.now(), detail: { reply: '451 try later', category: 'transient', attempt: 1 } }]);
       const latest = expectStatus(await h.admin('GET', `${admin}/instances/shop`), 200).recentEvents[0];
       assert.equal(latest.type, 'deferred');
       assert.deepEqual(latest.detail, { reply: '451 try later', category: 'transient', attempt: 1 }, 'the detail is shown whole');
@@ -242,7 +242,7 @@ describe('admin API (app.inject)', () => {
 
   describe('capture', () => {
     test('lists captured mail newest first with subject and Message-ID, the source on request; clearing empties it', async () => {
-      const captures = h.composed.services.captures;
+      const captures = h.composed.repositories.captures;
       await captures.add('a@shop.example', ['x@example.com'], Buffer.from('From: a@shop.example\r\nSubject: First\r\nMessage-ID: <1@shop.example>\r\n\r\nbody one'), 1000);
       await captures.add('b@shop.example', ['y@example.com', 'z@example.com'], Buffer.from('From: b@shop.example\r\nSubject: Second\r\n\r\nbody two'), 2000);
       await captures.add('c@shop.example', ['w@example.com'], Buffer.from('Subject: no From, so not a message mailshift would accept\r\n\r\nstill listed'), 3000);

@@ -36,7 +36,7 @@ describe('console read routes (app.inject)', () => {
     now = t0 - 2 * hour;
     expectStatus(await h.api(shopKey, 'POST', '/api/v1/messages', { from: 'a@shop.example', to: ['x@example.com', 'y@example.org', 'z@example.com'], subject: 's', text: 't' }), 202);
     await h.composed.services.acceptor.flush();
-    await h.composed.services.spool.addEvents([
+    await h.composed.repositories.events.addEvents([
       { instanceId: shop.id, type: 'delivered', at: t0 - hour + 10, detail: {} },
       { instanceId: shop.id, type: 'bounced', at: t0 - 10, detail: {} },
       { instanceId: shop.id, type: 'upgrade.started', at: t0 - 10, detail: {} },
@@ -89,7 +89,7 @@ describe('console read routes (app.inject)', () => {
 
   test('the infrastructures overview counts the last hour\u2019s outcomes per infrastructure', async () => {
     const shop = await h.composed.services.fleet.instanceByName('shop');
-    await h.composed.services.spool.addEvents([
+    await h.composed.repositories.events.addEvents([
       { instanceId: shop.id, type: 'delivered', at: t0 - 60_000, detail: { infrastructureId: shop.infrastructureId } },
       { instanceId: shop.id, type: 'deferred', at: t0 - 60_000, detail: { infrastructureId: shop.infrastructureId } },
       { instanceId: shop.id, type: 'delivered', at: t0 - 2 * hour, detail: { infrastructureId: shop.infrastructureId } },

@@ -9,11 +9,11 @@ for (const kind of testDatabases()) {
     const f = useFixture(kind);
 
     test('timeline counts events per type in equal buckets; queue by domain; pending deliveries', async () => {
-      const { store, spool, instance, blue, green } = f();
+      const { store, events, spool, instance, blue, green } = f();
       const queries = new ConsoleQueries(store.db);
       // commit() records an `accepted` event per message at t0.
       await spool.commit([message('m1', instance.id, ['a@example.com', 'b@example.com', 'c@example.org']), message('m2', instance.id, ['d@example.com'])], t0, t0 + 10 * hour);
-      await spool.addEvents([
+      await events.addEvents([
         { instanceId: instance.id, type: 'delivered', at: t0 + hour + 5, detail: { infrastructureId: blue.id } },
         { instanceId: instance.id, type: 'delivered', at: t0 + hour + 6, detail: { infrastructureId: green.id } },
         { instanceId: instance.id, type: 'bounced', at: t0 + 2 * hour, detail: { infrastructureId: green.id } },

@@ -3,12 +3,8 @@ import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { afterEach, beforeEach } from 'node:test';
 import { openStore, type Store } from '../../src/store/database.ts';
-import { FleetRepository } from '../../src/store/fleet-repository.ts';
-import { SpoolRepository, type ClaimedDelivery, type NewMessage } from '../../src/store/spool-repository.ts';
-import { SuppressionRepository } from '../../src/store/suppression-repository.ts';
-import { SuspensionRepository } from '../../src/store/suspension-repository.ts';
-import { WebhookRepository } from '../../src/store/webhook-repository.ts';
-import { CaptureRepository } from '../../src/store/capture-repository.ts';
+import { createRepositories, type Repositories } from '../../src/store/repositories.ts';
+import type { ClaimedDelivery, NewMessage } from '../../src/store/spool-repository.ts';
 import type { Infrastructure, Instance } from '../../src/core/fleet/fleet.ts';
 import type { TestDatabase, testDatabases } from '../helpers/databases.ts';
 
@@ -20,14 +16,8 @@ export const hour = 3_600_000;
 export const day = 24 * hour;
 
 /** One fresh, migrated database with every repository and a small fleet. */
-export interface Fixture {
+export interface Fixture extends Repositories {
   store: Store;
-  fleet: FleetRepository;
-  spool: SpoolRepository;
-  suppressions: SuppressionRepository;
-  suspensions: SuspensionRepository;
-  webhooks: WebhookRepository;
-  captures: CaptureRepository;
   /** Infrastructure `blue`, which both instances start on. */
   blue: Infrastructure;
   /** Infrastructure `green`, bound to nothing. */
@@ -38,16 +28,8 @@ export interface Fixture {
   other: Instance;
 }
 
-export function repositories(store: Store) {
-  return {
-    store,
-    fleet: new FleetRepository(store.db),
-    spool: new SpoolRepository(store.db, store.dialect),
-    suppressions: new SuppressionRepository(store.db),
-    suspensions: new SuspensionRepository(store.db),
-    webhooks: new WebhookRepository(store.db),
-    captures: new CaptureRepository(store.db),
-  };
+export function repositories(store: Store): Repositories & { store: Store } {
+  return { store, ...createRepositories(store) };
 }
 
 export function infrastructureInput(name: string): Omit<Infrastructure, 'id'> {

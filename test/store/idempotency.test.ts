@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isUniqueViolation } from '../../src/store/spool-repository.ts';
+import { isUniqueViolation } from '../../src/store/unique-violation.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { day, message, t0, useFixture } from './fixtures.ts';
 
@@ -15,7 +15,7 @@ for (const kind of testDatabases()) {
       const second = fx.spool.commit([{ ...message('second', fx.instance.id, ['a@example.test']), idempotency: { ...idem, response: '{"id":"second"}' } }], t0 + 1, t0 + day);
       await assert.rejects(second, (err) => isUniqueViolation(err));
       assert.equal(await fx.spool.findMessage('second'), undefined);
-      assert.deepEqual(await fx.spool.findIdempotencyKey(fx.instance.id, 'retry-1'), { requestHash: 'h', response: '{"id":"first"}' });
+      assert.deepEqual(await fx.idempotency.find(fx.instance.id, 'retry-1'), { requestHash: 'h', response: '{"id":"first"}' });
       // The same key is free for another instance.
       await fx.spool.commit([{ ...message('other', fx.other.id, ['a@example.test']), idempotency: idem }], t0 + 2, t0 + day);
       assert.ok(await fx.spool.findMessage('other'));

@@ -18,7 +18,7 @@ for (const kind of testDatabases()) {
       await fx.spool.release(claimed.filter((d) => d !== done).map((d) => d.id), 'w', t0 + 2000);
 
       const now = t0 + 10 * day;
-      const pruned = await fx.spool.prune(now - 7 * day, now - 5 * day, now - day);
+      const pruned = await fx.retention.prune(now - 7 * day, now - 5 * day, now - day);
       assert.deepEqual(pruned.messages, 1);
       assert.equal(pruned.keys, 1);
       assert.ok(pruned.events >= 3, 'the old events went');
@@ -26,8 +26,8 @@ for (const kind of testDatabases()) {
       assert.deepEqual(await fx.spool.deliveriesOf('done'), []);
       assert.ok(await fx.spool.findMessage('queued'), 'queued mail is kept however old');
       assert.ok(await fx.spool.findMessage('recent'));
-      assert.equal(await fx.spool.findIdempotencyKey(fx.instance.id, 'k'), undefined);
-      assert.equal((await fx.spool.eventsForMessage('recent')).length, 1);
+      assert.equal(await fx.idempotency.find(fx.instance.id, 'k'), undefined);
+      assert.equal((await fx.events.eventsForMessage('recent')).length, 1);
     });
   });
 }

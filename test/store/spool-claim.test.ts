@@ -100,7 +100,7 @@ for (const kind of testDatabases()) {
       const { spool, fleet, instance, green } = f();
       await spool.commit(messages('m', instance.id, 1), t0, t0 + day);
       const [d] = await spool.claim(t0, 1, 'w', lease);
-      await spool.record([{ kind: 'deferred', delivery: d!, reply: '451 try later', category: 'transient', at: t0 + 1, retryAt: t0 + 600_000 }]);
+      await spool.record([{ kind: 'deferred', delivery: d!, reply: '451 try later', category: 'connection', at: t0 + 1, retryAt: t0 + 600_000 }]);
       await fleet.rebindInstance(instance.id, green.id);
       const [again] = await spool.claim(t0 + 600_000, 1, 'w', lease);
       assert.equal(again?.id, d!.id);
@@ -111,7 +111,7 @@ for (const kind of testDatabases()) {
       const { spool, instance } = f();
       await spool.commit(messages('m', instance.id, 3), t0, t0 + day);
       const [d0] = await spool.claim(t0, 1, 'w', lease);
-      await spool.record([{ kind: 'deferred', delivery: d0!, reply: '421 busy', category: 'transient', at: t0, retryAt: t0 + 1_000 }]);
+      await spool.record([{ kind: 'deferred', delivery: d0!, reply: '421 busy', category: 'connection', at: t0, retryAt: t0 + 1_000 }]);
       const claimed = await spool.claim(t0 + 1_000, 10, 'w', lease);
       assert.equal(claimed.length, 3);
 
@@ -154,7 +154,7 @@ for (const kind of testDatabases()) {
       const [row] = await spool.deliveriesOf(stale!.messageId);
       assert.equal(row!.state, 'delivered');
       assert.equal(row!.attempts, 1);
-      const types = (await spool.eventsForMessage(stale!.messageId)).map((e) => e.type);
+      const types = (await f().events.eventsForMessage(stale!.messageId)).map((e) => e.type);
       assert.deepEqual(types, ['accepted', 'delivered']);
     });
 

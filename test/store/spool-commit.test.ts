@@ -56,7 +56,7 @@ for (const kind of testDatabases()) {
       await spool.commit([a, message('m-b', instance.id, ['dan@example.net'])], t0, t0 + day);
       await spool.commit([c], t0 + 1, t0 + day);
 
-      const eventsA = await spool.eventsForMessage('m-a');
+      const eventsA = await f().events.eventsForMessage('m-a');
       assert.deepEqual(
         eventsA.map((e) => [e.type, e.recipient, e.instanceId, e.at]),
         [
@@ -66,16 +66,16 @@ for (const kind of testDatabases()) {
       );
       assert.deepEqual(eventsA[0]!.detail, { recipients: 3, size: a.raw.length });
       assert.deepEqual(eventsA[1]!.detail, { reason: 'complaint' });
-      assert.deepEqual((await spool.eventsForMessage('m-b')).map((e) => e.type), ['accepted']);
+      assert.deepEqual((await f().events.eventsForMessage('m-b')).map((e) => e.type), ['accepted']);
       assert.deepEqual(
-        (await spool.eventsForMessage('m-c')).map((e) => [e.type, e.recipient, e.detail]),
+        (await f().events.eventsForMessage('m-c')).map((e) => [e.type, e.recipient, e.detail]),
         [
           ['accepted', null, { recipients: 2, size: c.raw.length }],
           ['suppressed', 'fay@example.com', { reason: 'bounce' }],
           ['suppressed', 'gus@example.com', { reason: 'manual' }],
         ],
       );
-      assert.deepEqual(await spool.eventsForMessage('m-unknown'), []);
+      assert.deepEqual(await f().events.eventsForMessage('m-unknown'), []);
     });
 
     test('raw bytes round-trip exactly, including non-UTF-8 bytes', async () => {
@@ -96,14 +96,14 @@ for (const kind of testDatabases()) {
       const keyed = { ...message('m-k', instance.id, ['ann@example.test']), idempotency: { key: 'order-42', requestHash: 'sha256:abc', response: '{"id":"m-k"}' } };
       await spool.commit([keyed, message('m-plain', instance.id, ['bob@example.test'])], t0, t0 + day);
 
-      assert.deepEqual(await spool.findIdempotencyKey(instance.id, 'order-42'), { requestHash: 'sha256:abc', response: '{"id":"m-k"}' });
-      assert.equal(await spool.findIdempotencyKey(other.id, 'order-42'), undefined);
-      assert.equal(await spool.findIdempotencyKey(instance.id, 'order-43'), undefined);
+      assert.deepEqual(await f().idempotency.find(instance.id, 'order-42'), { requestHash: 'sha256:abc', response: '{"id":"m-k"}' });
+      assert.equal(await f().idempotency.find(other.id, 'order-42'), undefined);
+      assert.equal(await f().idempotency.find(instance.id, 'order-43'), undefined);
 
       // The same key on another instance is a different key.
       await spool.commit([{ ...message('m-k2', other.id, ['ann@example.test']), idempotency: { key: 'order-42', requestHash: 'sha256:def', response: '{"id":"m-k2"}' } }], t0 + 1, t0 + day);
-      assert.deepEqual(await spool.findIdempotencyKey(other.id, 'order-42'), { requestHash: 'sha256:def', response: '{"id":"m-k2"}' });
-      assert.deepEqual(await spool.findIdempotencyKey(instance.id, 'order-42'), { requestHash: 'sha256:abc', response: '{"id":"m-k"}' });
+      assert.deepEqual(await f().idempotency.find(other.id, 'order-42'), { requestHash: 'sha256:def', response: '{"id":"m-k2"}' });
+      assert.deepEqual(await f().idempotency.find(instance.id, 'order-42'), { requestHash: 'sha256:abc', response: '{"id":"m-k"}' });
     });
 
     test('a failing group commit stores nothing of its batch', async () => {
@@ -117,10 +117,10 @@ for (const kind of testDatabases()) {
 
       assert.equal(await spool.findMessage('m-2'), undefined);
       assert.deepEqual(await spool.deliveriesOf('m-2'), []);
-      assert.deepEqual(await spool.eventsForMessage('m-2'), []);
-      assert.equal(await spool.findIdempotencyKey(instance.id, 'k-2'), undefined);
+      assert.deepEqual(await f().events.eventsForMessage('m-2'), []);
+      assert.equal(await f().idempotency.find(instance.id, 'k-2'), undefined);
       assert.deepEqual((await spool.deliveriesOf('m-1')).map((d) => d.recipient), ['ann@example.test']);
-      assert.deepEqual((await spool.eventsForMessage('m-1')).map((e) => e.type), ['accepted']);
+      assert.deepEqual((await f().events.eventsForMessage('m-1')).map((e) => e.type), ['accepted']);
     });
 
     test('committing nothing is a no-op', async () => {
@@ -136,7 +136,7 @@ for (const kind of testDatabases()) {
       await spool.commit(batch, t0, t0 + day);
       assert.deepEqual(await spool.queueCounts(), [{ instanceId: instance.id, state: 'scheduled', count: 1200 }]);
       assert.equal((await spool.deliveriesOf('m-29')).length, 40);
-      assert.equal((await spool.eventsAfter(instance.id, 0, 100)).filter((e) => e.type === 'accepted').length, 30);
+      assert.equal((await f().events.eventsAfter(instance.id, 0, 100)).filter((e) => e.type === 'accepted').length, 30);
     });
   });
 }

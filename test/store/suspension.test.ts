@@ -29,7 +29,7 @@ for (const kind of testDatabases()) {
       const [first] = await spool.claim(t0, 1, 'w', lease);
       assert.equal(first?.instanceId, instance.id);
       const retryAt = t0 + 10 * hour;
-      await spool.record([{ kind: 'deferred', delivery: first!, reply: '451', category: 'transient', at: t0 + 1, retryAt }]);
+      await spool.record([{ kind: 'deferred', delivery: first!, reply: '451', category: 'connection', at: t0 + 1, retryAt }]);
 
       const suspendedAt = t0 + hour;
       const resumedAt = suspendedAt + 5 * hour + 123;

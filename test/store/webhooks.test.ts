@@ -61,12 +61,12 @@ for (const kind of testDatabases()) {
     });
 
     test('lastEventId is 0 on an empty spool, then the newest event id', async () => {
-      const { webhooks, spool, instance, other } = f();
+      const { webhooks, spool, events: eventLog, instance, other } = f();
       assert.equal(await webhooks.lastEventId(), 0);
       await spool.commit([message('m-1', instance.id, ['a@x.test', 'b@x.test'], { suppressed: { 'b@x.test': 'manual' } })], t0, t0 + day);
       await spool.commit([message('m-2', other.id, ['c@x.test'])], t0 + 1, t0 + day);
 
-      const events = [...(await spool.eventsAfter(instance.id, 0, 100)), ...(await spool.eventsAfter(other.id, 0, 100))];
+      const events = [...(await eventLog.eventsAfter(instance.id, 0, 100)), ...(await eventLog.eventsAfter(other.id, 0, 100))];
       const last = await webhooks.lastEventId();
       assert.equal(typeof last, 'number');
       assert.equal(last, Math.max(...events.map((e) => e.id)));
@@ -74,7 +74,7 @@ for (const kind of testDatabases()) {
       // A webhook created from lastEventId sees only later events.
       const hook = await webhooks.create(instance.id, 'https://hooks.acme.test/a', 's', last, t0 + 2);
       await spool.commit([message('m-3', instance.id, ['d@x.test'])], t0 + 3, t0 + day);
-      const pending = await spool.eventsAfter(instance.id, hook.cursor, 100);
+      const pending = await eventLog.eventsAfter(instance.id, hook.cursor, 100);
       assert.deepEqual(pending.map((e) => [e.type, e.messageId]), [['accepted', 'm-3']]);
     });
   });

@@ -4,6 +4,14 @@ export type ProductLine = (typeof productLines)[number];
 export const environments = ['development', 'staging', 'production'] as const;
 export type Environment = (typeof environments)[number];
 
+/** Through fixed relays, or straight to each domain's MX hosts. */
+export const deliveryModes = ['relay', 'mx'] as const;
+export type DeliveryMode = (typeof deliveryModes)[number];
+
+/** An instance's SMTP login or API key. */
+export const credentialKinds = ['smtp', 'api'] as const;
+export type CredentialKind = (typeof credentialKinds)[number];
+
 export interface Contact {
   email: string;
   locale: string;
@@ -40,7 +48,7 @@ export interface ShapingRule {
 export interface Infrastructure {
   id: number;
   name: string;
-  deliveryMode: 'relay' | 'mx';
+  deliveryMode: DeliveryMode;
   relays: Relay[];
   sourceAddresses: string[];
   heloName: string;

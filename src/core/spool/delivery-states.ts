@@ -1,3 +1,6 @@
+import type { BounceCategory } from '../delivery/bounce-rules.ts';
+import type { NoticeKind } from '../upgrade/notice-kinds.ts';
+
 /**
  * The states a delivery passes through, in the order the operators read them. The store's
  * columns, the queue counts of the API and the console's charts all come from this list.
@@ -16,3 +19,9 @@ export type OutcomeType = (typeof outcomeTypes)[number];
 export function zeroCounts<K extends string>(keys: readonly K[]): Record<K, number> {
   return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 }
+
+/** What `last_category` of a delivery holds: why its last attempt failed, or that it was suppressed. */
+export type DeliveryCategory = BounceCategory | 'suppressed';
+
+/** Every event type: a delivery's outcome (or acceptance), or an upgrade notice sent to the instance's webhooks. */
+export type EventType = OutcomeType | `upgrade.${NoticeKind}`;

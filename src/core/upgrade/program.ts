@@ -2,6 +2,16 @@ import type { Environment, ProductLine } from '../fleet/fleet.ts';
 
 export type Phase = 'non-production' | 'production';
 
+export const programStates = ['draft', 'published', 'running', 'halted', 'completed'] as const;
+export type ProgramState = (typeof programStates)[number];
+
+export const waveStates = ['scheduled', 'running', 'completed', 'halted'] as const;
+export type WaveState = (typeof waveStates)[number];
+
+/** What a customer may ask of a program (both are answered, and recorded). */
+export const customerRequestKinds = ['reschedule', 'opt-out'] as const;
+export type CustomerRequestKind = (typeof customerRequestKinds)[number];
+
 export function phaseOf(environment: Environment): Phase {
   return environment === 'production' ? 'production' : 'non-production';
 }

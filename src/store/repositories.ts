@@ -1,0 +1,65 @@
+import type { Store } from './database.ts';
+import { CaptureRepository } from './capture-repository.ts';
+import { ConsoleQueries } from './console-queries.ts';
+import { CustomerRequestRepository } from './customer-request-repository.ts';
+import { EventRepository } from './event-repository.ts';
+import { FleetRepository } from './fleet-repository.ts';
+import { IdempotencyRepository } from './idempotency-repository.ts';
+import { NoticeRepository } from './notice-repository.ts';
+import { ProgramRepository } from './program-repository.ts';
+import { RetentionRepository } from './retention-repository.ts';
+import { SessionRepository } from './session-repository.ts';
+import { SpoolRepository } from './spool-repository.ts';
+import { StatusTokenRepository } from './status-token-repository.ts';
+import { SuppressionRepository } from './suppression-repository.ts';
+import { SuspensionRepository } from './suspension-repository.ts';
+import { SwitchRepository } from './switch-repository.ts';
+import { WaveRepository } from './wave-repository.ts';
+import { WebhookRepository } from './webhook-repository.ts';
+
+/**
+ * Every repository over one store, one per concept. The composition root hands each
+ * service only the ones it needs; the adapters never see them.
+ */
+export interface Repositories {
+  fleet: FleetRepository;
+  spool: SpoolRepository;
+  events: EventRepository;
+  idempotency: IdempotencyRepository;
+  retention: RetentionRepository;
+  suppressions: SuppressionRepository;
+  suspensions: SuspensionRepository;
+  captures: CaptureRepository;
+  webhooks: WebhookRepository;
+  programs: ProgramRepository;
+  waves: WaveRepository;
+  switches: SwitchRepository;
+  notices: NoticeRepository;
+  statusTokens: StatusTokenRepository;
+  customerRequests: CustomerRequestRepository;
+  sessions: SessionRepository;
+  console: ConsoleQueries;
+}
+
+export function createRepositories(store: Pick<Store, 'db' | 'dialect'>): Repositories {
+  const { db } = store;
+  return {
+    fleet: new FleetRepository(db),
+    spool: new SpoolRepository(db, store.dialect),
+    events: new EventRepository(db),
+    idempotency: new IdempotencyRepository(db),
+    retention: new RetentionRepository(db),
+    suppressions: new SuppressionRepository(db),
+    suspensions: new SuspensionRepository(db),
+    captures: new CaptureRepository(db),
+    webhooks: new WebhookRepository(db),
+    programs: new ProgramRepository(db),
+    waves: new WaveRepository(db),
+    switches: new SwitchRepository(db),
+    notices: new NoticeRepository(db),
+    statusTokens: new StatusTokenRepository(db),
+    customerRequests: new CustomerRequestRepository(db),
+    sessions: new SessionRepository(db),
+    console: new ConsoleQueries(db),
+  };
+}
