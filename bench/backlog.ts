@@ -44,7 +44,12 @@ interface Figures {
 }
 
 async function sink(): Promise<{ port: number; close(): Promise<void> }> {
-  const server = new SMTPServer({ authOptional: true, disabledCommands: ['AUTH', 'STARTTLS'], logger: false, onData: (s, _x, cb) => (s.resume(), s.on('end', () => cb())) });
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    logger: false,
+    onData: (s, _x, cb) => (s.resume(), s.on('end', () => cb())),
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { port: (server.server.address() as AddressInfo).port, close: () => new Promise((r) => server.close(() => r())) };
 }
@@ -57,19 +62,52 @@ async function fill(url: string, schema: string | undefined, n: number, relayPor
   const now = Date.now();
   const customer = await fleet.createCustomer('backlog', [], now);
   const infra = await fleet.createInfrastructure({
-    name: 'deferring', deliveryMode: 'relay', relays: [{ host: '127.0.0.1', port: relayPort }], sourceAddresses: [],
-    heloName: 'bench.localhost', dkim: [], shaping: [], verificationAddress: 'verify@bench.example', createdAt: now,
+    name: 'deferring',
+    deliveryMode: 'relay',
+    relays: [{ host: '127.0.0.1', port: relayPort }],
+    sourceAddresses: [],
+    heloName: 'bench.localhost',
+    dkim: [],
+    shaping: [],
+    verificationAddress: 'verify@bench.example',
+    createdAt: now,
   });
-  const instance = await fleet.createInstance({ name: 'backlog', customerId: customer.id, productLine: 'managed-cloud', environment: 'production', infrastructureId: infra.id, allowFrom: [], createdAt: now });
+  const instance = await fleet.createInstance({
+    name: 'backlog',
+    customerId: customer.id,
+    productLine: 'managed-cloud',
+    environment: 'production',
+    infrastructureId: infra.id,
+    allowFrom: [],
+    createdAt: now,
+  });
   const started = performance.now();
   for (let i = 0; i < n; i += 1000) {
     const count = Math.min(1000, n - i);
-    await spool.commit([{
-      id: `backlog-${i}`, instanceId: instance.id, mailFrom: 'news@shop.example', raw: Buffer.from(`Subject: backlog ${i}\r\n\r\nHello\r\n`), headerMessageId: null,
-      recipients: Array.from({ length: count }, (_, k) => ({ address: `r${i + k}@deferring${k % 50}.example`, domain: `deferring${k % 50}.example`, suppressed: null })),
-    }], now, now + 3 * 86_400_000);
+    await spool.commit(
+      [
+        {
+          id: `backlog-${i}`,
+          instanceId: instance.id,
+          mailFrom: 'news@shop.example',
+          raw: Buffer.from(`Subject: backlog ${i}\r\n\r\nHello\r\n`),
+          headerMessageId: null,
+          recipients: Array.from({ length: count }, (_, k) => ({
+            address: `r${i + k}@deferring${k % 50}.example`,
+            domain: `deferring${k % 50}.example`,
+            suppressed: null,
+          })),
+        },
+      ],
+      now,
+      now + 3 * 86_400_000,
+    );
   }
-  await store.db.updateTable('deliveries').set({ due_at: now + 3_600_000, attempts: 1, last_reply: '451 4.3.0 try again later', last_category: 'other' }).where('instance_id', '=', instance.id).execute();
+  await store.db
+    .updateTable('deliveries')
+    .set({ due_at: now + 3_600_000, attempts: 1, last_reply: '451 4.3.0 try again later', last_category: 'other' })
+    .where('instance_id', '=', instance.id)
+    .execute();
   log(`  filled ${n} deferred deliveries in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   await store.close();
 }
@@ -86,28 +124,48 @@ async function run(n: number, relayPort: number): Promise<Figures> {
     cwd: repoRoot,
     stdio: 'ignore',
     env: {
-      ...process.env, MAILSHIFT_DATA_DIR: dataDir, MAILSHIFT_DATABASE_URL: url, ...(schema ? { MAILSHIFT_DATABASE_SCHEMA: schema } : {}),
-      MAILSHIFT_HTTP_PORT: String(httpPort), MAILSHIFT_SMTP_PORT: String(await freePort()), MAILSHIFT_CAPTURE_PORT: String(await freePort()),
-      MAILSHIFT_ADMIN_TOKEN: adminToken, MAILSHIFT_LOG_LEVEL: 'warn',
+      ...process.env,
+      MAILSHIFT_DATA_DIR: dataDir,
+      MAILSHIFT_DATABASE_URL: url,
+      ...(schema ? { MAILSHIFT_DATABASE_SCHEMA: schema } : {}),
+      MAILSHIFT_HTTP_PORT: String(httpPort),
+      MAILSHIFT_SMTP_PORT: String(await freePort()),
+      MAILSHIFT_CAPTURE_PORT: String(await freePort()),
+      MAILSHIFT_ADMIN_TOKEN: adminToken,
+      MAILSHIFT_LOG_LEVEL: 'warn',
     },
   });
   try {
     const base = `http://127.0.0.1:${httpPort}`;
     const call = async (token: string, method: string, path: string, body?: unknown) => {
-      const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(base + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       const text = await res.text();
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
       return JSON.parse(text);
     };
     for (let up = false; !up; ) {
       if (child.exitCode !== null) throw new Error(`mailshift exited with ${child.exitCode}`);
-      up = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+      up = await fetch(`${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (!up) await sleep(100);
     }
     await call(adminToken, 'POST', '/api/admin/v1/infrastructures', { name: 'sink', relays: [`127.0.0.1:${relayPort}`] });
-    const created = await call(adminToken, 'POST', '/api/admin/v1/instances', { name: 'probe', customer: 'backlog', productLine: 'managed-cloud', environment: 'production', infrastructure: 'sink' });
+    const created = await call(adminToken, 'POST', '/api/admin/v1/instances', {
+      name: 'probe',
+      customer: 'backlog',
+      productLine: 'managed-cloud',
+      environment: 'production',
+      infrastructure: 'sink',
+    });
     const key: string = created.credentials.apiKey;
-    const send = (i: number) => call(key, 'POST', '/api/v1/messages', { from: 'news@shop.example', to: [`p${i}@probe.example`], subject: `probe ${i}`, text: 'x' });
+    const send = (i: number) =>
+      call(key, 'POST', '/api/v1/messages', { from: 'news@shop.example', to: [`p${i}@probe.example`], subject: `probe ${i}`, text: 'x' });
     for (let i = 0; i < 50; i++) await send(i); // warm-up
     await sleep(1000);
     const times: number[] = [];
@@ -125,7 +183,11 @@ async function run(n: number, relayPort: number): Promise<Figures> {
     rmSync(dataDir, { recursive: true, force: true });
     if (schema) {
       const store = await openStore({ url: url, schema });
-      await store.db.schema.dropSchema(schema).cascade().execute().catch(() => undefined);
+      await store.db.schema
+        .dropSchema(schema)
+        .cascade()
+        .execute()
+        .catch(() => undefined);
       await store.close();
     }
   }
@@ -138,8 +200,13 @@ try {
   const full = await run(backlog, relay.port);
   const pct = (a: number, b: number) => `${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(0)}%`;
   console.log('backlog      p50 ms   p99 ms   RSS MB   peak RSS MB');
-  for (const f of [empty, full]) console.log(`${String(f.backlog).padEnd(10)} ${f.p50Ms.toFixed(2).padStart(8)} ${f.p99Ms.toFixed(2).padStart(8)} ${f.rssMb.toFixed(0).padStart(8)} ${f.peakRssMb.toFixed(0).padStart(12)}`);
-  console.log(`change     ${pct(empty.p50Ms, full.p50Ms).padStart(8)} ${pct(empty.p99Ms, full.p99Ms).padStart(8)} ${pct(empty.rssMb, full.rssMb).padStart(8)} ${pct(empty.peakRssMb, full.peakRssMb).padStart(12)}`);
+  for (const f of [empty, full])
+    console.log(
+      `${String(f.backlog).padEnd(10)} ${f.p50Ms.toFixed(2).padStart(8)} ${f.p99Ms.toFixed(2).padStart(8)} ${f.rssMb.toFixed(0).padStart(8)} ${f.peakRssMb.toFixed(0).padStart(12)}`,
+    );
+  console.log(
+    `change     ${pct(empty.p50Ms, full.p50Ms).padStart(8)} ${pct(empty.p99Ms, full.p99Ms).padStart(8)} ${pct(empty.rssMb, full.rssMb).padStart(8)} ${pct(empty.peakRssMb, full.peakRssMb).padStart(12)}`,
+  );
 } finally {
   await relay.close();
 }

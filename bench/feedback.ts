@@ -80,7 +80,14 @@ if (argv.includes('--serve')) {
     child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     child.once('exit', (code) => reject(new Error(`listener exited ${code}`)));
   });
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port, pool: true, maxConnections: connections, maxMessages: Infinity, ignoreTLS: true } as Parameters<typeof nodemailer.createTransport>[0]);
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port,
+    pool: true,
+    maxConnections: connections,
+    maxMessages: Infinity,
+    ignoreTLS: true,
+  } as Parameters<typeof nodemailer.createTransport>[0]);
   const send = (i: number) => transport.sendMail({ envelope: { from: '', to: [codec.encode(i, domain)] }, raw: fixtures[i % 3] });
   try {
     log(`warm-up: 300 DSNs…`);
@@ -109,9 +116,13 @@ if (argv.includes('--serve')) {
     };
     if (argv.includes('--json')) console.log(JSON.stringify(result, null, 2));
     else {
-      console.log(`\nfeedback listener: ${messages} DSNs (Postfix, Exchange, Gmail fixtures) over ${connections} SMTP connections, ${cpus().length} CPUs, load ${loadavg()[0].toFixed(1)}, node ${process.version}`);
+      console.log(
+        `\nfeedback listener: ${messages} DSNs (Postfix, Exchange, Gmail fixtures) over ${connections} SMTP connections, ${cpus().length} CPUs, load ${loadavg()[0].toFixed(1)}, node ${process.version}`,
+      );
       console.log(`  end to end over SMTP: ${result.dsnPerSecond.toFixed(0)} DSNs/s (${seconds.toFixed(2)} s)   target ≥ 500/s`);
-      console.log(`  listener CPU: ${cpuSeconds.toFixed(2)} s → ${result.dsnPerListenerCpuSecond.toFixed(0)} DSNs per CPU-second; peak RSS ${result.listenerPeakRssMb.toFixed(0)} MB; host busy ${result.hostBusyPct.toFixed(0)}%`);
+      console.log(
+        `  listener CPU: ${cpuSeconds.toFixed(2)} s → ${result.dsnPerListenerCpuSecond.toFixed(0)} DSNs per CPU-second; peak RSS ${result.listenerPeakRssMb.toFixed(0)} MB; host busy ${result.hostBusyPct.toFixed(0)}%`,
+      );
       console.log(`  parser alone (in process): ${parsePerSecond.toFixed(0)} DSNs/s wall clock, ${parsePerCpuSecond.toFixed(0)} per CPU-second`);
     }
   } finally {

@@ -45,12 +45,22 @@ const server = spawnServer({
 try {
   await waitForHealthy(url, server);
   const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(url + path, { method, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(url + path, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
     return res.json() as Promise<any>;
   };
   await admin('POST', '/api/admin/v1/customers', { name: 'bench', contacts: [{ email: 'ops@bench.example' }] });
-  const created = await admin('POST', '/api/admin/v1/instances', { name: 'bench', customer: 'bench', productLine: 'managed-cloud', environment: 'production', infrastructure: 'local' });
+  const created = await admin('POST', '/api/admin/v1/instances', {
+    name: 'bench',
+    customer: 'bench',
+    productLine: 'managed-cloud',
+    environment: 'production',
+    infrastructure: 'local',
+  });
   await admin('POST', '/api/admin/v1/instances/bench/suspend', { reason: 'memory bench' });
   const apiKey = created.credentials.apiKey as string;
 
@@ -77,14 +87,20 @@ try {
   }
   const settled = statusKb(pid, 'VmRSS');
 
-  const counts = Object.entries(statuses.reduce<Record<number, number>>((acc, s) => {
-    acc[s] = (acc[s] ?? 0) + 1;
-    return acc;
-  }, {}));
+  const counts = Object.entries(
+    statuses.reduce<Record<number, number>>((acc, s) => {
+      acc[s] = (acc[s] ?? 0) + 1;
+      return acc;
+    }, {}),
+  );
   const inflightMb = (parallel * payload.length) / 1024 / 1024;
   const mbOf = (kb: number) => `${Math.round(kb / 1024)} MB`;
-  console.log(`http-memory: ${parallel} parallel × ${(payload.length / 1024 / 1024).toFixed(1)} MB JSON raw bodies (${inflightMb.toFixed(0)} MB in flight), answers ${counts.map(([s, n]) => `${n}×${s}`).join(', ')} in ${(tookMs / 1000).toFixed(1)} s`);
-  console.log(`  RSS before ${mbOf(before)}, peak ${mbOf(peak)} (target ≤ ${Math.round(2 * inflightMb + 150)} MB), just after ${mbOf(after)}, ${settleS} s later ${mbOf(settled)} (target < 300 MB)`);
+  console.log(
+    `http-memory: ${parallel} parallel × ${(payload.length / 1024 / 1024).toFixed(1)} MB JSON raw bodies (${inflightMb.toFixed(0)} MB in flight), answers ${counts.map(([s, n]) => `${n}×${s}`).join(', ')} in ${(tookMs / 1000).toFixed(1)} s`,
+  );
+  console.log(
+    `  RSS before ${mbOf(before)}, peak ${mbOf(peak)} (target ≤ ${Math.round(2 * inflightMb + 150)} MB), just after ${mbOf(after)}, ${settleS} s later ${mbOf(settled)} (target < 300 MB)`,
+  );
   console.log(`  every 10 s after: ${trail.map(mbOf).join(', ')}`);
 } finally {
   await server.stop('SIGTERM');
@@ -93,10 +109,14 @@ try {
 
 function post(target: string, key: string, body: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(target, { method: 'POST', agent: false, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      target,
+      { method: 'POST', agent: false, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': String(body.length) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

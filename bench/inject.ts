@@ -26,7 +26,23 @@ export function makeInjector(usePostfixTools: boolean): Injector {
 const smtpSource: Injector = {
   kind: 'smtp-source',
   inject(port, count, bytes) {
-    const args = ['-s', String(sessions), '-m', String(count), '-l', String(bytes), '-d', '-N', '-M', 'bench.localhost', '-f', sender, '-t', recipient, `127.0.0.1:${port}`];
+    const args = [
+      '-s',
+      String(sessions),
+      '-m',
+      String(count),
+      '-l',
+      String(bytes),
+      '-d',
+      '-N',
+      '-M',
+      'bench.localhost',
+      '-f',
+      sender,
+      '-t',
+      recipient,
+      `127.0.0.1:${port}`,
+    ];
     return new Promise((resolve, reject) => {
       const child = spawn('/usr/sbin/smtp-source', args, { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
@@ -51,9 +67,7 @@ const nodemailerPool: Injector = {
     } as Parameters<typeof nodemailer.createTransport>[0]);
     const raw = message(bytes);
     try {
-      await Promise.all(
-        Array.from({ length: count }, (_, i) => transport.sendMail({ envelope: { from: sender, to: [`${i + 1}${recipient}`] }, raw })),
-      );
+      await Promise.all(Array.from({ length: count }, (_, i) => transport.sendMail({ envelope: { from: sender, to: [`${i + 1}${recipient}`] }, raw })));
     } finally {
       transport.close();
     }

@@ -76,7 +76,13 @@ export async function startMailshiftServer(sinkPort: number): Promise<MailshiftS
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`mailshift exited with ${child.exitCode}:\n${logTail()}`);
-      if (await admin('GET', '/queue').then(() => true, () => false)) break;
+      if (
+        await admin('GET', '/queue').then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
       if (Date.now() > deadline) throw new Error(`mailshift did not answer on ${url}:\n${logTail()}`);
       await sleep(100);
     }

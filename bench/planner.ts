@@ -76,5 +76,7 @@ export function benchPlanner(count = 10_000, customers = 2_000, runs = 25): Plan
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const f = benchPlanner();
-  console.log(`planner: ${f.instances} instances, ${f.customers} customers, ${f.waves} waves; ${f.runs} runs: median ${f.medianMs.toFixed(2)} ms, max ${f.maxMs.toFixed(2)} ms per plan`);
+  console.log(
+    `planner: ${f.instances} instances, ${f.customers} customers, ${f.waves} waves; ${f.runs} runs: median ${f.medianMs.toFixed(2)} ms, max ${f.maxMs.toFixed(2)} ms per plan`,
+  );
 }

@@ -97,7 +97,10 @@ export class TreeSampler {
   private startTicks = new Map<number, number>();
   peakRssKb = 0;
 
-  constructor(private readonly root: () => number | undefined, private readonly intervalMs = 200) {}
+  constructor(
+    private readonly root: () => number | undefined,
+    private readonly intervalMs = 200,
+  ) {}
 
   start(): void {
     this.sample();

@@ -36,7 +36,10 @@ const option = (name: string) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const sizes = (option('sizes') ?? '2k,100k').split(',').map((s) => s.trim()).filter(Boolean);
+const sizes = (option('sizes') ?? '2k,100k')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const warmup = Number(option('warmup') ?? 100);
 const postfixTools = !flag('node-tools') && smtpSourceAvailable() && postfixSinkAvailable();
 const withPostfix = !flag('no-postfix') && postfixAvailable();
@@ -171,7 +174,9 @@ if (json) {
   const host = { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version };
   console.log(JSON.stringify({ injector: injector.kind, sessions, sink: sinkKind, warmup, postfixVersion, host, results, ratios }, null, 2));
 } else {
-  console.log(`\nmailshift end-to-end benchmark: ${injector.kind} (${sessions} sessions) → system → ${sinkKind}, 1 recipient/message, ${cpus().length} CPUs, node ${process.version}\n`);
+  console.log(
+    `\nmailshift end-to-end benchmark: ${injector.kind} (${sessions} sessions) → system → ${sinkKind}, 1 recipient/message, ${cpus().length} CPUs, node ${process.version}\n`,
+  );
   console.log(table(results));
   console.log('');
   for (const r of ratios) console.log(`ratio ${r.size}: mailshift/postfix = ${r.mailshiftOverPostfix.toFixed(2)}× (end-to-end msg/s)`);

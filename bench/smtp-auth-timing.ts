@@ -15,7 +15,13 @@ import { startMailshift } from '../src/main.ts';
 const rounds = Number(process.argv[2] ?? 20_000);
 const dataDir = mkdtempSync(join(tmpdir(), 'mailshift-auth-timing-'));
 const app = await startMailshift(
-  loadConfig({ MAILSHIFT_DATA_DIR: dataDir, MAILSHIFT_SMTP_PORT: '0', MAILSHIFT_HTTP_PORT: '0', MAILSHIFT_CAPTURE_PORT: '0', MAILSHIFT_ADMIN_TOKEN: 'bench-admin-token-9d0e4f7a1c3b5286' }),
+  loadConfig({
+    MAILSHIFT_DATA_DIR: dataDir,
+    MAILSHIFT_SMTP_PORT: '0',
+    MAILSHIFT_HTTP_PORT: '0',
+    MAILSHIFT_CAPTURE_PORT: '0',
+    MAILSHIFT_ADMIN_TOKEN: 'bench-admin-token-9d0e4f7a1c3b5286',
+  }),
   { logger: pino({ level: 'silent' }) },
 );
 try {
@@ -25,7 +31,10 @@ try {
   const samples = { known: [] as number[], unknown: [] as number[] };
   for (let i = 0; i < rounds; i++) {
     // Alternate which goes first, so neither always pays for the other's warm-up.
-    const pair = [['known', 'known-user'], ['unknown', 'unknown-user']] as const;
+    const pair = [
+      ['known', 'known-user'],
+      ['unknown', 'unknown-user'],
+    ] as const;
     for (const [kind, user] of i % 2 === 0 ? pair : [...pair].reverse()) {
       const t = performance.now();
       await fleet.authenticateSmtp(user, `wrong-${i}`);

@@ -42,7 +42,10 @@ try {
     Array.from({ length: clients }, (_, i) =>
       nodemailer
         .createTransport({ host: '127.0.0.1', port: server.smtpPort, secure: false, ignoreTLS: true } as Parameters<typeof nodemailer.createTransport>[0])
-        .sendMail({ envelope: { from: 'bench@bench.example', to: [`r${i}@example.com`] }, raw: `From: bench@bench.example\r\nTo: r${i}@example.com\r\nSubject: big ${i}\r\nMessage-ID: <big-${i}@bench.example>\r\nDate: ${new Date().toUTCString()}\r\n\r\n${body}` } as never),
+        .sendMail({
+          envelope: { from: 'bench@bench.example', to: [`r${i}@example.com`] },
+          raw: `From: bench@bench.example\r\nTo: r${i}@example.com\r\nSubject: big ${i}\r\nMessage-ID: <big-${i}@bench.example>\r\nDate: ${new Date().toUTCString()}\r\n\r\n${body}`,
+        } as never),
     ),
   );
   const acceptedAt = Date.now();

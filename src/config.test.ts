@@ -16,7 +16,10 @@ test('defaults give a runnable embedded configuration', () => {
 });
 
 test('bad values are refused with the variable named', () => {
-  assert.throws(() => loadConfig({ MAILSHIFT_SMTP_PORT: '70000' }), (e: Error) => e instanceof ConfigError && /MAILSHIFT_SMTP_PORT/.test(e.message));
+  assert.throws(
+    () => loadConfig({ MAILSHIFT_SMTP_PORT: '70000' }),
+    (e: Error) => e instanceof ConfigError && /MAILSHIFT_SMTP_PORT/.test(e.message),
+  );
   assert.throws(() => loadConfig({ MAILSHIFT_RETRY: '{"initialDelayMs":"soon"}' }), /MAILSHIFT_RETRY/);
   assert.throws(() => loadConfig({ MAILSHIFT_RETAIN_EVENTS: 'forever' }), /MAILSHIFT_RETAIN_EVENTS/);
   assert.throws(() => loadConfig({ MAILSHIFT_BOUNCE_RULES: '/nonexistent/rules.json' }), /cannot read/);

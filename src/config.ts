@@ -131,7 +131,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     inflightWaitMs: integer(env, 'MAILSHIFT_INFLIGHT_WAIT_MS', 10_000),
     connectTimeoutMs: integer(env, 'MAILSHIFT_CONNECT_TIMEOUT_MS', 10_000),
   };
-  for (const [name, token] of [['MAILSHIFT_ADMIN_TOKEN', config.adminToken], ['MAILSHIFT_METRICS_TOKEN', config.metricsToken]] as const) {
+  for (const [name, token] of [
+    ['MAILSHIFT_ADMIN_TOKEN', config.adminToken],
+    ['MAILSHIFT_METRICS_TOKEN', config.metricsToken],
+  ] as const) {
     const weak = token === undefined ? null : weakTokenReason(token);
     if (weak) throw new ConfigError(`${name} is too weak: ${weak}`);
   }
@@ -174,7 +177,8 @@ function duration(env: Record<string, string | undefined>, name: string, fallbac
 
 function networks(env: Record<string, string | undefined>, name: string): Network[] {
   const parsed = parseNetworkList(env[name] ?? '');
-  if (!parsed.ok) throw new ConfigError(`${name} must be a comma-separated list of CIDRs such as 127.0.0.0/8, got ${parsed.bad.map((b) => JSON.stringify(b)).join(', ')}`);
+  if (!parsed.ok)
+    throw new ConfigError(`${name} must be a comma-separated list of CIDRs such as 127.0.0.0/8, got ${parsed.bad.map((b) => JSON.stringify(b)).join(', ')}`);
   return parsed.networks;
 }
 

@@ -121,23 +121,49 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     mxPort: options.mx?.port,
   });
   fleet.onSuspension({ suspended: (id) => void engine.suspended(id), resumed: () => engine.wake() });
-  const acceptor = new AcceptService(spool, suppressions, clock, { retry: config.retry, hostname: config.hostname, maxMessageBytes: config.maxMessageBytes, maxRecipients }, metrics, names, (messages) =>
-    engine.accepted(messages),
+  const acceptor = new AcceptService(
+    spool,
+    suppressions,
+    clock,
+    { retry: config.retry, hostname: config.hostname, maxMessageBytes: config.maxMessageBytes, maxRecipients },
+    metrics,
+    names,
+    (messages) => engine.accepted(messages),
   );
 
   const { programs, waves, switches } = repositories;
-  const notices = new NoticeService({ notices: repositories.notices, waves, events }, fleetRepository, acceptor, { from: config.noticeFrom, instance: () => noticeSender(fleetRepository, config.noticeInfrastructure, clock.now()) }, clock, log.child({ part: 'notices' }), () => noticeLoop.wake());
+  const notices = new NoticeService(
+    { notices: repositories.notices, waves, events },
+    fleetRepository,
+    acceptor,
+    { from: config.noticeFrom, instance: () => noticeSender(fleetRepository, config.noticeInfrastructure, clock.now()) },
+    clock,
+    log.child({ part: 'notices' }),
+    () => noticeLoop.wake(),
+  );
   const noticeLoop = makeNoticeLoop(notices, log.child({ part: 'notices' }), config.pollMs);
   const steps = new SwitchSteps(fleet, fleetRepository, spool, clock, { drainTimeoutMs: config.drainTimeoutMs, connectionTimeoutMs: config.connectTimeoutMs });
-  const runner = new UpgradeRunner({ programs, waves, switches }, fleetRepository, steps, clock, notices, log.child({ part: 'upgrades' }), { pollMs: config.pollMs });
+  const runner = new UpgradeRunner({ programs, waves, switches }, fleetRepository, steps, clock, notices, log.child({ part: 'upgrades' }), {
+    pollMs: config.pollMs,
+  });
   const programService = new ProgramService(
     { programs, waves, switches, notices: repositories.notices, tokens: repositories.statusTokens, requests: repositories.customerRequests },
-    fleetRepository, notices, clock, { supportContact: config.supportContact }, () => runner.wake());
+    fleetRepository,
+    notices,
+    clock,
+    { supportContact: config.supportContact },
+    () => runner.wake(),
+  );
 
   // The instance API's services: routes parse, call one of these, and present.
-  const submissions = new SubmissionService(acceptor, new Idempotency(repositories.idempotency), inflight, { maxMessageBytes: config.maxMessageBytes, batchMaxRenderedBytes: config.batchMaxRenderedBytes });
+  const submissions = new SubmissionService(acceptor, new Idempotency(repositories.idempotency), inflight, {
+    maxMessageBytes: config.maxMessageBytes,
+    batchMaxRenderedBytes: config.batchMaxRenderedBytes,
+  });
   const suppressionService = new SuppressionService(suppressions, clock);
-  const webhookService = new WebhookService(webhooks, new WebhookTargets(config.webhookAllowNetworks), clock, { maxPerInstance: config.maxWebhooksPerInstance });
+  const webhookService = new WebhookService(webhooks, new WebhookTargets(config.webhookAllowNetworks), clock, {
+    maxPerInstance: config.maxWebhooksPerInstance,
+  });
   const messages = new MessageReads(spool, events);
   const upgradeStatus = new UpgradeStatusService({ tokens: repositories.statusTokens, fleet: fleetRepository, upgrades: programService, held: suspensions });
   // The operators' services: the console reads through its own port; sessions last in wall time.
@@ -146,7 +172,30 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   const consoleService = new ConsoleService({ reads: repositories.console, fleet: fleetRepository, instances: fleet, held: suspensions }, clock);
   const operatorSessions = new OperatorSessions(repositories.sessions, adminToken, systemClock);
   const health = new HealthService({ store: { ping: async () => void (await sql`select 1`.execute(store.db)) }, engine });
-  const services: Services = { config, adminToken, clock, authGuard, inflight, fleet, acceptor, engine, metrics, programService, notices, runner, submissions, suppressionService, webhookService, messages, upgradeStatus, fleetReads, captureService, console: consoleService, operatorSessions, health };
+  const services: Services = {
+    config,
+    adminToken,
+    clock,
+    authGuard,
+    inflight,
+    fleet,
+    acceptor,
+    engine,
+    metrics,
+    programService,
+    notices,
+    runner,
+    submissions,
+    suppressionService,
+    webhookService,
+    messages,
+    upgradeStatus,
+    fleetReads,
+    captureService,
+    console: consoleService,
+    operatorSessions,
+    health,
+  };
   const webhookSender = new WebhookSender(webhooks, events, clock, log.child({ part: 'webhooks' }), new WebhookTargets(config.webhookAllowNetworks));
   const retention = new Retention(repositories.retention, clock, log.child({ part: 'retention' }), config.retention);
   return { services, repositories, dialect: store.dialect, log, engine, runner, noticeLoop, webhookSender, retention, closeStore: () => store.close() };
@@ -163,7 +212,8 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
 
   const tls = await loadTls({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, dataDir: config.dataDir, hostname: config.hostname });
   // The operator's own key file is theirs to manage; say so when others can read it.
-  if (config.tlsKeyPath && (statSync(config.tlsKeyPath).mode & 0o077) !== 0) log.warn({ path: config.tlsKeyPath }, 'the TLS private key is readable by other users');
+  if (config.tlsKeyPath && (statSync(config.tlsKeyPath).mode & 0o077) !== 0)
+    log.warn({ path: config.tlsKeyPath }, 'the TLS private key is readable by other users');
   const inbound = await startInboundServer(
     {
       host: config.host,
@@ -233,7 +283,16 @@ async function noticeSender(repo: FleetRepository, infrastructure: string, now: 
   const infra = await repo.findInfrastructure({ name: infrastructure });
   if (!infra) throw new Error(`notice infrastructure ${infrastructure} does not exist`);
   const customer = (await repo.findCustomer('mailshift')) ?? (await repo.createCustomer('mailshift', [], now));
-  return repo.createInstance({ name: 'mailshift-notices', customerId: customer.id, productLine: 'standard-on-demand', environment: 'production', infrastructureId: infra.id, allowFrom: [], createdAt: now, system: true });
+  return repo.createInstance({
+    name: 'mailshift-notices',
+    customerId: customer.id,
+    productLine: 'standard-on-demand',
+    environment: 'production',
+    infrastructureId: infra.id,
+    allowFrom: [],
+    createdAt: now,
+    system: true,
+  });
 }
 
 function readOrCreateToken(path: string): string {

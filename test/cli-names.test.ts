@@ -45,14 +45,20 @@ describe('CLI names are validated before any request', { concurrency: 4 }, () =>
   const attacks: [string, string[]][] = [
     ['instance suspend ..', ['instance', 'suspend', '..']],
     ['instance suspend a/b', ['instance', 'suspend', 'a/b']],
-    ['instance create with --customer ..', ['instance', 'create', 'ok', '--customer', '..', '--product', 'managed-cloud', '--env', 'production', '--infra', 'local']],
+    [
+      'instance create with --customer ..',
+      ['instance', 'create', 'ok', '--customer', '..', '--product', 'managed-cloud', '--env', 'production', '--infra', 'local'],
+    ],
     ['customer create ..', ['customer', 'create', '..', '--contact', 'ops@acme.example']],
     ['infra create .', ['infra', 'create', '.', '--relay', '127.0.0.1:25']],
     ['suppression list ..', ['suppression', 'list', '..']],
     ['suppression add shop ..', ['suppression', 'add', 'shop', '..']],
     ['suppression remove shop ..', ['suppression', 'remove', 'shop', '..']],
     ['program status ..', ['program', 'status', '..']],
-    ['program create with --to ..', ['program', 'create', 'p', '--from', 'local', '--to', '..', '--nonprod-start', '2030-01-01T00:00:00Z', '--prod-start', '2030-02-01T00:00:00Z']],
+    [
+      'program create with --to ..',
+      ['program', 'create', 'p', '--from', 'local', '--to', '..', '--nonprod-start', '2030-01-01T00:00:00Z', '--prod-start', '2030-02-01T00:00:00Z'],
+    ],
     ['opt-out %2e%2e', ['opt-out', '%2e%2e', '--reason', 'x']],
     ['message show ..', ['message', 'show', '..']],
   ];
@@ -90,7 +96,10 @@ describe('CLI paths against a real server', () => {
     const added = await cli(h.url, ['suppression', 'add', 'shop.eu', 'a/b@example.com', '--json']);
     assert.equal(added.code, 0, added.stderr);
     const listed = JSON.parse((await cli(h.url, ['suppression', 'list', 'shop.eu', '--json'])).stdout);
-    assert.deepEqual(listed.suppressions.map((s: { address: string }) => s.address), ['a/b@example.com']);
+    assert.deepEqual(
+      listed.suppressions.map((s: { address: string }) => s.address),
+      ['a/b@example.com'],
+    );
     const removed = await cli(h.url, ['suppression', 'remove', 'shop.eu', 'a/b@example.com', '--json']);
     assert.equal(removed.code, 0, removed.stderr);
     const after = JSON.parse((await cli(h.url, ['suppression', 'list', 'shop.eu', '--json'])).stdout);

@@ -73,7 +73,19 @@ test('infra create makes an infrastructure that infra list shows', async () => {
 });
 
 test('customer create applies --locale and --timezone to every contact', async () => {
-  const human = await cli(['customer', 'create', 'acme', '--contact', 'ops@acme.example', '--contact', 'cto@acme.example', '--locale', 'es', '--timezone', 'Europe/Madrid']);
+  const human = await cli([
+    'customer',
+    'create',
+    'acme',
+    '--contact',
+    'ops@acme.example',
+    '--contact',
+    'cto@acme.example',
+    '--locale',
+    'es',
+    '--timezone',
+    'Europe/Madrid',
+  ]);
   assert.equal(human.code, 0, human.stderr);
   assert.match(human.stdout, /acme/);
   const { customers } = await cliJson<{ customers: { name: string; contacts: { email: string; locale: string; timezone: string }[] }[] }>(['customer', 'list']);
@@ -90,7 +102,19 @@ test('customer create applies --locale and --timezone to every contact', async (
 
 test('instance create --json prints the credentials, suspend holds it, queue shows it, resume releases it', async () => {
   const created = await cliJson<{ smtp: { username: string; password: string }; apiKey: string }>([
-    'instance', 'create', 'shop-prod', '--customer', 'acme', '--product', 'managed-cloud', '--env', 'production', '--infra', 'edge-1', '--allow-from', '127.0.0.0/8',
+    'instance',
+    'create',
+    'shop-prod',
+    '--customer',
+    'acme',
+    '--product',
+    'managed-cloud',
+    '--env',
+    'production',
+    '--infra',
+    'edge-1',
+    '--allow-from',
+    '127.0.0.0/8',
   ]);
   for (const secret of [created.smtp.username, created.smtp.password, created.apiKey]) {
     assert.equal(typeof secret, 'string');
@@ -137,15 +161,43 @@ test('program create, plan, publish and status work as scripts call them; resche
   await cliJson(['instance', 'create', 'shop-dev', '--customer', 'acme', '--product', 'managed-cloud', '--env', 'development', '--infra', 'edge-1']);
   const day = 86_400_000;
   const created = await cli([
-    'program', 'create', 'move-edge', '--from', 'edge-1', '--to', 'edge-2', '--products', 'managed-cloud,classic-managed',
-    '--nonprod-start', new Date(Date.now() + 10 * day).toISOString(), '--prod-start', new Date(Date.now() + 40 * day).toISOString(),
-    '--wave-size', '10', '--concurrency', '2', '--min-notice-nonprod', '7d', '--min-notice-prod', '30d', '--hours', '22:00-06:00', '--switch-estimate', '5s',
+    'program',
+    'create',
+    'move-edge',
+    '--from',
+    'edge-1',
+    '--to',
+    'edge-2',
+    '--products',
+    'managed-cloud,classic-managed',
+    '--nonprod-start',
+    new Date(Date.now() + 10 * day).toISOString(),
+    '--prod-start',
+    new Date(Date.now() + 40 * day).toISOString(),
+    '--wave-size',
+    '10',
+    '--concurrency',
+    '2',
+    '--min-notice-nonprod',
+    '7d',
+    '--min-notice-prod',
+    '30d',
+    '--hours',
+    '22:00-06:00',
+    '--switch-estimate',
+    '5s',
   ]);
   assert.equal(created.code, 0, created.stderr);
 
   const plan = await cliJson<{ waves: { phase: string; start: string; instances: string[] }[] }>(['program', 'plan', 'move-edge']);
   const real = plan.waves.filter((w) => w.instances.length > 0);
-  assert.deepEqual(real.map((w) => [w.phase, w.instances]), [['non-production', ['shop-dev']], ['production', ['shop-prod']]]);
+  assert.deepEqual(
+    real.map((w) => [w.phase, w.instances]),
+    [
+      ['non-production', ['shop-dev']],
+      ['production', ['shop-prod']],
+    ],
+  );
   for (const w of real) {
     const h = new Date(w.start).getUTCHours();
     assert.ok(h >= 22 || h < 6, `window starts inside 22:00-06:00 UTC, got ${w.start}`);
@@ -154,9 +206,15 @@ test('program create, plan, publish and status work as scripts call them; resche
   const published = await cli(['program', 'publish', 'move-edge']);
   assert.equal(published.code, 0, published.stderr);
 
-  const status = await cliJson<{ state: string; instances: { name: string; wave: number; state: string; switchedAt: string | null; pausedMs: number | null }[] }>(['program', 'status', 'move-edge']);
+  const status = await cliJson<{
+    state: string;
+    instances: { name: string; wave: number; state: string; switchedAt: string | null; pausedMs: number | null }[];
+  }>(['program', 'status', 'move-edge']);
   assert.equal(status.state, 'published');
-  assert.deepEqual(status.instances.map((i) => [i.name, i.state, i.switchedAt, i.pausedMs]).sort(), [['shop-dev', 'scheduled', null, null], ['shop-prod', 'scheduled', null, null]]);
+  assert.deepEqual(status.instances.map((i) => [i.name, i.state, i.switchedAt, i.pausedMs]).sort(), [
+    ['shop-dev', 'scheduled', null, null],
+    ['shop-prod', 'scheduled', null, null],
+  ]);
   assert.ok(status.instances.every((i) => Number.isInteger(i.wave)));
 
   const refused = await cli(['reschedule-request', 'shop-prod', '--reason', 'peak season']);

@@ -13,7 +13,16 @@ const screenshots = join(import.meta.dirname, '..', 'test-output', 'screenshots'
 const chromiumPath = process.env.MAILSHIFT_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
 // The flags .library's machine notes give for headless Chromium with no outside network.
-const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 
 const utcInput = (ms: number) => new Date(ms).toISOString().slice(0, 16);
 
@@ -104,7 +113,11 @@ describe('web console and customer status page, in a real browser', () => {
     // The cookie opens the admin API for reads; a change also needs the console's header.
     const headers = { cookie: `mailshift_session=${cookie.value}` };
     assert.equal((await fetch(`${h.url}/api/admin/v1/instances`, { headers })).status, 200);
-    const forged = await fetch(`${h.url}/api/admin/v1/instances/acme-prod/suspend`, { method: 'POST', headers: { ...headers, 'content-type': 'text/plain' }, body: 'x' });
+    const forged = await fetch(`${h.url}/api/admin/v1/instances/acme-prod/suspend`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'text/plain' },
+      body: 'x',
+    });
     assert.equal(forged.status, 401, 'a cross-site form post is refused');
     assert.equal((await fetch(`${h.url}/api/admin/v1/instances`, { headers: { cookie: `mailshift_session=${cookie.value.slice(0, -2)}xx` } })).status, 401);
     assert.equal((await fetch(`${h.url}/api/admin/v1/queue/domains`)).status, 401, 'console routes need auth too');
@@ -183,7 +196,9 @@ describe('web console and customer status page, in a real browser', () => {
     const customer = await browser.newContext({ viewport: { width: 900, height: 800 }, locale: 'en-US' });
     const status = await customer.newPage();
     await status.goto(`${h.url}/status/${token}`);
-    await status.getByText(/El envío está en pausa mientras se actualiza su instancia; [4-9] mensajes están retenidos y se enviarán después/).waitFor({ timeout: 5000 });
+    await status
+      .getByText(/El envío está en pausa mientras se actualiza su instancia; [4-9] mensajes están retenidos y se enviarán después/)
+      .waitFor({ timeout: 5000 });
     await shot(status, '08-status-es-paused');
     await page.locator('tr[data-wave="1"][data-state="running"]').waitFor();
     await shot(page, '09-program-running');
@@ -192,7 +207,11 @@ describe('web console and customer status page, in a real browser', () => {
     await shot(page, '10-fleet-switching');
     await go('/programs/relay-2027');
 
-    await eventually(async () => (await page.locator('tr[data-wave]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state')))).every((s) => s === 'completed'), 120_000, 'every wave to complete in the console');
+    await eventually(
+      async () => (await page.locator('tr[data-wave]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state')))).every((s) => s === 'completed'),
+      120_000,
+      'every wave to complete in the console',
+    );
     await page.locator('.card').filter({ hasText: 'Instances switched' }).getByText('5 / 5').waitFor();
     await shot(page, '11-program-completed');
     const api = (await ok(h.admin('GET', '/api/admin/v1/programs/relay-2027/status'))).body;
@@ -245,8 +264,14 @@ describe('web console and customer status page, in a real browser', () => {
     await go('/notices');
     await page.getByLabel('Customer').selectOption('acme');
     await page.getByLabel('Kind').selectOption('scheduled');
-    await page.getByRole('button', { name: /acme · ops@acme\.example/ }).first().click();
-    await page.locator('.mail pre').filter({ hasText: /Europe\/Madrid/ }).waitFor();
+    await page
+      .getByRole('button', { name: /acme · ops@acme\.example/ })
+      .first()
+      .click();
+    await page
+      .locator('.mail pre')
+      .filter({ hasText: /Europe\/Madrid/ })
+      .waitFor();
     await shot(page, '15-notices');
 
     await go('/delivery');
@@ -280,7 +305,22 @@ describe('web console and customer status page, in a real browser', () => {
           return (e.labels && e.labels[0] ? e.labels[0].textContent : '') || e.getAttribute('aria-label') || (e.textContent || '').trim() || e.id; })()`)) as string,
       );
     }
-    for (const name of ['Skip to content', 'Fleet', 'Infrastructures', 'Programs', 'Notices', 'Delivery', 'Sign out', 'relay-2027', 'Name', 'From infrastructure', 'To infrastructure', 'Wave size', 'Support contact', 'Create program and preview plan']) {
+    for (const name of [
+      'Skip to content',
+      'Fleet',
+      'Infrastructures',
+      'Programs',
+      'Notices',
+      'Delivery',
+      'Sign out',
+      'relay-2027',
+      'Name',
+      'From infrastructure',
+      'To infrastructure',
+      'Wave size',
+      'Support contact',
+      'Create program and preview plan',
+    ]) {
       assert.ok(reached.includes(name), `${name} reachable by Tab (reached: ${reached.join(' | ')})`);
     }
 

@@ -117,10 +117,14 @@ test('every accepted message is delivered after the server is killed with SIGKIL
     servers.push(second);
     await waitForHealthy(url, second);
     const accepted1 = phase1.accepted.map((s) => key(1, s));
-    await waitUntil(() => (scan(), accepted1.every((k) => received.has(k))), 90_000, () => {
-      const missing = accepted1.filter((k) => !received.has(k));
-      return `${missing.length} of ${accepted1.length} messages accepted before the kill never arrived after the restart (e.g. ${missing.slice(0, 10).join(', ')})\n${second.output()}`;
-    });
+    await waitUntil(
+      () => (scan(), accepted1.every((k) => received.has(k))),
+      90_000,
+      () => {
+        const missing = accepted1.filter((k) => !received.has(k));
+        return `${missing.length} of ${accepted1.length} messages accepted before the kill never arrived after the restart (e.g. ${missing.slice(0, 10).join(', ')})\n${second.output()}`;
+      },
+    );
     const recoveryMs = Date.now() - restartAt;
 
     // Then submit what was not accepted before the kill, so that the run reaches `total`.
@@ -130,13 +134,24 @@ test('every accepted message is delivered after the server is killed with SIGKIL
     transports.push(pool2);
     const phase2 = await inject(pool2, rest, 2);
     pool2.close();
-    assert.equal(phase2.failed.size, 0, `a healthy server refused ${phase2.failed.size} messages: ${[...phase2.failed].slice(0, 3).map(([s, e]) => `${s}: ${e}`).join('; ')}`);
+    assert.equal(
+      phase2.failed.size,
+      0,
+      `a healthy server refused ${phase2.failed.size} messages: ${[...phase2.failed]
+        .slice(0, 3)
+        .map(([s, e]) => `${s}: ${e}`)
+        .join('; ')}`,
+    );
     const accepted = [...accepted1, ...phase2.accepted.map((s) => key(2, s))];
     assert.equal(accepted.length, total);
-    await waitUntil(() => (scan(), accepted.every((k) => received.has(k))), 60_000, () => {
-      const missing = accepted.filter((k) => !received.has(k));
-      return `${missing.length} accepted messages never arrived (e.g. ${missing.slice(0, 10).join(', ')})\n${second.output()}`;
-    });
+    await waitUntil(
+      () => (scan(), accepted.every((k) => received.has(k))),
+      60_000,
+      () => {
+        const missing = accepted.filter((k) => !received.has(k));
+        return `${missing.length} accepted messages never arrived (e.g. ${missing.slice(0, 10).join(', ')})\n${second.output()}`;
+      },
+    );
 
     // Let re-claimed leases of the dead process play out, so every duplicate is counted.
     let queue: QueueCounts | undefined;
@@ -179,7 +194,13 @@ test('every accepted message is delivered after the server is killed with SIGKIL
     const line = `crash figures: ${JSON.stringify(figures)}`;
     t.diagnostic(line);
     console.log(line);
-    if (duplicated.length > 0) t.diagnostic(`duplicated (round:seq×copies): ${duplicated.slice(0, 20).map(([k, n]) => `${k}×${n}`).join(' ')}`);
+    if (duplicated.length > 0)
+      t.diagnostic(
+        `duplicated (round:seq×copies): ${duplicated
+          .slice(0, 20)
+          .map(([k, n]) => `${k}×${n}`)
+          .join(' ')}`,
+      );
 
     assert.deepEqual(unparsable, [], 'every message at the sink carries X-Seq and X-Round');
     assert.equal(missing.length, 0, `${missing.length} accepted messages were lost, e.g. ${missing.slice(0, 10).join(', ')}`);

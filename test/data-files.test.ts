@@ -40,6 +40,9 @@ test('a weak admin token file refuses the start and says how to fix it', async (
   const dataDir = first.dataDir;
   await first.app.stop();
   writeFileSync(join(dataDir, 'admin-token'), 'password\n');
-  await assert.rejects(startHarness({ MAILSHIFT_ADMIN_TOKEN: '' }, { dataDir }), /admin token in .*admin-token is too weak: it has 8 characters.*delete the file/);
+  await assert.rejects(
+    startHarness({ MAILSHIFT_ADMIN_TOKEN: '' }, { dataDir }),
+    /admin token in .*admin-token is too weak: it has 8 characters.*delete the file/,
+  );
   rmSync(dataDir, { recursive: true, force: true });
 });

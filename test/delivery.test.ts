@@ -25,7 +25,10 @@ describe('delivery', () => {
       assert.equal(sink.attempts.get('later@example.com'), 2);
       await eventually(async () => (await h.api(creds.apiKey, 'GET', `/api/v1/messages/${res.body.id}`)).body.deliveries[0].state === 'delivered');
       const view = await h.api(creds.apiKey, 'GET', `/api/v1/messages/${res.body.id}`);
-      assert.deepEqual(view.body.events.map((e: { type: string }) => e.type), ['accepted', 'deferred', 'delivered']);
+      assert.deepEqual(
+        view.body.events.map((e: { type: string }) => e.type),
+        ['accepted', 'deferred', 'delivered'],
+      );
       assert.equal(view.body.deliveries[0].attempts, 2);
       assert.match(view.body.events[1].detail.reply, /451 4\.3\.0/);
     } finally {
@@ -42,9 +45,17 @@ describe('delivery', () => {
       const view = await h.api(creds.apiKey, 'GET', `/api/v1/messages/${first.body.id}`);
       assert.equal(view.body.deliveries[0].lastCategory, 'unknown-user');
       const list = await h.api(creds.apiKey, 'GET', '/api/v1/suppressions');
-      assert.deepEqual(list.body.suppressions.map((s: { address: string }) => s.address), ['gone@example.com']);
+      assert.deepEqual(
+        list.body.suppressions.map((s: { address: string }) => s.address),
+        ['gone@example.com'],
+      );
 
-      const second = await h.api(creds.apiKey, 'POST', '/api/v1/messages', { from: 'a@shop.example', to: ['Gone@example.com', 'here@example.com'], subject: 's', text: 't' });
+      const second = await h.api(creds.apiKey, 'POST', '/api/v1/messages', {
+        from: 'a@shop.example',
+        to: ['Gone@example.com', 'here@example.com'],
+        subject: 's',
+        text: 't',
+      });
       assert.deepEqual(second.body.suppressed, ['Gone@example.com']);
       await sink.waitFor(1);
       await new Promise((r) => setTimeout(r, 300));
@@ -66,7 +77,9 @@ describe('delivery', () => {
       const creds = await h.instance('held', [sink.relay]);
       assert.equal((await h.admin('POST', '/api/admin/v1/instances/held/suspend', { reason: 'test' })).status, 200);
       const client = smtpClient(h.app.smtpPort, creds.smtp, true);
-      await Promise.all(Array.from({ length: 100 }, (_, i) => client.sendMail({ from: 'a@shop.example', to: `r${i}@example.com`, subject: `n${i}`, text: 'held' })));
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) => client.sendMail({ from: 'a@shop.example', to: `r${i}@example.com`, subject: `n${i}`, text: 'held' })),
+      );
       client.close();
       await new Promise((r) => setTimeout(r, 700));
       assert.equal(sink.messages.length, 0, 'nothing leaves a suspended instance');
@@ -90,7 +103,9 @@ describe('delivery', () => {
   test('traffic shaping caps concurrent connections and messages per connection', async () => {
     const sink = await Sink.start();
     try {
-      const creds = await h.instance('shaped', [sink.relay], { infrastructure: { shaping: [{ domain: 'example.com', maxConnections: 2, maxMessagesPerConnection: 5 }] } });
+      const creds = await h.instance('shaped', [sink.relay], {
+        infrastructure: { shaping: [{ domain: 'example.com', maxConnections: 2, maxMessagesPerConnection: 5 }] },
+      });
       const batch = await h.api(creds.apiKey, 'POST', '/api/v1/messages/batch', {
         from: 'a@shop.example',
         subject: 'hi',
@@ -109,9 +124,16 @@ describe('delivery', () => {
   test('a rate limit spaces deliveries out', async () => {
     const sink = await Sink.start();
     try {
-      const creds = await h.instance('rated', [sink.relay], { infrastructure: { shaping: [{ domain: '*', maxConnections: 5, maxMessagesPerConnection: 100, rate: '10/s' }] } });
+      const creds = await h.instance('rated', [sink.relay], {
+        infrastructure: { shaping: [{ domain: '*', maxConnections: 5, maxMessagesPerConnection: 100, rate: '10/s' }] },
+      });
       const started = Date.now();
-      await h.api(creds.apiKey, 'POST', '/api/v1/messages/batch', { from: 'a@shop.example', subject: 'r', text: 'x', recipients: Array.from({ length: 25 }, (_, i) => ({ to: `q${i}@rate.example` })) });
+      await h.api(creds.apiKey, 'POST', '/api/v1/messages/batch', {
+        from: 'a@shop.example',
+        subject: 'r',
+        text: 'x',
+        recipients: Array.from({ length: 25 }, (_, i) => ({ to: `q${i}@rate.example` })),
+      });
       await sink.waitFor(25, 15_000);
       // A full bucket of 10 goes at once, the other 15 at 10/s: at least 1.4 s.
       assert.ok(Date.now() - started >= 1400, `25 messages at 10/s took ${Date.now() - started} ms`);

@@ -15,7 +15,9 @@ for (const kind of testDatabases()) {
         const creds = await h.instance('pg-shop', [sink.relay]);
         assert.equal((await h.admin('POST', '/api/admin/v1/instances/pg-shop/suspend', {})).status, 200);
         const client = smtpClient(h.app.smtpPort, creds.smtp, true);
-        await Promise.all(Array.from({ length: 30 }, (_, i) => client.sendMail({ from: 'a@shop.example', to: `p${i}@example.com`, subject: `n${i}`, text: 'x' })));
+        await Promise.all(
+          Array.from({ length: 30 }, (_, i) => client.sendMail({ from: 'a@shop.example', to: `p${i}@example.com`, subject: `n${i}`, text: 'x' })),
+        );
         client.close();
         const api = await h.api(creds.apiKey, 'POST', '/api/v1/messages', { from: 'a@shop.example', to: ['slow@example.com'], subject: 'slow', text: 'x' });
         assert.equal(api.status, 202);

@@ -240,7 +240,10 @@ const smtpProbes: Partial<Record<ErrorCode, Probe[]>> = {
         s.write(Array.from({ length: 1001 }, (_, i) => `RCPT TO:<r${i}@example.com>\r\n`).join(''));
         const replies: (string | null)[] = [];
         for (let i = 0; i < 1001; i++) replies.push(await s.reply());
-        assert.ok(replies.slice(0, 1000).every((r) => r?.startsWith('250 ')), 'the first 1,000 are accepted');
+        assert.ok(
+          replies.slice(0, 1000).every((r) => r?.startsWith('250 ')),
+          'the first 1,000 are accepted',
+        );
         return [replies[1000]];
       },
     },
@@ -388,7 +391,16 @@ describe('through real SMTP servers, each code is answered with the pair of the 
     creds = await h.instance('registry', ['127.0.0.1:9']);
     const state = { failNext: false };
     const server = await startFeedbackServer(
-      { ...feedbackServerDefaults, host: '127.0.0.1', port: 0, hostname: 'mx.bounces.example.net', greetingDelayMs: 0, maxRecipients: 2, maxClientsPerAddress: 3, messageRate: { count: 1, perMs: 60_000 } },
+      {
+        ...feedbackServerDefaults,
+        host: '127.0.0.1',
+        port: 0,
+        hostname: 'mx.bounces.example.net',
+        greetingDelayMs: 0,
+        maxRecipients: 2,
+        maxClientsPerAddress: 3,
+        messageRate: { count: 1, perMs: 60_000 },
+      },
       {
         accepts: (recipient) => recipient.endsWith('@bounces.example.net'),
         async received() {
@@ -445,7 +457,11 @@ describe('through the HTTP API, a problem carries the code, its status and its t
     { code: 'invalid-request', how: 'a body that is not JSON', run: () => send('{"from":') },
     { code: 'invalid-address', how: 'a bare IP as recipient', run: () => send({ ...good, to: 'someone@127.0.0.1' }) },
     { code: 'header-injection', how: 'a line break in the subject', run: () => send({ ...good, subject: 'hi\r\nBcc: victim@example.com' }) },
-    { code: 'malformed-message', how: 'a raw message without From', run: () => send({ raw: 'To: someone@example.com\r\nSubject: s\r\n\r\nhello', recipients: ['someone@example.com'] }) },
+    {
+      code: 'malformed-message',
+      how: 'a raw message without From',
+      run: () => send({ raw: 'To: someone@example.com\r\nSubject: s\r\n\r\nhello', recipients: ['someone@example.com'] }),
+    },
     { code: 'no-recipients', how: 'a raw message with nobody to send to', run: () => send({ raw: 'From: news@registry.example\r\nSubject: s\r\n\r\nhello' }) },
     { code: 'message-too-large', how: 'a body past the route limit', run: () => send({ ...good, text: 'x'.repeat(maxMessageBytes * 2 + 65536) }) },
     {
@@ -484,7 +500,12 @@ describe('through the HTTP API, a problem carries the code, its status and its t
       how: 'wrong API keys from one address until it is locked',
       run: async () => {
         const attempt = async () => {
-          const res = await ia.app.inject({ method: 'GET', url: '/api/v1/suppressions', remoteAddress: '127.0.88.1', headers: { authorization: 'Bearer ms_wrong' } });
+          const res = await ia.app.inject({
+            method: 'GET',
+            url: '/api/v1/suppressions',
+            remoteAddress: '127.0.88.1',
+            headers: { authorization: 'Bearer ms_wrong' },
+          });
           return { status: res.statusCode, headers: res.headers, body: JSON.parse(res.body) };
         };
         for (let i = 0; i < 30; i++) {
@@ -519,7 +540,10 @@ describe('through the HTTP API, a problem carries the code, its status and its t
       const res = await send(good);
       assert.equal(res.status, 500);
       assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
-      assert.deepEqual({ ...res.body, detail: undefined }, { type: 'urn:mailshift:problem:internal', title: 'Internal error', status: 500, code: 'internal', detail: undefined });
+      assert.deepEqual(
+        { ...res.body, detail: undefined },
+        { type: 'urn:mailshift:problem:internal', title: 'Internal error', status: 500, code: 'internal', detail: undefined },
+      );
       assert.ok(!res.text.includes('secret-path'));
     } finally {
       acceptor.accept = accept;

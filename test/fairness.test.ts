@@ -25,7 +25,17 @@ for (const kind of testDatabases()) {
     test('shares per instance and per destination cap one claim', async () => {
       const { spool, instance, other } = f();
       await spool.commit(messages('a', instance.id, 100), t0, t0 + day);
-      await spool.commit([message('b', other.id, Array.from({ length: 40 }, (_, i) => `u${i}@${i % 2 ? 'odd' : 'even'}.test`))], t0, t0 + day);
+      await spool.commit(
+        [
+          message(
+            'b',
+            other.id,
+            Array.from({ length: 40 }, (_, i) => `u${i}@${i % 2 ? 'odd' : 'even'}.test`),
+          ),
+        ],
+        t0,
+        t0 + day,
+      );
       const claimed = await spool.claim(t0, 500, 'w', lease, { perInstance: 30, perDestination: 10 });
       const ofA = claimed.filter((d) => d.instanceId === instance.id);
       const ofB = claimed.filter((d) => d.instanceId === other.id);
@@ -38,12 +48,24 @@ for (const kind of testDatabases()) {
       const { spool, fleet, instance, other, blue, green } = f();
       await spool.commit(messages('a', instance.id, 5), t0, t0 + day);
       await spool.commit([message('b', other.id, ['x@slow.test', 'y@fast.test'])], t0, t0 + day);
-      const first = await spool.claim(t0, 100, 'w', lease, { skipInstances: [instance.id], skipDestinations: [{ infrastructureId: blue.id, domain: 'slow.test' }] });
-      assert.deepEqual(first.map((d) => d.recipient), ['y@fast.test']);
+      const first = await spool.claim(t0, 100, 'w', lease, {
+        skipInstances: [instance.id],
+        skipDestinations: [{ infrastructureId: blue.id, domain: 'slow.test' }],
+      });
+      assert.deepEqual(
+        first.map((d) => d.recipient),
+        ['y@fast.test'],
+      );
       // The skip names the destination, not the domain: on another infrastructure it is claimed.
       await fleet.rebindInstance(other.id, green.id);
-      const second = await spool.claim(t0, 100, 'w', lease, { skipInstances: [instance.id], skipDestinations: [{ infrastructureId: blue.id, domain: 'slow.test' }] });
-      assert.deepEqual(second.map((d) => d.recipient), ['x@slow.test']);
+      const second = await spool.claim(t0, 100, 'w', lease, {
+        skipInstances: [instance.id],
+        skipDestinations: [{ infrastructureId: blue.id, domain: 'slow.test' }],
+      });
+      assert.deepEqual(
+        second.map((d) => d.recipient),
+        ['x@slow.test'],
+      );
       assert.equal((await spool.claim(t0, 100, 'w', lease)).length, 5);
     });
 
@@ -51,12 +73,20 @@ for (const kind of testDatabases()) {
       const { spool, instance } = f();
       await spool.commit(messages('m', instance.id, 3), t0, t0 + day);
       const claimed = await spool.claim(t0, 10, 'w', lease);
-      await spool.postpone(claimed.map((d) => d.id), 'w', t0 + 1, t0 + 30_000);
+      await spool.postpone(
+        claimed.map((d) => d.id),
+        'w',
+        t0 + 1,
+        t0 + 30_000,
+      );
       assert.equal(await spool.countInflight(instance.id), 0);
       assert.deepEqual(await spool.claim(t0 + 29_999, 10, 'w', lease), []);
       const again = await spool.claim(t0 + 30_000, 10, 'w', lease);
       assert.equal(again.length, 3);
-      assert.ok(again.every((d) => d.attempts === 0), 'no attempt burned');
+      assert.ok(
+        again.every((d) => d.attempts === 0),
+        'no attempt burned',
+      );
     });
   });
 }
@@ -176,7 +206,11 @@ describe('no tenant stalls another (engine)', () => {
       await eventually(() => engine.downDestinations().some((d) => d.domain === 'silent.example'), 10_000, 'the silent destination marked down');
       const down = engine.downDestinations().find((d) => d.domain === 'silent.example')!;
       assert.ok(down.until > Date.now() + 10_000, 'down for a while, not retried at once');
-      await eventually(async () => (await h.admin('GET', '/api/admin/v1/queue')).body.instances.stalled.inflight === 0, 10_000, 'nothing of the stalled tenant in flight');
+      await eventually(
+        async () => (await h.admin('GET', '/api/admin/v1/queue')).body.instances.stalled.inflight === 0,
+        10_000,
+        'nothing of the stalled tenant in flight',
+      );
       const queue = (await h.admin('GET', '/api/admin/v1/queue')).body.instances.stalled;
       assert.equal(queue.scheduled, 3000, `every delivery is scheduled again: ${JSON.stringify(queue)}`);
       const seen = silent.connections();
@@ -214,7 +248,11 @@ describe('no tenant stalls another (engine)', () => {
       await eventually(() => engine.downHops().some((d) => d.hop === relay), 10_000, 'the silent relay marked down');
       const down = engine.downHops().find((d) => d.hop === relay)!;
       assert.ok(down.until > Date.now() + 10_000, 'down for a while, not retried at once');
-      await eventually(async () => (await h.admin('GET', '/api/admin/v1/queue')).body.instances['stalled-wide'].inflight === 0, 10_000, 'nothing of the stalled tenant in flight');
+      await eventually(
+        async () => (await h.admin('GET', '/api/admin/v1/queue')).body.instances['stalled-wide'].inflight === 0,
+        10_000,
+        'nothing of the stalled tenant in flight',
+      );
       const queue = (await h.admin('GET', '/api/admin/v1/queue')).body.instances['stalled-wide'];
       assert.equal(queue.scheduled, 3000, `every delivery is scheduled again: ${JSON.stringify(queue)}`);
       const stalledId = (await h.app.repositories.fleet.findInstance({ name: 'stalled-wide' }))!.id;
@@ -249,7 +287,10 @@ describe('no tenant stalls another (engine)', () => {
       await sendSpread(h, creds.apiKey, 200, 20, 'pair');
       await live.waitFor(200, 10_000);
       const engine = h.app.services.engine;
-      assert.ok(engine.downHops().some((d) => d.hop === `127.0.0.1:${deadPort}`), 'the dead relay is marked down');
+      assert.ok(
+        engine.downHops().some((d) => d.hop === `127.0.0.1:${deadPort}`),
+        'the dead relay is marked down',
+      );
       assert.equal(engine.downDestinations().filter((d) => d.domain.startsWith('pair')).length, 0, 'its domains are not: they have a live relay');
       const queue = (await h.admin('GET', '/api/admin/v1/queue')).body.instances['two-relays'];
       assert.equal(queue.scheduled ?? 0, 0, `nothing deferred: ${JSON.stringify(queue)}`);

@@ -46,7 +46,9 @@ async function startListener(overrides: Partial<FeedbackServerOptions> = {}): Pr
 }
 
 function transport(port: number, options: { pool?: boolean; maxConnections?: number; localAddress?: string } = {}) {
-  return nodemailer.createTransport({ host: '127.0.0.1', port, ignoreTLS: true, maxMessages: Infinity, ...options } as Parameters<typeof nodemailer.createTransport>[0]);
+  return nodemailer.createTransport({ host: '127.0.0.1', port, ignoreTLS: true, maxMessages: Infinity, ...options } as Parameters<
+    typeof nodemailer.createTransport
+  >[0]);
 }
 
 /** A hand-spoken SMTP client: exactly what the server answers, and when it hangs up. */
@@ -147,7 +149,10 @@ describe('feedback listener', () => {
     await t.sendMail({ envelope: { from: 'feedback@arf.mail.yahoo.com', to: ['FBL@bounces.example.net'] }, raw: fixture('yahoo-arf.eml') });
     await t.sendMail({ envelope: { from: '', to: [verp(4247)] }, raw: fixture('out-of-office.eml') });
     t.close();
-    assert.deepEqual(l.reports.map((r) => r.report.kind), ['arf', 'auto-reply']);
+    assert.deepEqual(
+      l.reports.map((r) => r.report.kind),
+      ['arf', 'auto-reply'],
+    );
   });
 
   test('an unknown recipient is refused at RCPT with 550 5.1.1: a person, a forged VERP, another domain, a relay attempt', async () => {
@@ -192,7 +197,12 @@ describe('feedback listener', () => {
     const cut = await startListener({ parseBytes: 8 * 1024 });
     try {
       const t = transport(cut.port);
-      const padded = fixture('postfix-dsn.eml').toString().replace('Content-Type: text/plain; charset=utf-8\n\n--4Y7k', `Content-Type: text/plain; charset=utf-8\n\n${`${'z'.repeat(76)}\n`.repeat(3000)}\n--4Y7k`);
+      const padded = fixture('postfix-dsn.eml')
+        .toString()
+        .replace(
+          'Content-Type: text/plain; charset=utf-8\n\n--4Y7k',
+          `Content-Type: text/plain; charset=utf-8\n\n${`${'z'.repeat(76)}\n`.repeat(3000)}\n--4Y7k`,
+        );
       assert.ok(padded.length > 200 * 1024);
       await t.sendMail({ envelope: { from: '', to: [verp(4242)] }, raw: padded });
       t.close();
@@ -303,11 +313,33 @@ describe('feedback listener under garbage', () => {
       });
     const randomBytes = fc.uint8Array({ minLength: 0, maxLength: 4096 }).map((b) => Buffer.from(b));
     const structured = fc
-      .tuple(fc.constantFrom('multipart/report; report-type=delivery-status', 'multipart/report; report-type=feedback-report', 'multipart/mixed', 'message/rfc822'), fc.array(fc.tuple(fc.constantFrom('message/delivery-status', 'message/feedback-report', 'text/rfc822-headers', 'message/rfc822', 'text/plain', 'text/html'), fc.string({ maxLength: 500 })), { maxLength: 6 }))
-      .map(([type, parts]) => Buffer.from(`Content-Type: ${type}; boundary="b"\r\n\r\n${parts.map(([t, body]) => `--b\r\nContent-Type: ${t}\r\n\r\n${body}\r\n`).join('')}--b--\r\n`));
+      .tuple(
+        fc.constantFrom('multipart/report; report-type=delivery-status', 'multipart/report; report-type=feedback-report', 'multipart/mixed', 'message/rfc822'),
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('message/delivery-status', 'message/feedback-report', 'text/rfc822-headers', 'message/rfc822', 'text/plain', 'text/html'),
+            fc.string({ maxLength: 500 }),
+          ),
+          { maxLength: 6 },
+        ),
+      )
+      .map(([type, parts]) =>
+        Buffer.from(`Content-Type: ${type}; boundary="b"\r\n\r\n${parts.map(([t, body]) => `--b\r\nContent-Type: ${t}\r\n\r\n${body}\r\n`).join('')}--b--\r\n`),
+      );
     const samples = fc.sample(fc.oneof(mangled, randomBytes, structured), 990);
     const deep = Buffer.from(`${'Content-Type: multipart/mixed; boundary="d"\r\n\r\n--d\r\n'.repeat(300)}x\r\n`);
-    const special = [Buffer.alloc(0), deep, Buffer.from('\0'.repeat(10_000)), Buffer.from(`Subject: ${'y'.repeat(512 * 1024)}\r\n\r\n`), Buffer.from('\r\n.\r\n'), Buffer.from('.'.repeat(5000)), Buffer.from('Content-Type: multipart/report; boundary=\r\n\r\n--\r\n'), Buffer.from('=?utf-8?B?////?=\r\n\r\n'), Buffer.from('\uD800\uDFFF\uFFFF'), Buffer.from('From: MAILER-DAEMON@x.example\r\n\r\n' + '<a@b.c>: '.repeat(3000))];
+    const special = [
+      Buffer.alloc(0),
+      deep,
+      Buffer.from('\0'.repeat(10_000)),
+      Buffer.from(`Subject: ${'y'.repeat(512 * 1024)}\r\n\r\n`),
+      Buffer.from('\r\n.\r\n'),
+      Buffer.from('.'.repeat(5000)),
+      Buffer.from('Content-Type: multipart/report; boundary=\r\n\r\n--\r\n'),
+      Buffer.from('=?utf-8?B?////?=\r\n\r\n'),
+      Buffer.from('\uD800\uDFFF\uFFFF'),
+      Buffer.from('From: MAILER-DAEMON@x.example\r\n\r\n' + '<a@b.c>: '.repeat(3000)),
+    ];
     const all = [...special, ...samples];
     assert.equal(all.length, 1000);
 

@@ -48,7 +48,12 @@ const hostileString = fc.oneof(
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
   { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
   { weight: 2, arbitrary: fc.emailAddress() },
-  { weight: 1, arbitrary: fc.tuple(fc.string({ unit: 'grapheme-ascii', maxLength: 10 }), fc.constantFrom('\r\n', '\n', '\r', '\u0000', '\u000b')).map(([a, b]) => a + b + a) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.string({ unit: 'grapheme-ascii', maxLength: 10 }), fc.constantFrom('\r\n', '\n', '\r', '\u0000', '\u000b'))
+      .map(([a, b]) => a + b + a),
+  },
 );
 
 /** Some value of the wrong type, for any field. */
@@ -69,7 +74,10 @@ const jsonMessage = fc.record(
     headers: field(fc.dictionary(hostileString, hostileString, { maxKeys: 4 })),
     attachments: field(
       fc.array(
-        fc.record({ filename: field(hostileString), content: field(fc.oneof(fc.base64String({ maxLength: 200 }), hostileString)), contentType: field(hostileString) }, { requiredKeys: [] }),
+        fc.record(
+          { filename: field(hostileString), content: field(fc.oneof(fc.base64String({ maxLength: 200 }), hostileString)), contentType: field(hostileString) },
+          { requiredKeys: [] },
+        ),
         { maxLength: 3 },
       ),
     ),
@@ -78,18 +86,25 @@ const jsonMessage = fc.record(
   { requiredKeys: [] },
 );
 
-const headerLine = fc.tuple(fc.constantFrom('From', 'To', 'Cc', 'Subject', 'Message-ID', 'Received', 'DKIM-Signature', 'Return-Path', 'Content-Type', 'X-Fuzz'), hostileString).map(([k, v]) => `${k}: ${v}`);
+const headerLine = fc
+  .tuple(fc.constantFrom('From', 'To', 'Cc', 'Subject', 'Message-ID', 'Received', 'DKIM-Signature', 'Return-Path', 'Content-Type', 'X-Fuzz'), hostileString)
+  .map(([k, v]) => `${k}: ${v}`);
 const rawMime = fc
   .tuple(fc.array(headerLine, { maxLength: 8 }), fc.constantFrom('\r\n', '\n', ''), hostileString)
   .map(([headers, sep, body]) => headers.join('\r\n') + sep + '\r\n' + body);
-const rawMessage = fc.record({ raw: field(fc.oneof(rawMime, hostileString)), mailFrom: field(hostileString), recipients: field(addresses) }, { requiredKeys: ['raw'] });
+const rawMessage = fc.record(
+  { raw: field(fc.oneof(rawMime, hostileString)), mailFrom: field(hostileString), recipients: field(addresses) },
+  { requiredKeys: ['raw'] },
+);
 
 /** Nesting of any depth around a message, in a field or as the whole body. */
-const nested = fc.tuple(fc.integer({ min: 1, max: 400 }), fc.constantFrom('[', '{"a":'), fc.constantFrom('headers', 'to', 'subject', '')).map(([depth, open, where]) => {
-  const close = open === '[' ? ']' : '}';
-  const deep = open.repeat(depth) + '"v"' + close.repeat(depth);
-  return where === '' ? deep : `{"from":"news@fuzz.example","to":["a@example.com"],"${where}":${deep}}`;
-});
+const nested = fc
+  .tuple(fc.integer({ min: 1, max: 400 }), fc.constantFrom('[', '{"a":'), fc.constantFrom('headers', 'to', 'subject', ''))
+  .map(([depth, open, where]) => {
+    const close = open === '[' ? ']' : '}';
+    const deep = open.repeat(depth) + '"v"' + close.repeat(depth);
+    return where === '' ? deep : `{"from":"news@fuzz.example","to":["a@example.com"],"${where}":${deep}}`;
+  });
 
 /** A good message with a few fields made hostile: most of these should be accepted. */
 const goodMessage = { from: 'news@fuzz.example', to: ['a@example.com'], subject: 'Hello', text: 'body' };
@@ -102,8 +117,17 @@ const mutated = fc
       subject: sometimes('Hello', hostileString),
       text: hostileString,
       html: hostileString,
-      headers: fc.dictionary(fc.constantFrom('X-Campaign', 'X-Tag', 'Received', 'Return-Path', 'DKIM-Signature', 'Bcc', 'X-A\r\nB'), hostileString, { maxKeys: 2 }),
-      attachments: fc.array(fc.record({ filename: hostileString, content: fc.base64String({ maxLength: 200 }), contentType: fc.constantFrom('text/plain', 'application/octet-stream', 'x\r\ny') }), { maxLength: 2 }),
+      headers: fc.dictionary(fc.constantFrom('X-Campaign', 'X-Tag', 'Received', 'Return-Path', 'DKIM-Signature', 'Bcc', 'X-A\r\nB'), hostileString, {
+        maxKeys: 2,
+      }),
+      attachments: fc.array(
+        fc.record({
+          filename: hostileString,
+          content: fc.base64String({ maxLength: 200 }),
+          contentType: fc.constantFrom('text/plain', 'application/octet-stream', 'x\r\ny'),
+        }),
+        { maxLength: 2 },
+      ),
     },
     { requiredKeys: [] },
   )
@@ -118,7 +142,10 @@ const body: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 60 }) },
 );
 
-const idempotencyKey = fc.option(fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 300 }).filter((k) => /^[\x21-\x7e]+$/.test(k)), { nil: undefined });
+const idempotencyKey = fc.option(
+  fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 300 }).filter((k) => /^[\x21-\x7e]+$/.test(k)),
+  { nil: undefined },
+);
 const knownCodes = new Set(Object.keys(errorCodes));
 
 for (const kind of testDatabases()) {

@@ -53,7 +53,10 @@ describe('HTTP door: brute force, sessions, metrics, body limits', () => {
   /** A good message from another instance, at another address, is accepted and delivered promptly. */
   async function goodMessageGoesThrough(source: string): Promise<void> {
     const to = `fine${++sent}@example.com`;
-    const res = await httpFrom(source, `${h.url}/api/v1/messages`, 'POST', { headers: bearer(good.apiKey), body: { from: 'news@good.example', to: [to], subject: 'Still here', text: 'hello' } });
+    const res = await httpFrom(source, `${h.url}/api/v1/messages`, 'POST', {
+      headers: bearer(good.apiKey),
+      body: { from: 'news@good.example', to: [to], subject: 'Still here', text: 'hello' },
+    });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     await eventually(() => sink.messages.some((m) => m.recipients.includes(to)), 5_000, 'the good message to be delivered');
   }
@@ -65,7 +68,12 @@ describe('HTTP door: brute force, sessions, metrics, body limits', () => {
     assertLocked(res);
     assert.ok(tries <= 12, `locked after ${tries} tries`);
     // Locked before the credential is looked at: the victim's real key gets no answer but 429.
-    assertLocked(await httpFrom(attacker, `${h.url}/api/v1/messages`, 'POST', { headers: bearer(victim.apiKey), body: { from: 'a@victim.example', to: ['b@example.com'], subject: 's', text: 't' } }));
+    assertLocked(
+      await httpFrom(attacker, `${h.url}/api/v1/messages`, 'POST', {
+        headers: bearer(victim.apiKey),
+        body: { from: 'a@victim.example', to: ['b@example.com'], subject: 's', text: 't' },
+      }),
+    );
     await goodMessageGoesThrough('127.0.0.11');
   });
 
@@ -76,7 +84,9 @@ describe('HTTP door: brute force, sessions, metrics, body limits', () => {
     for (let source = 20; source < 30 && !locked; source++) {
       guessers.push(`127.0.0.${source}`);
       for (let i = 0; i < 5 && !locked; i++) {
-        const res = await httpFrom(`127.0.0.${source}`, `${h.url}/api/v1/upgrade/status`, 'GET', { headers: bearer(`ms_${lookup}_${'guess'.repeat(4)}${source}${i}`) });
+        const res = await httpFrom(`127.0.0.${source}`, `${h.url}/api/v1/upgrade/status`, 'GET', {
+          headers: bearer(`ms_${lookup}_${'guess'.repeat(4)}${source}${i}`),
+        });
         if (res.status === 429) locked = res;
         else assert.equal(res.status, 401);
       }
@@ -104,7 +114,8 @@ describe('HTTP door: brute force, sessions, metrics, body limits', () => {
 
   test('guessing the admin token from a few addresses does not lock the operator out elsewhere', async () => {
     for (const source of ['127.0.0.160', '127.0.0.161']) {
-      for (let i = 0; i < 9; i++) assert.equal((await httpFrom(source, `${h.url}/metrics`, 'GET', { headers: bearer(`guess-of-the-token-${source}-${i}`) })).status, 401);
+      for (let i = 0; i < 9; i++)
+        assert.equal((await httpFrom(source, `${h.url}/metrics`, 'GET', { headers: bearer(`guess-of-the-token-${source}-${i}`) })).status, 401);
     }
     for (let i = 0; i < 4; i++) await httpFrom('127.0.0.162', `${h.url}/metrics`, 'GET', { headers: bearer(`guess-of-the-token-162-${i}`) });
     assertLocked(await httpFrom('127.0.0.161', `${h.url}/api/admin/v1/queue`, 'GET', { headers: bearer(adminToken) }));
@@ -173,11 +184,25 @@ describe('HTTP door: brute force, sessions, metrics, body limits', () => {
   test('small JSON routes refuse oversized bodies with 413 problem+json; messages keep their own limit', async () => {
     const source = '127.0.0.80';
     const big = 'x'.repeat(100 * 1024);
-    assertProblem(await httpFrom(source, `${h.url}/api/admin/v1/customers`, 'POST', { headers: bearer(adminToken), body: { name: 'big', contacts: [{ email: 'a@b.example', note: big }] } }), 413, 'message-too-large');
-    assertProblem(await httpFrom(source, `${h.url}/api/v1/suppressions`, 'POST', { headers: bearer(good.apiKey), body: { address: 'a@example.com', reason: big } }), 413, 'message-too-large');
+    assertProblem(
+      await httpFrom(source, `${h.url}/api/admin/v1/customers`, 'POST', {
+        headers: bearer(adminToken),
+        body: { name: 'big', contacts: [{ email: 'a@b.example', note: big }] },
+      }),
+      413,
+      'message-too-large',
+    );
+    assertProblem(
+      await httpFrom(source, `${h.url}/api/v1/suppressions`, 'POST', { headers: bearer(good.apiKey), body: { address: 'a@example.com', reason: big } }),
+      413,
+      'message-too-large',
+    );
     assertProblem(await httpFrom(source, `${h.url}/api/session`, 'POST', { body: { token: big } }), 413, 'message-too-large');
     const text = 'y'.repeat(2 * 1024 * 1024);
-    const res = await httpFrom(source, `${h.url}/api/v1/messages`, 'POST', { headers: bearer(good.apiKey), body: { from: 'news@good.example', to: ['large@example.com'], subject: 'Large', text } });
+    const res = await httpFrom(source, `${h.url}/api/v1/messages`, 'POST', {
+      headers: bearer(good.apiKey),
+      body: { from: 'news@good.example', to: ['large@example.com'], subject: 'Large', text },
+    });
     assert.equal(res.status, 202, JSON.stringify(res.body));
   });
 
@@ -195,7 +220,11 @@ describe('HTTP door: brute force, sessions, metrics, body limits', () => {
       assertProblem(res, 400, 'invalid-request');
       assert.match(res.body.detail, /nested deeper than 32/);
     }
-    assertProblem(await httpFrom(source, `${h.url}/api/admin/v1/customers`, 'POST', { headers: bearer(adminToken), body: `{"name":"n","contacts":${deep(1000)}}` }), 400, 'invalid-request');
+    assertProblem(
+      await httpFrom(source, `${h.url}/api/admin/v1/customers`, 'POST', { headers: bearer(adminToken), body: `{"name":"n","contacts":${deep(1000)}}` }),
+      400,
+      'invalid-request',
+    );
     // Malformed JSON is 400 as well.
     assertProblem(await httpFrom(source, `${h.url}/api/v1/messages`, 'POST', { headers, body: '{"from":' }), 400, 'invalid-request');
     await goodMessageGoesThrough(source);
@@ -221,10 +250,14 @@ describe('HTTP bodies are bounded by the in-flight budget', () => {
     const body = Buffer.from(JSON.stringify({ from: 'news@bulk.example', to: ['slow@example.com'], subject: 'Slow', text: 'z'.repeat(700 * 1024) }));
     // A client that sends its headers and half its body, then stalls: its bytes stay reserved.
     const slow = new Promise<number>((resolve, reject) => {
-      const req = request(`${h.url}/api/v1/messages`, { method: 'POST', agent: false, headers: { ...bearer(creds.apiKey), 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = request(
+        `${h.url}/api/v1/messages`,
+        { method: 'POST', agent: false, headers: { ...bearer(creds.apiKey), 'content-type': 'application/json', 'content-length': String(body.length) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       req.write(body.subarray(0, body.length / 2));
       setTimeout(() => req.end(body.subarray(body.length / 2)), 4_000);
@@ -236,7 +269,10 @@ describe('HTTP bodies are bounded by the in-flight budget', () => {
     assert.ok(Number(second.headers['retry-after']) >= 1);
 
     // A small message fits beside it and is not held up.
-    const small = await httpFrom('127.0.0.3', `${h.url}/api/v1/messages`, 'POST', { headers: bearer(creds.apiKey), body: { from: 'news@bulk.example', to: ['small@example.com'], subject: 'Small', text: 'hi' } });
+    const small = await httpFrom('127.0.0.3', `${h.url}/api/v1/messages`, 'POST', {
+      headers: bearer(creds.apiKey),
+      body: { from: 'news@bulk.example', to: ['small@example.com'], subject: 'Small', text: 'hi' },
+    });
     assert.equal(small.status, 202);
     await eventually(() => sink.messages.some((m) => m.recipients.includes('small@example.com')), 5_000, 'the small message to be delivered');
 
@@ -278,21 +314,47 @@ for (const kind of testDatabases()) {
     ];
     for (const [what, body, detail] of cases) {
       test(`a NUL in ${what} is 400 invalid-request naming the field`, async () => {
-        const res = await httpFrom('127.0.0.1', `${h.url}/api/v1/messages`, 'POST', { headers: { ...bearer(creds.apiKey), 'idempotency-key': `nul-${what}` }, body });
+        const res = await httpFrom('127.0.0.1', `${h.url}/api/v1/messages`, 'POST', {
+          headers: { ...bearer(creds.apiKey), 'idempotency-key': `nul-${what}` },
+          body,
+        });
         assertProblem(res, 400, 'invalid-request');
         assert.match(res.body.detail, detail);
       });
     }
 
     test('NULs elsewhere (suppressions, webhooks, admin, path) are 400 too; nothing was stored; good mail still goes in', async () => {
-      assertProblem(await httpFrom('127.0.0.1', `${h.url}/api/v1/suppressions`, 'POST', { headers: bearer(creds.apiKey), body: { address: 'a@example.com', reason: 'r\u0000' } }), 400, 'invalid-request');
-      assertProblem(await httpFrom('127.0.0.1', `${h.url}/api/v1/webhooks`, 'POST', { headers: bearer(creds.apiKey), body: { url: 'http://127.0.0.1/\u0000' } }), 400, 'invalid-request');
-      assertProblem(await httpFrom('127.0.0.1', `${h.url}/api/admin/v1/customers`, 'POST', { headers: bearer(adminToken), body: { name: 'n\u0000', contacts: [] } }), 400, 'invalid-request');
-      assertProblem(await httpFrom('127.0.0.1', `${h.url}/api/v1/suppressions/a%00b@example.com`, 'DELETE', { headers: bearer(creds.apiKey) }), 400, 'invalid-request');
+      assertProblem(
+        await httpFrom('127.0.0.1', `${h.url}/api/v1/suppressions`, 'POST', {
+          headers: bearer(creds.apiKey),
+          body: { address: 'a@example.com', reason: 'r\u0000' },
+        }),
+        400,
+        'invalid-request',
+      );
+      assertProblem(
+        await httpFrom('127.0.0.1', `${h.url}/api/v1/webhooks`, 'POST', { headers: bearer(creds.apiKey), body: { url: 'http://127.0.0.1/\u0000' } }),
+        400,
+        'invalid-request',
+      );
+      assertProblem(
+        await httpFrom('127.0.0.1', `${h.url}/api/admin/v1/customers`, 'POST', { headers: bearer(adminToken), body: { name: 'n\u0000', contacts: [] } }),
+        400,
+        'invalid-request',
+      );
+      assertProblem(
+        await httpFrom('127.0.0.1', `${h.url}/api/v1/suppressions/a%00b@example.com`, 'DELETE', { headers: bearer(creds.apiKey) }),
+        400,
+        'invalid-request',
+      );
       assertProblem(await httpFrom('127.0.0.1', `${h.url}/api/admin/v1/instances/x%00y`, 'GET', { headers: bearer(adminToken) }), 400, 'invalid-request');
       const queue = await h.admin('GET', '/api/admin/v1/queue');
       const counts = Object.values(queue.body.instances.nul as Record<string, number>);
-      assert.equal(counts.reduce((a, b) => a + b, 0), 0, `nothing was accepted: ${JSON.stringify(queue.body.instances.nul)}`);
+      assert.equal(
+        counts.reduce((a, b) => a + b, 0),
+        0,
+        `nothing was accepted: ${JSON.stringify(queue.body.instances.nul)}`,
+      );
       const res = await h.api(creds.apiKey, 'POST', '/api/v1/messages', base);
       assert.equal(res.status, 202);
     });
@@ -303,11 +365,21 @@ test('huge arrays are refused before they cost anything: 600,000 values in a bat
   const h = await startHarness();
   try {
     const creds = await h.instance('arrays', ['127.0.0.1:9']);
-    const values = await h.api(creds.apiKey, 'POST', '/api/v1/messages/batch', { from: 'a@arrays.example', subject: 's', text: 't', recipients: [{ to: 'a@example.com', substitutions: { a: new Array(600_000).fill(0) } }] });
+    const values = await h.api(creds.apiKey, 'POST', '/api/v1/messages/batch', {
+      from: 'a@arrays.example',
+      subject: 's',
+      text: 't',
+      recipients: [{ to: 'a@example.com', substitutions: { a: new Array(600_000).fill(0) } }],
+    });
     assert.equal(values.status, 400);
     assert.match(values.body.detail, /holds more than 500000 values/);
     const started = Date.now();
-    const many = await h.api(creds.apiKey, 'POST', '/api/v1/messages', { from: 'a@arrays.example', to: Array.from({ length: 5000 }, (_, i) => `r${i}@example.com`), subject: 's', text: 't' });
+    const many = await h.api(creds.apiKey, 'POST', '/api/v1/messages', {
+      from: 'a@arrays.example',
+      to: Array.from({ length: 5000 }, (_, i) => `r${i}@example.com`),
+      subject: 's',
+      text: 't',
+    });
     assert.equal(many.status, 400);
     assert.equal(many.body.code, 'invalid-request');
     assert.match(many.body.detail, /must NOT have more than 1000 items/);
@@ -323,18 +395,20 @@ test('one address holding many HTTP connections: past its cap each is answered 5
   const sockets: import('node:net').Socket[] = [];
   try {
     const answers = await Promise.all(
-      Array.from({ length: 40 }, () =>
-        new Promise<string>((resolve) => {
-          const s = connect({ host: '127.0.0.1', port: h.app.httpPort, localAddress: '127.0.0.90' });
-          sockets.push(s);
-          let got = '';
-          s.on('data', (d) => (got += d.toString()));
-          s.on('error', () => resolve(got));
-          s.on('close', () => resolve(got));
-          // A slow client: the request line only, headers never finished.
-          s.on('connect', () => s.write('GET /healthz HTTP/1.1\r\n'));
-          setTimeout(() => resolve(got), 1500);
-        }),
+      Array.from(
+        { length: 40 },
+        () =>
+          new Promise<string>((resolve) => {
+            const s = connect({ host: '127.0.0.1', port: h.app.httpPort, localAddress: '127.0.0.90' });
+            sockets.push(s);
+            let got = '';
+            s.on('data', (d) => (got += d.toString()));
+            s.on('error', () => resolve(got));
+            s.on('close', () => resolve(got));
+            // A slow client: the request line only, headers never finished.
+            s.on('connect', () => s.write('GET /healthz HTTP/1.1\r\n'));
+            setTimeout(() => resolve(got), 1500);
+          }),
       ),
     );
     const refused = answers.filter((a) => a.startsWith('HTTP/1.1 503'));

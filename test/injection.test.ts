@@ -131,16 +131,24 @@ describe('injection', () => {
     before(async () => {
       // Hold the instance so the accepted message stays in the spool while bad input arrives.
       assert.equal((await h.admin('POST', '/api/admin/v1/instances/shop/suspend', {})).status, 200);
-      const res = await h.api(creds.apiKey, 'POST', '/api/v1/messages', { from: 'news@shop.example', to: ['keep@example.com'], subject: 'keep me', text: 'precious' });
+      const res = await h.api(creds.apiKey, 'POST', '/api/v1/messages', {
+        from: 'news@shop.example',
+        to: ['keep@example.com'],
+        subject: 'keep me',
+        text: 'precious',
+      });
       assert.equal(res.status, 202);
       acceptedId = res.body.id;
     });
 
     test('wrong SMTP credentials: 535 5.7.8', async () => {
-      await assert.rejects(smtpClient(h.app.smtpPort, { username: 'shop', password: 'nope' }).sendMail({ from: 'a@shop.example', to: 'x@example.com', text: 'x' }), (err: { response?: string }) => {
-        assert.match(err.response ?? '', /^535 5\.7\.8 /);
-        return true;
-      });
+      await assert.rejects(
+        smtpClient(h.app.smtpPort, { username: 'shop', password: 'nope' }).sendMail({ from: 'a@shop.example', to: 'x@example.com', text: 'x' }),
+        (err: { response?: string }) => {
+          assert.match(err.response ?? '', /^535 5\.7\.8 /);
+          return true;
+        },
+      );
     });
 
     test('no AUTH from an unknown network: 530 5.7.0', async () => {
@@ -175,7 +183,11 @@ describe('injection', () => {
         { from: 'a@shop.example', to: ['v@example.com'], subject: 'ok', text: 'x', headers: { 'X-Tag': 'a\nBcc: evil@example.com' } },
         { from: 'a@shop.example\r\nBcc: evil@example.com', to: ['v@example.com'], text: 'x' },
       ]) {
-        const res = await fetch(`${h.url}/api/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${creds.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const res = await fetch(`${h.url}/api/v1/messages`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${creds.apiKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
         assert.equal(res.status, 400);
         assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
         const problem = await res.json();
@@ -195,7 +207,11 @@ describe('injection', () => {
     });
 
     test('an invalid JSON body: 400 problem', async () => {
-      const res = await fetch(`${h.url}/api/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${creds.apiKey}`, 'content-type': 'application/json' }, body: '{"from":' });
+      const res = await fetch(`${h.url}/api/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${creds.apiKey}`, 'content-type': 'application/json' },
+        body: '{"from":',
+      });
       assert.equal(res.status, 400);
       assert.equal((await res.json()).code, 'invalid-request');
     });
@@ -236,7 +252,10 @@ describe('SMTP recipients', () => {
     const h = await startHarness();
     try {
       const creds = await h.instance('rcpt', [sink.relay]);
-      const info = await smtpClient(h.app.smtpPort, creds.smtp).sendMail({ envelope: { from: 'a@shop.example', to: ['good@example.com', '"john doe"@example.com'] }, raw: 'From: a@shop.example\r\nSubject: r\r\n\r\nx\r\n' } as never);
+      const info = await smtpClient(h.app.smtpPort, creds.smtp).sendMail({
+        envelope: { from: 'a@shop.example', to: ['good@example.com', '"john doe"@example.com'] },
+        raw: 'From: a@shop.example\r\nSubject: r\r\n\r\nx\r\n',
+      } as never);
       assert.deepEqual(info.accepted, ['good@example.com']);
       assert.equal(info.rejected.length, 1);
       assert.match(String((info as unknown as { rejectedErrors: { response: string }[] }).rejectedErrors[0].response), /^5\d\d 5\.1\.3 /);

@@ -64,7 +64,12 @@ for (const kind of testDatabases()) {
 
     test('a NUL in Message-ID over SMTP is a permanent 554 5.6.0, and other mail flows meanwhile', async () => {
       const [reply] = await Promise.all([
-        rawSmtp(h.app.smtpPort, evil, ['MAIL FROM:<a@evil.example>', 'RCPT TO:<m@example.com>'], 'From: a@evil.example\r\nMessage-ID: <x\0y@evil.example>\r\nSubject: nul\r\n\r\nbody\r\n'),
+        rawSmtp(
+          h.app.smtpPort,
+          evil,
+          ['MAIL FROM:<a@evil.example>', 'RCPT TO:<m@example.com>'],
+          'From: a@evil.example\r\nMessage-ID: <x\0y@evil.example>\r\nSubject: nul\r\n\r\nbody\r\n',
+        ),
         goodMessageFlows(),
       ]);
       assert.match(reply.data, /^554 5\.6\.0 .*NUL/m);
@@ -73,7 +78,12 @@ for (const kind of testDatabases()) {
     test('a NUL in a recipient or sender over SMTP is refused with a 5xx at RCPT / MAIL', async () => {
       const rcpt = await rawSmtp(h.app.smtpPort, evil, ['MAIL FROM:<a@evil.example>', 'RCPT TO:<m\0x@example.com>']);
       assert.match(rcpt.replies[1], /^5\d\d /m);
-      const from = await rawSmtp(h.app.smtpPort, evil, ['MAIL FROM:<a\0b@evil.example>', 'RCPT TO:<m@example.com>', 'DATA'], 'From: a@evil.example\r\n\r\nbody\r\n');
+      const from = await rawSmtp(
+        h.app.smtpPort,
+        evil,
+        ['MAIL FROM:<a\0b@evil.example>', 'RCPT TO:<m@example.com>', 'DATA'],
+        'From: a@evil.example\r\n\r\nbody\r\n',
+      );
       assert.ok(from.replies.some((r) => /^5\d\d /m.test(r)) || /^5\d\d /m.test(from.data), `a 5xx somewhere: ${JSON.stringify(from)}`);
       assert.ok(!from.replies.concat(from.data).some((r) => /^4\d\d /m.test(r)), 'never a 4xx (senders would retry forever)');
       await goodMessageFlows();
@@ -97,17 +107,31 @@ for (const kind of testDatabases()) {
       for (const [i, res] of results.entries()) {
         assert.equal(res.status, 400, `attempt ${i % attempts.length}: ${JSON.stringify(res.body)}`);
         // The HTTP door refuses a NUL anywhere in JSON (invalid-request); what passes it meets the message check.
-        assert.ok(['invalid-request', 'malformed-message', 'invalid-address'].includes(res.body.code), `attempt ${i % attempts.length}: ${JSON.stringify(res.body)}`);
+        assert.ok(
+          ['invalid-request', 'malformed-message', 'invalid-address'].includes(res.body.code),
+          `attempt ${i % attempts.length}: ${JSON.stringify(res.body)}`,
+        );
         if (i % attempts.length >= 5) assert.equal(res.body.code, 'malformed-message');
       }
-      const json = await h.api(evil.apiKey, 'POST', '/api/v1/messages', { from: 'a@evil.example', to: ['m@example.com'], headers: { 'X-Tag': 'a\u001bb' }, text: 'x' });
+      const json = await h.api(evil.apiKey, 'POST', '/api/v1/messages', {
+        from: 'a@evil.example',
+        to: ['m@example.com'],
+        headers: { 'X-Tag': 'a\u001bb' },
+        text: 'x',
+      });
       assert.equal(json.status, 400);
       assert.equal(json.body.code, 'malformed-message');
     });
 
     test('JSON headers: trace and authentication fields are refused with 400 naming the field', async () => {
       for (const name of ['Received', 'DKIM-Signature', 'Return-Path', 'authentication-results', 'ARC-Seal', 'Delivered-To', 'X-Original-To']) {
-        const res = await h.api(evil.apiKey, 'POST', '/api/v1/messages', { from: 'a@evil.example', to: ['m@example.com'], subject: 's', text: 'x', headers: { [name]: 'forged' } });
+        const res = await h.api(evil.apiKey, 'POST', '/api/v1/messages', {
+          from: 'a@evil.example',
+          to: ['m@example.com'],
+          subject: 's',
+          text: 'x',
+          headers: { [name]: 'forged' },
+        });
         assert.equal(res.status, 400, name);
         assert.equal(res.body.code, 'invalid-request');
         assert.ok(res.body.detail.includes(name), res.body.detail);
@@ -138,7 +162,10 @@ for (const kind of testDatabases()) {
       assert.equal(json.status, 202, JSON.stringify(json.body));
       const raw = await h.api(idnSender.apiKey, 'POST', '/api/v1/messages', { raw: `From: a@idn.example\r\nTo: ${idn}\r\nSubject: idn-raw\r\n\r\nhola\r\n` });
       assert.equal(raw.status, 202, JSON.stringify(raw.body));
-      await smtpClient(h.app.smtpPort, idnSender.smtp).sendMail({ envelope: { from: 'a@idn.example', to: [idn] }, raw: 'From: a@idn.example\r\nSubject: idn-smtp\r\n\r\nhola\r\n' } as never);
+      await smtpClient(h.app.smtpPort, idnSender.smtp).sendMail({
+        envelope: { from: 'a@idn.example', to: [idn] },
+        raw: 'From: a@idn.example\r\nSubject: idn-smtp\r\n\r\nhola\r\n',
+      } as never);
       await eventually(() => wire.messages.length >= 3, 10_000, 'the IDN messages at the relay');
       // What went over the wire, as the relay read it before any decoding of its own.
       assert.deepEqual(wire.rcptLines, [`RCPT TO:<${idnAscii}>`, `RCPT TO:<${idnAscii}>`, `RCPT TO:<${idnAscii}>`]);

@@ -42,10 +42,14 @@ async function trap(): Promise<{ server: Server; port: number; connections: numb
 
 async function deliveryOf(h: Harness, key: string, id: string, final: string[]): Promise<{ state: string; lastReply: string; lastCategory: string }> {
   let d: { state: string; lastReply: string; lastCategory: string } | undefined;
-  await eventually(async () => {
-    d = (await h.api(key, 'GET', `/api/v1/messages/${id}`)).body.deliveries[0];
-    return final.includes(d!.state);
-  }, 10_000, `delivery of ${id} to be ${final.join(' or ')}`);
+  await eventually(
+    async () => {
+      d = (await h.api(key, 'GET', `/api/v1/messages/${id}`)).body.deliveries[0];
+      return final.includes(d!.state);
+    },
+    10_000,
+    `delivery of ${id} to be ${final.join(' or ')}`,
+  );
   return d!;
 }
 
@@ -107,7 +111,11 @@ describe('MX mode with no allowed networks', () => {
     const creds = await h.instance('direct3', [], { infrastructure: { deliveryMode: 'mx' } });
     const sent = await h.api(creds.apiKey, 'POST', '/api/v1/messages', { from: 'a@shop.example', to: ['v@flaky.example'], subject: 's', text: 't' });
     assert.equal(sent.status, 202, JSON.stringify(sent.body));
-    await eventually(async () => (await h.api(creds.apiKey, 'GET', `/api/v1/messages/${sent.body.id}`)).body.deliveries[0].attempts === 1, 10_000, 'the attempt');
+    await eventually(
+      async () => (await h.api(creds.apiKey, 'GET', `/api/v1/messages/${sent.body.id}`)).body.deliveries[0].attempts === 1,
+      10_000,
+      'the attempt',
+    );
     const d = (await h.api(creds.apiKey, 'GET', `/api/v1/messages/${sent.body.id}`)).body.deliveries[0];
     assert.equal(d.state, 'scheduled', JSON.stringify(d));
     assert.match(d.lastReply, /^DNS: /);
@@ -121,7 +129,11 @@ describe('MX routes (resolveRoute)', () => {
   const policy = (resolver: MxResolver, lookupTimeoutMs?: number): RoutePolicy => ({ resolver, allowNetworks: [], mxPort: 25, lookupTimeoutMs });
 
   test('DNS that does not answer defers the delivery after the look-up timeout', async () => {
-    const hung: MxResolver = { resolveMx: () => new Promise(() => undefined), resolve4: () => new Promise(() => undefined), resolve6: () => new Promise(() => undefined) };
+    const hung: MxResolver = {
+      resolveMx: () => new Promise(() => undefined),
+      resolve4: () => new Promise(() => undefined),
+      resolve6: () => new Promise(() => undefined),
+    };
     const started = Date.now();
     const route = await resolveRoute(infra, 'slow.example', 0, policy(hung, 100));
     assert.ok(Date.now() - started < 1000, `${Date.now() - started} ms`);
@@ -143,7 +155,10 @@ describe('MX routes (resolveRoute)', () => {
     assert.equal(!refused.ok && refused.permanent, true, 'mx1 has no address, mx2 points inward: refused');
     // A public address found beside a failed look-up is used.
     const partial = fakeDns({ 'a.example': ['mx1.a.example', 'mx2.a.example'] }, { 'mx2.a.example': ['93.184.215.14'] }, ['mx1.a.example']);
-    assert.deepEqual(await resolveRoute(infra, 'a.example', 0, policy(partial)), { ok: true, hosts: [{ host: '93.184.215.14', port: 25, servername: 'mx2.a.example' }] });
+    assert.deepEqual(await resolveRoute(infra, 'a.example', 0, policy(partial)), {
+      ok: true,
+      hosts: [{ host: '93.184.215.14', port: 25, servername: 'mx2.a.example' }],
+    });
   });
 });
 
@@ -223,7 +238,11 @@ describe('UTF-8 recipients and a relay without SMTPUTF8', () => {
       disabledCommands: ['AUTH', 'STARTTLS'],
       hideSMTPUTF8: true,
       logger: {
-        trace: quiet, info: quiet, warn: quiet, error: quiet, fatal: quiet,
+        trace: quiet,
+        info: quiet,
+        warn: quiet,
+        error: quiet,
+        fatal: quiet,
         debug: (...args: unknown[]) => {
           const line = args.filter((a) => typeof a === 'string').join(' ');
           if (/RCPT TO/i.test(line)) commands.push(line);
@@ -252,12 +271,19 @@ describe('UTF-8 recipients and a relay without SMTPUTF8', () => {
     const idn = await h.api(creds.apiKey, 'POST', '/api/v1/messages', { from: 'a@shop.example', to: ['jose@bücher.example'], subject: 's', text: 't' });
     assert.equal(utf8.status, 202, JSON.stringify(utf8.body));
     const d = await deliveryOf(h, creds.apiKey, utf8.body.id, ['scheduled', 'bounced', 'delivered']);
-    await eventually(async () => (await h.api(creds.apiKey, 'GET', `/api/v1/messages/${utf8.body.id}`)).body.deliveries[0].attempts === 1, 10_000, 'the attempt');
+    await eventually(
+      async () => (await h.api(creds.apiKey, 'GET', `/api/v1/messages/${utf8.body.id}`)).body.deliveries[0].attempts === 1,
+      10_000,
+      'the attempt',
+    );
     const view = (await h.api(creds.apiKey, 'GET', `/api/v1/messages/${utf8.body.id}`)).body;
     assert.equal(view.deliveries[0].state, 'scheduled', JSON.stringify(d));
     assert.match(view.deliveries[0].lastReply, /does not offer SMTPUTF8/);
     await deliveryOf(h, creds.apiKey, idn.body.id, ['delivered']);
     assert.deepEqual(received, ['jose@bücher.example'], 'the UTF-8 address never reached the relay');
-    assert.ok(commands.some((c) => c.includes('RCPT TO:<jose@xn--bcher-kva.example>')), `the IDN domain went out as A-labels: ${commands.join(' | ')}`);
+    assert.ok(
+      commands.some((c) => c.includes('RCPT TO:<jose@xn--bcher-kva.example>')),
+      `the IDN domain went out as A-labels: ${commands.join(' | ')}`,
+    );
   });
 });

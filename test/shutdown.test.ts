@@ -11,7 +11,11 @@ import { freePorts, spawnServer, waitForHealthy } from './helpers/process.ts';
 const token = 'shutdown-test-token-4e8b2d6a9c1f7035';
 
 async function admin(url: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(url + path, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(url + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
@@ -19,19 +23,41 @@ test('SIGTERM finishes sessions in flight, hands the rest back, and exits cleanl
   const dataDir = mkdtempSync(join(tmpdir(), 'mailshift-shutdown-'));
   const sink = await Sink.start(undefined, { dataDelayMs: 300 });
   const [smtp, http, capture] = await freePorts(3);
-  const env = { MAILSHIFT_DATA_DIR: dataDir, MAILSHIFT_SMTP_PORT: String(smtp), MAILSHIFT_HTTP_PORT: String(http), MAILSHIFT_CAPTURE_PORT: String(capture), MAILSHIFT_ADMIN_TOKEN: token, MAILSHIFT_LOG_LEVEL: 'warn' };
+  const env = {
+    MAILSHIFT_DATA_DIR: dataDir,
+    MAILSHIFT_SMTP_PORT: String(smtp),
+    MAILSHIFT_HTTP_PORT: String(http),
+    MAILSHIFT_CAPTURE_PORT: String(capture),
+    MAILSHIFT_ADMIN_TOKEN: token,
+    MAILSHIFT_LOG_LEVEL: 'warn',
+  };
   const url = `http://127.0.0.1:${http}`;
   let server = spawnServer(env);
   try {
     await waitForHealthy(url, server);
     await admin(url, 'POST', '/api/admin/v1/customers', { name: 'zeta', contacts: [] });
-    await admin(url, 'POST', '/api/admin/v1/infrastructures', { name: 'slow', relays: [sink.relay], shaping: [{ domain: '*', maxConnections: 4, maxMessagesPerConnection: 100 }] });
-    const created = await admin(url, 'POST', '/api/admin/v1/instances', { name: 'zeta-prod', customer: 'zeta', productLine: 'classic-managed', environment: 'production', infrastructure: 'slow' });
+    await admin(url, 'POST', '/api/admin/v1/infrastructures', {
+      name: 'slow',
+      relays: [sink.relay],
+      shaping: [{ domain: '*', maxConnections: 4, maxMessagesPerConnection: 100 }],
+    });
+    const created = await admin(url, 'POST', '/api/admin/v1/instances', {
+      name: 'zeta-prod',
+      customer: 'zeta',
+      productLine: 'classic-managed',
+      environment: 'production',
+      infrastructure: 'slow',
+    });
     const key = created.body.credentials.apiKey as string;
     const batch = await fetch(`${url}/api/v1/messages/batch`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ from: 'a@zeta.example', subject: 'n', text: 'x', recipients: Array.from({ length: 60 }, (_, i) => ({ to: `z${i}@example.com` })) }),
+      body: JSON.stringify({
+        from: 'a@zeta.example',
+        subject: 'n',
+        text: 'x',
+        recipients: Array.from({ length: 60 }, (_, i) => ({ to: `z${i}@example.com` })),
+      }),
     });
     assert.equal(batch.status, 202);
     // 4 slow sessions are busy: stop while most of the 60 are still queued in memory.
@@ -44,7 +70,10 @@ test('SIGTERM finishes sessions in flight, hands the rest back, and exits cleanl
     const rows = await store.db.selectFrom('deliveries').select(['recipient', 'state']).execute();
     await store.close();
     assert.equal(rows.filter((r) => r.state === 'inflight').length, 0, 'no claim is left behind');
-    const delivered = rows.filter((r) => r.state === 'delivered').map((r) => r.recipient).sort();
+    const delivered = rows
+      .filter((r) => r.state === 'delivered')
+      .map((r) => r.recipient)
+      .sort();
     assert.deepEqual(delivered, sink.messages.map((m) => m.recipients[0]).sort(), 'every session that finished was recorded');
     assert.ok(delivered.length < 60, 'the rest went back to the spool');
 

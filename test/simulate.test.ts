@@ -2,9 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runSimulation } from '../src/simulate/simulation.ts';
 
-test('a 200-instance program in accelerated time: every instance switched exactly once, no mail lost, none through the source after its switch', { timeout: 240_000 }, async (t) => {
+test('a 200-instance program in accelerated time: every instance switched exactly once, no mail lost, none through the source after its switch', {
+  timeout: 240_000,
+}, async (t) => {
   const report = await runSimulation({ instances: 200, held: 2000, rate: 100 });
-  t.diagnostic(`accepted ${report.accepted}, delivered ${report.delivered}, duplicates ${report.duplicates}, pause p50 ${report.pauseP50Ms} ms p99 ${report.pauseP99Ms} ms, ${report.waves.length} waves, ${report.notices} notices, ${report.realMs} ms real`);
+  t.diagnostic(
+    `accepted ${report.accepted}, delivered ${report.delivered}, duplicates ${report.duplicates}, pause p50 ${report.pauseP50Ms} ms p99 ${report.pauseP99Ms} ms, ${report.waves.length} waves, ${report.notices} notices, ${report.realMs} ms real`,
+  );
   assert.equal(report.programState, 'completed');
   assert.equal(report.instances, 200);
   assert.equal(report.switchedOnce, 200);

@@ -23,16 +23,78 @@ after(async () => {
   await sink.close();
 });
 
-const verbs = ['EHLO', 'HELO', 'LHLO', 'MAIL FROM:', 'RCPT TO:', 'DATA', 'BDAT', 'RSET', 'NOOP', 'QUIT', 'VRFY', 'EXPN', 'HELP', 'AUTH', 'AUTH PLAIN', 'AUTH LOGIN', 'AUTH CRAM-MD5', 'XCLIENT', 'XFORWARD', 'STARTTLS', 'WIZ', 'SHELL', 'KILL'];
+const verbs = [
+  'EHLO',
+  'HELO',
+  'LHLO',
+  'MAIL FROM:',
+  'RCPT TO:',
+  'DATA',
+  'BDAT',
+  'RSET',
+  'NOOP',
+  'QUIT',
+  'VRFY',
+  'EXPN',
+  'HELP',
+  'AUTH',
+  'AUTH PLAIN',
+  'AUTH LOGIN',
+  'AUTH CRAM-MD5',
+  'XCLIENT',
+  'XFORWARD',
+  'STARTTLS',
+  'WIZ',
+  'SHELL',
+  'KILL',
+];
 const bytes = (max: number) => fc.uint8Array({ maxLength: max }).map((a) => Buffer.from(a));
 const text = (max: number) => fc.string({ unit: 'binary', maxLength: max }).map((s) => Buffer.from(s, 'utf8'));
-const hostile = fc.constantFrom('\0', '\r', '\n', '\r\n', '\r\n.\r\n', '..', ' ', ':', '<', '>', '@', '=', '\x1b[31m', '\xff\xfe', '%n%s', '\u2028', 'SMTPUTF8', 'SIZE=99999999999', 'BODY=8BITMIME');
+const hostile = fc.constantFrom(
+  '\0',
+  '\r',
+  '\n',
+  '\r\n',
+  '\r\n.\r\n',
+  '..',
+  ' ',
+  ':',
+  '<',
+  '>',
+  '@',
+  '=',
+  '\x1b[31m',
+  '\xff\xfe',
+  '%n%s',
+  '\u2028',
+  'SMTPUTF8',
+  'SIZE=99999999999',
+  'BODY=8BITMIME',
+);
 
 const line = fc.oneof(
   // A known verb with random, 8-bit or hostile arguments.
-  fc.tuple(fc.constantFrom(...verbs), fc.array(fc.oneof(text(40), bytes(40), hostile.map((s) => Buffer.from(s, 'latin1'))), { maxLength: 4 })).map(([verb, args]) => Buffer.concat([Buffer.from(verb + ' '), ...args])),
+  fc
+    .tuple(
+      fc.constantFrom(...verbs),
+      fc.array(
+        fc.oneof(
+          text(40),
+          bytes(40),
+          hostile.map((s) => Buffer.from(s, 'latin1')),
+        ),
+        { maxLength: 4 },
+      ),
+    )
+    .map(([verb, args]) => Buffer.concat([Buffer.from(verb + ' '), ...args])),
   // A well-formed envelope, sometimes with odd addresses.
-  fc.tuple(fc.constantFrom('MAIL FROM:', 'RCPT TO:'), fc.oneof(fc.emailAddress(), fc.string({ maxLength: 30 })), fc.constantFrom('', ' SMTPUTF8', ' SIZE=100', ' SIZE=x', ' BODY=7BIT')).map(([v, a, p]) => Buffer.from(`${v}<${a}>${p}`, 'utf8')),
+  fc
+    .tuple(
+      fc.constantFrom('MAIL FROM:', 'RCPT TO:'),
+      fc.oneof(fc.emailAddress(), fc.string({ maxLength: 30 })),
+      fc.constantFrom('', ' SMTPUTF8', ' SIZE=100', ' SIZE=x', ' BODY=7BIT'),
+    )
+    .map(([v, a, p]) => Buffer.from(`${v}<${a}>${p}`, 'utf8')),
   // AUTH blobs: base64 of anything, with NULs where PLAIN keeps its fields.
   fc.tuple(fc.constantFrom('PLAIN', 'LOGIN'), bytes(300)).map(([m, b]) => Buffer.from(`AUTH ${m} ${b.toString('base64')}`)),
   // Long lines, past the command length limit.
@@ -72,7 +134,8 @@ async function run(spec: { early: boolean; lines: [Buffer, string][] }): Promise
         if (!/^[2-5]\d\d[ -][\x20-\x7e]*$/.test(l)) problems.push(`bad reply line ${JSON.stringify(l.slice(0, 120))}`);
         // An enhanced code, where there is one, is of the reply's class (and there is only one).
         const enhanced = /^(\d)\d\d[ -]([245])\.\d{1,3}\.\d{1,3} (.*)$/.exec(l);
-        if (enhanced && (enhanced[1] !== enhanced[2] || /^[245]\.\d{1,3}\.\d{1,3} /.test(enhanced[3]))) problems.push(`bad enhanced code: ${JSON.stringify(l.slice(0, 120))}`);
+        if (enhanced && (enhanced[1] !== enhanced[2] || /^[245]\.\d{1,3}\.\d{1,3} /.test(enhanced[3])))
+          problems.push(`bad enhanced code: ${JSON.stringify(l.slice(0, 120))}`);
       }
     }
     return problems;
@@ -95,12 +158,24 @@ test('random and hostile SMTP input: well-formed replies only, the server stays 
   );
   // A short report: the input lines cut to 100 bytes each, rather than megabytes of them.
   if (outcome.failed) {
-    const input = (outcome.counterexample?.[0] ?? []).map((spec) => ({ early: spec.early, lines: spec.lines.map(([l, sep]) => JSON.stringify(l.subarray(0, 100).toString('latin1')) + (l.length > 100 ? `…(${l.length} bytes)` : '') + JSON.stringify(sep)) }));
-    assert.fail(`seed ${outcome.seed}: ${String((outcome.errorInstance as Error)?.message ?? outcome.errorInstance)}\ninput: ${JSON.stringify(input, null, 1)}`);
+    const input = (outcome.counterexample?.[0] ?? []).map((spec) => ({
+      early: spec.early,
+      lines: spec.lines.map(
+        ([l, sep]) => JSON.stringify(l.subarray(0, 100).toString('latin1')) + (l.length > 100 ? `…(${l.length} bytes)` : '') + JSON.stringify(sep),
+      ),
+    }));
+    assert.fail(
+      `seed ${outcome.seed}: ${String((outcome.errorInstance as Error)?.message ?? outcome.errorInstance)}\ninput: ${JSON.stringify(input, null, 1)}`,
+    );
   }
   t.diagnostic(`${outcome.numRuns} runs, ${sources} sessions, seed ${outcome.seed}`);
   assert.ok(sources > 20, `a fair amount of input was tried (${sources} sessions)`);
-  const info = await smtpClient(h.app.smtpPort, creds.smtp).sendMail({ from: 'news@fuzzed.example', to: 'after-fuzz@example.com', subject: 'after', text: 'still fine' });
+  const info = await smtpClient(h.app.smtpPort, creds.smtp).sendMail({
+    from: 'news@fuzzed.example',
+    to: 'after-fuzz@example.com',
+    subject: 'after',
+    text: 'still fine',
+  });
   assert.match(info.response, /^250 2\.6\.0 /);
   await eventually(() => sink.messages.some((m) => m.recipients.includes('after-fuzz@example.com')), 5000, 'delivery after the fuzzing');
   const health = await fetch(`${h.url}/healthz`);

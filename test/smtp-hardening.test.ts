@@ -118,7 +118,10 @@ describe('SMTP AUTH brute force', () => {
     const known = await answers('127.0.0.3', 'good');
     const unknown = await answers('127.0.0.4', 'nobody-by-this-name');
     assert.deepEqual(unknown, known);
-    assert.deepEqual(known.slice(0, 2).map((r) => r?.slice(0, 9)), ['535 5.7.8', '535 5.7.8']);
+    assert.deepEqual(
+      known.slice(0, 2).map((r) => r?.slice(0, 9)),
+      ['535 5.7.8', '535 5.7.8'],
+    );
     assert.match(known[2]!, /^421 4\.7\.0 /);
     assert.equal(known[3], null, 'nothing answered after the 421: the connection is closed');
   });
@@ -128,7 +131,13 @@ test('failed AUTH is logged with source and user name, never the password', asyn
   const lines: string[] = [];
   const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _e, cb) => (lines.push(String(chunk)), cb()) }));
   const dataDir = mkdtempSync(join(tmpdir(), 'mailshift-smtp-log-'));
-  const config = loadConfig({ MAILSHIFT_DATA_DIR: dataDir, MAILSHIFT_SMTP_PORT: '0', MAILSHIFT_HTTP_PORT: '0', MAILSHIFT_CAPTURE_PORT: '0', MAILSHIFT_ADMIN_TOKEN: adminToken });
+  const config = loadConfig({
+    MAILSHIFT_DATA_DIR: dataDir,
+    MAILSHIFT_SMTP_PORT: '0',
+    MAILSHIFT_HTTP_PORT: '0',
+    MAILSHIFT_CAPTURE_PORT: '0',
+    MAILSHIFT_ADMIN_TOKEN: adminToken,
+  });
   const app = await startMailshift(config, { logger });
   try {
     const s = await SmtpSession.open(app.smtpPort, '127.0.0.9');
@@ -171,12 +180,16 @@ describe('SMTP connection caps', () => {
     await sendsPromptly(h, sink, good, 'beside-the-flood');
     for (const s of sessions) s.close();
     // Slots come back when connections close.
-    await eventually(async () => {
-      const s = await SmtpSession.open(h.app.smtpPort, '127.0.0.5');
-      const g = await s.reply();
-      s.close();
-      return g?.startsWith('220 ') === true;
-    }, 5000, 'a slot again');
+    await eventually(
+      async () => {
+        const s = await SmtpSession.open(h.app.smtpPort, '127.0.0.5');
+        const g = await s.reply();
+        s.close();
+        return g?.startsWith('220 ') === true;
+      },
+      5000,
+      'a slot again',
+    );
   });
 
   test('past the total cap the oldest unidentified session makes room; with every session identified, a new client is 421 4.3.2', async () => {
@@ -193,7 +206,7 @@ describe('SMTP connection caps', () => {
     assert.match((await late.login(good.smtp.username, good.smtp.password))!, /^235 /);
     await eventually(() => idle.some((s) => s.closed), 3000, 'an idle session evicted');
     assert.ok(idle.filter((s) => s.closed).length >= 1);
-    assert.equal(await counter(h, 'busyRefusals', { door: 'smtp', reason: 'evicted-unidentified' }) >= 1, true);
+    assert.equal((await counter(h, 'busyRefusals', { door: 'smtp', reason: 'evicted-unidentified' })) >= 1, true);
     for (const s of idle) s.close();
     late.close();
     // Every slot held by an authenticated session: nobody to evict, the newcomer is refused.
@@ -210,14 +223,17 @@ describe('SMTP connection caps', () => {
     assert.equal(await refused.reply(), '421 4.3.2 Too many connections, try again later');
     await refused.done;
     for (const s of held) s.close();
-    await eventually(async () => {
-      const s = await SmtpSession.open(h.app.smtpPort);
-      const g = await s.reply();
-      s.close();
-      return g?.startsWith('220 ') === true;
-    }, 5000, 'room again');
+    await eventually(
+      async () => {
+        const s = await SmtpSession.open(h.app.smtpPort);
+        const g = await s.reply();
+        s.close();
+        return g?.startsWith('220 ') === true;
+      },
+      5000,
+      'room again',
+    );
   });
-
 });
 
 describe('SMTP envelope senders', () => {
@@ -378,7 +394,11 @@ describe('SMTP DATA memory budget', () => {
       inflight.release(held);
     }
     assert.deepEqual(incoming(), []);
-    const info = await smtpClient(h.app.smtpPort, creds.smtp).sendMail({ from: 'news@budget.example', to: 'refused-once@example.com', text: 'r'.repeat(512 * 1024) });
+    const info = await smtpClient(h.app.smtpPort, creds.smtp).sendMail({
+      from: 'news@budget.example',
+      to: 'refused-once@example.com',
+      text: 'r'.repeat(512 * 1024),
+    });
     assert.match(info.response, /^250 /);
     await eventually(() => sink.messages.filter((m) => m.recipients.includes('refused-once@example.com')).length === 1, 5000, 'one delivery');
     await new Promise((r) => setTimeout(r, 300));
@@ -389,13 +409,19 @@ describe('SMTP DATA memory budget', () => {
     const n = 12;
     const body = 'p'.repeat(900 * 1024);
     const results = await Promise.allSettled(
-      Array.from({ length: n }, (_, i) => smtpClient(h.app.smtpPort, creds.smtp).sendMail({ from: 'news@budget.example', to: `par${i}@example.com`, text: body })),
+      Array.from({ length: n }, (_, i) =>
+        smtpClient(h.app.smtpPort, creds.smtp).sendMail({ from: 'news@budget.example', to: `par${i}@example.com`, text: body }),
+      ),
     );
     const accepted = results.filter((r) => r.status === 'fulfilled').map((_, i) => i);
     const refused = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
     for (const reason of refused) assert.match(reason, /452 4\.3\.1/);
     assert.ok(accepted.length >= n / 2, `most fit in turn: ${refused.join(' | ')}`);
-    await eventually(() => results.every((r, i) => r.status === 'rejected' || sink.messages.some((m) => m.recipients.includes(`par${i}@example.com`))), 10_000, 'every accepted one delivered');
+    await eventually(
+      () => results.every((r, i) => r.status === 'rejected' || sink.messages.some((m) => m.recipients.includes(`par${i}@example.com`))),
+      10_000,
+      'every accepted one delivered',
+    );
     assert.equal(h.app.services.inflight.inUse, 0);
     assert.deepEqual(incoming(), []);
   });

@@ -28,7 +28,8 @@ describe('templates without reach', () => {
     await sink.close();
   });
 
-  const batch = (body: Record<string, unknown>) => h.api(tenant.apiKey, 'POST', '/api/v1/messages/batch', { from: 'news@tenant.example', subject: 'Hi', ...body });
+  const batch = (body: Record<string, unknown>) =>
+    h.api(tenant.apiKey, 'POST', '/api/v1/messages/batch', { from: 'news@tenant.example', subject: 'Hi', ...body });
   const recipients = (n: number) => Array.from({ length: n }, (_, i) => ({ to: `r${i}@example.com`, substitutions: { name: `R${i}` } }));
 
   /** Another instance is served promptly: /healthz answers and its message is delivered within 2 s. */
@@ -69,7 +70,8 @@ describe('templates without reach', () => {
     }
     const fine = await batch({ text: 'after the attempts', recipients: [{ to: 'check@example.com' }] });
     assert.equal(fine.status, 202);
-    const captured = async () => (await h.admin('GET', '/api/admin/v1/capture/messages?raw=true&limit=1000')).body.messages as { raw: string; recipients: string[] }[];
+    const captured = async () =>
+      (await h.admin('GET', '/api/admin/v1/capture/messages?raw=true&limit=1000')).body.messages as { raw: string; recipients: string[] }[];
     await eventually(async () => (await captured()).some((m) => m.recipients.includes('check@example.com')), 10_000, 'the good batch captured');
     for (const m of await captured()) {
       assert.ok(!m.raw.includes(adminToken), 'the admin token reached no mail');
@@ -83,7 +85,10 @@ describe('templates without reach', () => {
       batch({ text: '{% for i in (1..1000000000) %}x{% endfor %}', recipients: recipients(10) }),
       batch({ html: '{% for i in (1..30000000) %}{{ i }}{% endfor %}', recipients: recipients(10) }),
       // Cheap on memory, long on time: stopped by the render-time limit.
-      batch({ text: '{% for i in (1..3000) %}{% for j in (1..3000) %}{% for k in (1..3000) %}{% endfor %}{% endfor %}{% endfor %}', recipients: recipients(10) }),
+      batch({
+        text: '{% for i in (1..3000) %}{% for j in (1..3000) %}{% for k in (1..3000) %}{% endfor %}{% endfor %}{% endfor %}',
+        recipients: recipients(10),
+      }),
     ]);
     const results = await meanwhile(attacks);
     for (const res of results) {
@@ -120,7 +125,13 @@ describe('templates without reach', () => {
 
   test('a normal batch of 1,000 recipients with substitutions is accepted and delivered, HTML escaped', async () => {
     const list = Array.from({ length: 1000 }, (_, i) => ({ to: `n${i}@batch.example`, substitutions: { name: i === 7 ? '<b>Seven</b>' : `N${i}`, n: i } }));
-    const body = { from: 'news@good.example', subject: 'Hello {{ name }}', text: 'Hi {{ name }}, number {{ n | plus: 1 }}', html: '<p>Hi {{ name }}</p>', recipients: list };
+    const body = {
+      from: 'news@good.example',
+      subject: 'Hello {{ name }}',
+      text: 'Hi {{ name }}, number {{ n | plus: 1 }}',
+      html: '<p>Hi {{ name }}</p>',
+      recipients: list,
+    };
     const res = await h.api(good.apiKey, 'POST', '/api/v1/messages/batch', body, { 'idempotency-key': 'batch-1000' });
     assert.equal(res.status, 202);
     assert.equal(res.body.accepted, 1000);
@@ -157,7 +168,12 @@ describe('batches draw on the shared memory budget', () => {
 
   const text = 'x'.repeat(6000);
   const batch = (n: number, tag: string) =>
-    h.api(tenant.apiKey, 'POST', '/api/v1/messages/batch', { from: 'news@tenant.example', subject: tag, text, recipients: Array.from({ length: n }, (_, i) => ({ to: `${tag}${i}@example.com` })) });
+    h.api(tenant.apiKey, 'POST', '/api/v1/messages/batch', {
+      from: 'news@tenant.example',
+      subject: tag,
+      text,
+      recipients: Array.from({ length: n }, (_, i) => ({ to: `${tag}${i}@example.com` })),
+    });
 
   test('a batch whose composed mail passes the budget is 503 server-busy with Retry-After, nothing accepted, the budget given back', async () => {
     const res = await batch(1000, 'big');
@@ -166,7 +182,11 @@ describe('batches draw on the shared memory budget', () => {
     assert.equal(res.headers.get('retry-after'), '2');
     assert.equal(h.app.services.inflight.inUse, 0);
     const queued = (await h.admin('GET', '/api/admin/v1/queue')).body.instances?.tenant ?? {};
-    assert.equal(Object.values(queued as Record<string, number>).reduce((a, b) => a + b, 0), 0, 'nothing of it is in the spool');
+    assert.equal(
+      Object.values(queued as Record<string, number>).reduce((a, b) => a + b, 0),
+      0,
+      'nothing of it is in the spool',
+    );
     const small = await batch(50, 'small');
     assert.equal(small.status, 202);
     const other = await h.api(good.apiKey, 'POST', '/api/v1/messages', { from: 'a@good.example', to: ['someone@good.example'], subject: 's', text: 't' });

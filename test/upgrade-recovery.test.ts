@@ -36,7 +36,9 @@ describe('a crash at each switch step, then a restart', () => {
       try {
         // First process: fleet, program, publish; its windows are weeks away.
         const first = await startHarness({}, { dataDir });
-        const keys = await upgradeFleet(first, source.relay, target.relay, [{ customer: 'delta', instances: [{ name: 'delta-dev', environment: 'development' }] }]);
+        const keys = await upgradeFleet(first, source.relay, target.relay, [
+          { customer: 'delta', instances: [{ name: 'delta-dev', environment: 'development' }] },
+        ]);
         await ok(first.admin('POST', '/api/admin/v1/programs', programBody('recover', Date.now(), { waveSize: 1 })));
         await ok(first.admin('POST', '/api/admin/v1/programs/recover/publish'));
         await first.close();
@@ -59,20 +61,28 @@ describe('a crash at each switch step, then a restart', () => {
         await store.db.updateTable('programs').set({ state: 'running' }).execute();
         const [start, end] = point.windowClosed ? [now - 7_200_000, now - 60_000] : [now - 60_000, now + 3_600_000];
         await store.db.updateTable('program_waves').set({ state: 'running', start_at: start, end_at: end, actual_start: start }).where('idx', '=', 1).execute();
-        await store.db.updateTable('switches').set({ state: point.state, started_at: now - 2000, suspended_at: point.suspended ? now - 1000 : null }).execute();
+        await store.db
+          .updateTable('switches')
+          .set({ state: point.state, started_at: now - 2000, suspended_at: point.suspended ? now - 1000 : null })
+          .execute();
         await store.close();
 
         // Second process: picks the switch up where it stopped.
         const second = await startHarness({}, { dataDir });
         try {
-          const send = (to: string) => second.api(keys['delta-dev'], 'POST', '/api/v1/messages', { from: 'a@delta.example', to: [to], subject: 'after restart', text: 'x' });
+          const send = (to: string) =>
+            second.api(keys['delta-dev'], 'POST', '/api/v1/messages', { from: 'a@delta.example', to: [to], subject: 'after restart', text: 'x' });
           // Mail accepted while the instance is still paused must wait for the outcome.
           if (point.suspended) assert.equal((await send('held@example.com')).status, 202);
-          await eventually(async () => {
-            const s = (await ok(second.admin('GET', '/api/admin/v1/programs/recover/status'))).body;
-            const sw = s.instances[0];
-            return point.ends === 'completed' ? sw.state === 'completed' : sw.state === 'scheduled' && sw.attempts === 1;
-          }, 15_000, 'the switch to finish');
+          await eventually(
+            async () => {
+              const s = (await ok(second.admin('GET', '/api/admin/v1/programs/recover/status'))).body;
+              const sw = s.instances[0];
+              return point.ends === 'completed' ? sw.state === 'completed' : sw.state === 'scheduled' && sw.attempts === 1;
+            },
+            15_000,
+            'the switch to finish',
+          );
           const inst = (await ok(second.admin('GET', '/api/admin/v1/instances/delta-dev'))).body;
           assert.equal(inst.suspended, false, 'not left paused');
           assert.equal(inst.infrastructure, point.ends === 'completed' ? 'green' : 'blue');
@@ -87,10 +97,17 @@ describe('a crash at each switch step, then a restart', () => {
             // Rolled back for the window: the customer is told so. A switch found rolling back
             // with no stored failure (what this test leaves) gets the general reason.
             const reason = point.windowClosed ? 'the maintenance window closed before the switch finished' : 'a step of the switch did not complete';
-            await eventually(async () => {
-              const notices = (await ok(second.admin('GET', '/api/admin/v1/programs/recover/notices'))).body.notices as { kind: string; body: string | null }[];
-              return notices.some((n) => n.kind === 'rolled-back' && n.body?.includes(`Reason: ${reason}`));
-            }, 10_000, `a rolled-back notice giving "${reason}"`);
+            await eventually(
+              async () => {
+                const notices = (await ok(second.admin('GET', '/api/admin/v1/programs/recover/notices'))).body.notices as {
+                  kind: string;
+                  body: string | null;
+                }[];
+                return notices.some((n) => n.kind === 'rolled-back' && n.body?.includes(`Reason: ${reason}`));
+              },
+              10_000,
+              `a rolled-back notice giving "${reason}"`,
+            );
           }
         } finally {
           await second.close();
@@ -122,12 +139,19 @@ describe('an instance moved by something else after the plan was published', () 
         const infra = await store.db.selectFrom('infrastructures').select('id').where('name', '=', movedTo).executeTakeFirstOrThrow();
         await store.db.updateTable('instances').set({ infrastructure_id: infra.id }).where('name', '=', 'theta-dev').execute();
         const now = Date.now();
-        await store.db.updateTable('program_waves').set({ start_at: now - 1000, end_at: now + 3_600_000 }).where('idx', '=', 1).execute();
+        await store.db
+          .updateTable('program_waves')
+          .set({ start_at: now - 1000, end_at: now + 3_600_000 })
+          .where('idx', '=', 1)
+          .execute();
         await store.close();
 
         const second = await startHarness({}, { dataDir });
         try {
-          await eventually(async () => ['completed', 'failed'].includes((await ok(second.admin('GET', '/api/admin/v1/programs/moved/status'))).body.instances[0].state), 15_000);
+          await eventually(
+            async () => ['completed', 'failed'].includes((await ok(second.admin('GET', '/api/admin/v1/programs/moved/status'))).body.instances[0].state),
+            15_000,
+          );
           const sw = (await ok(second.admin('GET', '/api/admin/v1/programs/moved/status'))).body.instances[0];
           const inst = (await ok(second.admin('GET', '/api/admin/v1/instances/theta-dev'))).body;
           assert.equal(inst.infrastructure, movedTo, 'never pulled back to the source');

@@ -48,25 +48,46 @@ describe('an upgrade program in accelerated time', () => {
   });
 
   test('mail injected during the window is held, then leaves through the target only', async () => {
-    const before = await h.api(keys['acme-prod'], 'POST', '/api/v1/messages', { from: 'a@acme.example', to: ['early@example.com'], subject: 'before the program', text: 'x' });
+    const before = await h.api(keys['acme-prod'], 'POST', '/api/v1/messages', {
+      from: 'a@acme.example',
+      to: ['early@example.com'],
+      subject: 'before the program',
+      text: 'x',
+    });
     assert.equal(before.status, 202);
     await source.waitFor(1);
 
     const statusToken = (await ok(h.admin('POST', '/api/admin/v1/customers/acme/status-token'))).body.token as string;
     await ok(h.admin('POST', '/api/admin/v1/programs', programBody('move', clock.now(), { waveSize: 1, concurrency: 1 })));
     const plan = (await ok(h.admin('GET', '/api/admin/v1/programs/move/plan'))).body;
-    assert.deepEqual(plan.waves.filter((w: { retry: boolean }) => !w.retry).map((w: { instances: string[] }) => w.instances), [['acme-dev'], ['acme-prod']]);
+    assert.deepEqual(
+      plan.waves.filter((w: { retry: boolean }) => !w.retry).map((w: { instances: string[] }) => w.instances),
+      [['acme-dev'], ['acme-prod']],
+    );
     const published = (await ok(h.admin('POST', '/api/admin/v1/programs/move/publish'))).body;
     assert.ok(published.notices >= 4, 'scheduled notices and reminders for both contacts');
 
     // The runner jumps to the window; the instance pauses while the target is verified.
     await eventually(async () => (await h.admin('GET', '/api/admin/v1/instances/acme-dev')).body.suspended === true, 20_000, 'acme-dev to pause');
     const held = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => h.api(keys['acme-dev'], 'POST', '/api/v1/messages', { from: 'a@acme.example', to: [`held${i}@example.com`], subject: `held ${i}`, text: 'during the window' })),
+      Array.from({ length: 20 }, (_, i) =>
+        h.api(keys['acme-dev'], 'POST', '/api/v1/messages', {
+          from: 'a@acme.example',
+          to: [`held${i}@example.com`],
+          subject: `held ${i}`,
+          text: 'during the window',
+        }),
+      ),
     );
-    assert.ok(held.every((r) => r.status === 202), 'injection keeps working during the window');
+    assert.ok(
+      held.every((r) => r.status === 202),
+      'injection keeps working during the window',
+    );
     // The customer's own status page says sending is paused and how much is held.
-    const paused = (await fetch(`${h.url}/api/status/v1/${statusToken}`).then((r) => r.json())) as { customer: string; instances: { instance: string; state: string; held: number | null; supportContact: string }[] };
+    const paused = (await fetch(`${h.url}/api/status/v1/${statusToken}`).then((r) => r.json())) as {
+      customer: string;
+      instances: { instance: string; state: string; held: number | null; supportContact: string }[];
+    };
     assert.equal(paused.customer, 'acme');
     assert.deepEqual(paused.instances.map((i) => i.instance).sort(), ['acme-dev', 'acme-prod']);
     const pausedDev = paused.instances.find((i) => i.instance === 'acme-dev')!;
@@ -83,7 +104,10 @@ describe('an upgrade program in accelerated time', () => {
     assert.ok(dev.released >= 20, `released ${dev.released}`);
     assert.ok(dev.pausedMs >= 1500 && dev.pausedMs < 5000, `paused ${dev.pausedMs} ms`);
     const done = (await fetch(`${h.url}/api/status/v1/${statusToken}`).then((r) => r.json())) as { instances: { instance: string; state: string }[] };
-    assert.deepEqual(done.instances.map((i) => i.state), ['completed', 'completed']);
+    assert.deepEqual(
+      done.instances.map((i) => i.state),
+      ['completed', 'completed'],
+    );
     assert.equal((await fetch(`${h.url}/api/status/v1/not-a-token`)).status, 404);
     assert.match(dev.switchedAt, /^\d{4}-\d\d-\d\dT/);
 
@@ -92,7 +116,12 @@ describe('an upgrade program in accelerated time', () => {
     assert.equal(heldAtTarget.length, 20);
     assert.equal(source.messages.filter((m) => /^Subject: held /m.test(m.raw)).length, 0, 'nothing held went out through the source');
 
-    const after = await h.api(keys['acme-prod'], 'POST', '/api/v1/messages', { from: 'a@acme.example', to: ['late@example.com'], subject: 'after the program', text: 'x' });
+    const after = await h.api(keys['acme-prod'], 'POST', '/api/v1/messages', {
+      from: 'a@acme.example',
+      to: ['late@example.com'],
+      subject: 'after the program',
+      text: 'x',
+    });
     assert.equal(after.status, 202);
     await eventually(() => target.messages.some((m) => m.recipients[0] === 'late@example.com'));
     assert.ok(!source.messages.some((m) => m.recipients[0] === 'late@example.com'));
@@ -106,8 +135,16 @@ describe('an upgrade program in accelerated time', () => {
   });
 
   test('customers get every notice in their language and time zone, with the support contact', async () => {
-    const notices = (await ok(h.admin('GET', '/api/admin/v1/customers/acme/notices'))).body.notices as { kind: string; to: string; state: string; subject: string; body: string }[];
-    await eventually(async () => (await ok(h.admin('GET', '/api/admin/v1/customers/acme/notices'))).body.notices.every((n: { state: string }) => n.state === 'sent'));
+    const notices = (await ok(h.admin('GET', '/api/admin/v1/customers/acme/notices'))).body.notices as {
+      kind: string;
+      to: string;
+      state: string;
+      subject: string;
+      body: string;
+    }[];
+    await eventually(async () =>
+      (await ok(h.admin('GET', '/api/admin/v1/customers/acme/notices'))).body.notices.every((n: { state: string }) => n.state === 'sent'),
+    );
     const kinds = new Set(notices.map((n) => `${n.kind}:${n.to}`));
     for (const kind of ['scheduled', 'reminder', 'started', 'completed']) {
       assert.ok(kinds.has(`${kind}:ops@acme.example`), `${kind} in Spanish`);
@@ -140,18 +177,25 @@ describe('an upgrade program in accelerated time', () => {
     assert.equal(o.body.code, 'opt-out-refused');
     assert.match(o.body.detail, /mandatory|not possible/);
     const status = await programStatus(h, 'later');
-    assert.deepEqual(status.requests.map((q: { kind: string; reason: string }) => `${q.kind}:${q.reason}`), ['reschedule:Black Friday', 'opt-out:we would rather not']);
+    assert.deepEqual(
+      status.requests.map((q: { kind: string; reason: string }) => `${q.kind}:${q.reason}`),
+      ['reschedule:Black Friday', 'opt-out:we would rather not'],
+    );
   });
 });
 
 describe('switch failures', () => {
   test('a target that refuses the canary once: that switch rolls back, retries later, and the wave goes on', async () => {
     const source = await Sink.start();
-    const target = await Sink.start((rcpt, attempt) => (rcpt.startsWith('mailshift-verify@') && attempt === 1 ? { code: 550, message: '5.7.1 not today' } : undefined));
+    const target = await Sink.start((rcpt, attempt) =>
+      rcpt.startsWith('mailshift-verify@') && attempt === 1 ? { code: 550, message: '5.7.1 not today' } : undefined,
+    );
     const clock = new WarpClock();
     const h = await startHarness({}, { clock });
     try {
-      await upgradeFleet(h, source.relay, target.relay, [{ customer: 'beta', instances: Array.from({ length: 10 }, (_, i) => ({ name: `beta-${i}`, environment: 'development' as const })) }]);
+      await upgradeFleet(h, source.relay, target.relay, [
+        { customer: 'beta', instances: Array.from({ length: 10 }, (_, i) => ({ name: `beta-${i}`, environment: 'development' as const })) },
+      ]);
       await ok(h.admin('POST', '/api/admin/v1/programs', programBody('flaky', clock.now(), { waveSize: 10, concurrency: 1 })));
       await ok(h.admin('POST', '/api/admin/v1/programs/flaky/publish'));
       const status = await finished(h, 'flaky');
@@ -180,7 +224,9 @@ describe('switch failures', () => {
     const clock = new WarpClock();
     const h = await startHarness({}, { clock });
     try {
-      await upgradeFleet(h, source.relay, target.relay, [{ customer: 'gamma', instances: Array.from({ length: 10 }, (_, i) => ({ name: `gamma-${i}`, environment: 'staging' as const })) }]);
+      await upgradeFleet(h, source.relay, target.relay, [
+        { customer: 'gamma', instances: Array.from({ length: 10 }, (_, i) => ({ name: `gamma-${i}`, environment: 'staging' as const })) },
+      ]);
       await ok(h.admin('POST', '/api/admin/v1/programs', programBody('doomed', clock.now(), { waveSize: 10, concurrency: 1, haltThreshold: 0.1 })));
       await ok(h.admin('POST', '/api/admin/v1/programs/doomed/publish'));
       const status = await finished(h, 'doomed');

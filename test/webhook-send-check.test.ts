@@ -22,9 +22,19 @@ function world(urls: string[]) {
   const webhooks = {
     list: async () => hooks.map((h) => ({ ...h })),
     advance: async (id: number, cursor: number) => void Object.assign(find(id), { cursor, failures: 0, nextAttemptAt: 0, lastError: null }),
-    failed: async (id: number, failures: number, nextAttemptAt: number, lastError: string) => void Object.assign(find(id), { failures, nextAttemptAt, lastError }),
+    failed: async (id: number, failures: number, nextAttemptAt: number, lastError: string) =>
+      void Object.assign(find(id), { failures, nextAttemptAt, lastError }),
   } as unknown as WebhookRepository;
-  const event: EventRecord = { id: 1, instanceId: 7, messageId: 'm-1', deliveryId: 1, type: 'delivered', recipient: 'a@example.com', at: now - 5000, detail: {} };
+  const event: EventRecord = {
+    id: 1,
+    instanceId: 7,
+    messageId: 'm-1',
+    deliveryId: 1,
+    type: 'delivered',
+    recipient: 'a@example.com',
+    at: now - 5000,
+    detail: {},
+  };
   const spool = { eventsAfter: async (_instance: number, after: number) => (after < event.id ? [event] : []) } as unknown as EventRepository;
   const lines: string[] = [];
   const log = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
@@ -113,7 +123,10 @@ describe('webhook targets are checked again at every send', () => {
     try {
       const w = world([unauthorized, redirect, closed, silent].map((r) => `http://127.0.0.1:${r.port}/`));
       await sendOnce(w, new WebhookTargets(loopback), 300);
-      assert.deepEqual(w.hooks.map((h) => h.lastError), Array(4).fill(webhookFailureText));
+      assert.deepEqual(
+        w.hooks.map((h) => h.lastError),
+        Array(4).fill(webhookFailureText),
+      );
       assert.equal(unauthorized.requests.length, 1, 'the redirect was not followed');
       const log = w.lines.join('');
       for (const detail of ['HTTP 401', 'HTTP 307', 'ECONNREFUSED', 'aborted']) assert.ok(log.includes(detail), detail);

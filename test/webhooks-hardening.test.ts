@@ -197,7 +197,9 @@ describe('webhooks cannot be aimed inward', () => {
 
     // 25 creates at once on another instance: exactly 10 get in.
     const other = await h.instance('racing-hooks', [sink.relay]);
-    const results = await Promise.all(Array.from({ length: 25 }, (_, i) => h.api(other.apiKey, 'POST', '/api/v1/webhooks', { url: `http://127.0.0.1:${port}/race/${i}` })));
+    const results = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => h.api(other.apiKey, 'POST', '/api/v1/webhooks', { url: `http://127.0.0.1:${port}/race/${i}` })),
+    );
     assert.equal(results.filter((r) => r.status === 201).length, 10);
     assert.ok(results.every((r) => r.status === 201 || r.body.code === 'limit-reached'));
     assert.equal((await h.api(other.apiKey, 'GET', '/api/v1/webhooks')).body.webhooks.length, 10);

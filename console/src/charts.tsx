@@ -132,7 +132,9 @@ export function StackedBars({ title, labels, series }: { title: string; labels: 
           return series.map((s) => {
             const h = (plotH * s.values[i]) / max;
             base += h;
-            return h > 0 ? <rect key={`${label}-${s.name}`} x={pad.left + i * colW + 1} width={Math.max(1, colW - 2)} y={pad.top + plotH - base} height={h} fill={s.color} /> : null;
+            return h > 0 ? (
+              <rect key={`${label}-${s.name}`} x={pad.left + i * colW + 1} width={Math.max(1, colW - 2)} y={pad.top + plotH - base} height={h} fill={s.color} />
+            ) : null;
           });
         })}
       </svg>

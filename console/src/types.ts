@@ -5,8 +5,24 @@
 import type { ProgramStatus, Plan } from '../../src/http/schemas/programs.ts';
 
 export type { QueueCounts, QueueDomains, QueueView } from '../../src/http/schemas/queue.ts';
-export type { Instance as InstanceRow, InstanceList, InstanceDetail, EventRow, Infrastructure, InfrastructureList, Resumed } from '../../src/http/schemas/fleet.ts';
-export type { OpenSwitch, OpenSwitches, Timeline, Pending, InfrastructureOverview, ConsoleNotice as Notice, ConsoleNotices } from '../../src/http/schemas/console.ts';
+export type {
+  Instance as InstanceRow,
+  InstanceList,
+  InstanceDetail,
+  EventRow,
+  Infrastructure,
+  InfrastructureList,
+  Resumed,
+} from '../../src/http/schemas/fleet.ts';
+export type {
+  OpenSwitch,
+  OpenSwitches,
+  Timeline,
+  Pending,
+  InfrastructureOverview,
+  ConsoleNotice as Notice,
+  ConsoleNotices,
+} from '../../src/http/schemas/console.ts';
 export type { Plan, ProgramList, ProgramCreated, ProgramStatus, StatusTokenIssued } from '../../src/http/schemas/programs.ts';
 export type { InstanceUpgradeStatus } from '../../src/http/schemas/upgrade-status.ts';
 export type { SuppressionList } from '../../src/http/schemas/suppressions.ts';

@@ -143,7 +143,10 @@ export class AcceptService {
     const unique = [...recipients.values()];
     textSafe(mailFrom, headerMessageId, ...unique.map((r) => r.address));
     // A suppression may have been written in either form (bounces store the A-label one).
-    const suppressed = await this.suppressions.matching(s.instance.id, unique.flatMap((r) => [r.address, r.given]));
+    const suppressed = await this.suppressions.matching(
+      s.instance.id,
+      unique.flatMap((r) => [r.address, r.given]),
+    );
     const reasonFor = (r: { address: string; given: string }) => suppressed.get(r.address.toLowerCase()) ?? suppressed.get(r.given.toLowerCase());
     return {
       id,

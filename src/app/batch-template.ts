@@ -84,8 +84,10 @@ function boundFilterInputs(engine: Liquid): void {
     engine.registerFilter(name, {
       raw: options.raw,
       handler(this: unknown, value: unknown, ...args: unknown[]) {
-        if (Array.isArray(value) && value.length > maxFilterItems) throw new Error(`${filterInputRefused}: ${name} got ${value.length} items; at most ${maxFilterItems}`);
-        if (name === 'split' && typeof value === 'string' && value.length > maxSplitChars) throw new Error(`${filterInputRefused}: split got ${value.length} characters; at most ${maxSplitChars}`);
+        if (Array.isArray(value) && value.length > maxFilterItems)
+          throw new Error(`${filterInputRefused}: ${name} got ${value.length} items; at most ${maxFilterItems}`);
+        if (name === 'split' && typeof value === 'string' && value.length > maxSplitChars)
+          throw new Error(`${filterInputRefused}: split got ${value.length} characters; at most ${maxSplitChars}`);
         return (handler as (this: unknown, ...a: unknown[]) => unknown).call(this, value, ...args);
       },
     });

@@ -32,7 +32,12 @@ async function refusal(request: BatchRequest, opts: BatchOptions = options): Pro
 describe('composeBatch', () => {
   test('renders and composes one message per recipient, escaping substitutions in html only', async () => {
     const out = await composeBatch(
-      batch({ subject: 'Hi {{ name }}', text: 'Dear {{ name }} <{{ to }}>', html: '<p>{{ name }}</p>', recipients: [{ to: 'a@example.com', substitutions: { name: '<b>Ana</b>' } }] }),
+      batch({
+        subject: 'Hi {{ name }}',
+        text: 'Dear {{ name }} <{{ to }}>',
+        html: '<p>{{ name }}</p>',
+        recipients: [{ to: 'a@example.com', substitutions: { name: '<b>Ana</b>' } }],
+      }),
       options,
     );
     assert.equal(out.length, 1);
@@ -89,15 +94,27 @@ describe('composeBatch', () => {
   });
 
   test('a filter over a large array or a long split is refused before it runs', async () => {
-    const where = await refusal(batch({ text: '{{ big | split: "" | where_exp: "c", "c == 1" | size }}', recipients: [{ to: 'a@example.com', substitutions: { big: 'ab'.repeat(40_000) } }] }));
+    const where = await refusal(
+      batch({
+        text: '{{ big | split: "" | where_exp: "c", "c == 1" | size }}',
+        recipients: [{ to: 'a@example.com', substitutions: { big: 'ab'.repeat(40_000) } }],
+      }),
+    );
     assert.equal(where.code, 'template-error');
     assert.match(where.detail, /filter input too large: where_exp got 80000 items; at most 10000/);
-    const split = await refusal(batch({ text: '{{ big | split: "," | size }}', recipients: [{ to: 'a@example.com', substitutions: { big: 'a,'.repeat(100_000) } }] }));
+    const split = await refusal(
+      batch({ text: '{{ big | split: "," | size }}', recipients: [{ to: 'a@example.com', substitutions: { big: 'a,'.repeat(100_000) } }] }),
+    );
     assert.match(split.detail, /filter input too large: split got 200000 characters/);
-    const sorted = await refusal(batch({ text: '{{ list | sort | first }}', recipients: [{ to: 'a@example.com', substitutions: { list: Array.from({ length: 20_000 }, (_, i) => i) } }] }));
+    const sorted = await refusal(
+      batch({ text: '{{ list | sort | first }}', recipients: [{ to: 'a@example.com', substitutions: { list: Array.from({ length: 20_000 }, (_, i) => i) } }] }),
+    );
     assert.match(sorted.detail, /sort got 20000 items/);
     // Ordinary use of the same filters still works.
-    const ok = await composeBatch(batch({ text: '{{ tags | split: "," | sort | join: "+" }}', recipients: [{ to: 'a@example.com', substitutions: { tags: 'b,a,c' } }] }), options);
+    const ok = await composeBatch(
+      batch({ text: '{{ tags | split: "," | sort | join: "+" }}', recipients: [{ to: 'a@example.com', substitutions: { tags: 'b,a,c' } }] }),
+      options,
+    );
     assert.match(ok[0].raw.toString(), /a\+b\+c/);
   });
 
@@ -135,7 +152,9 @@ describe('composeBatch', () => {
   });
 
   test('output behind a tag counts as it renders: refused at the recipient that passes the cap', async () => {
-    const err = await refusal(batch({ text: '{% if true %}' + 'y'.repeat(100_000) + '{% endif %}' }, 1000), { limits: { maxRenderedBytes: 1_000_000, maxMessageBytes: 25 * MiB, ...unhurried } });
+    const err = await refusal(batch({ text: '{% if true %}' + 'y'.repeat(100_000) + '{% endif %}' }, 1000), {
+      limits: { maxRenderedBytes: 1_000_000, maxMessageBytes: 25 * MiB, ...unhurried },
+    });
     assert.equal(err.code, 'template-error');
     assert.match(err.detail, /^recipients\[(8|9)\]\.text: the batch's rendered messages pass the limit of 1000000 bytes/);
   });

@@ -1,7 +1,16 @@
 import type { Liquid, Template } from 'liquidjs';
 import { DomainError } from '../core/errors.ts';
 import { composeMessage } from './compose.ts';
-import { filterInputRefused, minimumOutputChars, OutputLimitExceeded, renderBounded, rootCause, sandboxedLiquid, tagCount, templateFilesRefused } from './batch-template.ts';
+import {
+  filterInputRefused,
+  minimumOutputChars,
+  OutputLimitExceeded,
+  renderBounded,
+  rootCause,
+  sandboxedLiquid,
+  tagCount,
+  templateFilesRefused,
+} from './batch-template.ts';
 
 export interface BatchRequest {
   from: string;
@@ -80,13 +89,20 @@ export async function composeBatch(batch: BatchRequest, options: BatchOptions): 
   const textEngine = sandboxedLiquid(engineLimits, false);
   const htmlEngine = sandboxedLiquid(engineLimits, true);
   const parts: [Field, Liquid, Template[]][] = [];
-  for (const [field, engine, source] of [['subject', textEngine, batch.subject], ['text', textEngine, batch.text], ['html', htmlEngine, batch.html]] as const) {
+  for (const [field, engine, source] of [
+    ['subject', textEngine, batch.subject],
+    ['text', textEngine, batch.text],
+    ['html', htmlEngine, batch.html],
+  ] as const) {
     if (source === undefined) continue;
     parts.push([field, engine, parse(engine, field, source, limits)]);
     await turn();
   }
   const overCap = (where: string) =>
-    new DomainError('template-error', `${where}the batch's rendered messages pass the limit of ${limits.maxRenderedBytes} bytes (MAILSHIFT_BATCH_MAX_BYTES); send fewer recipients per batch`);
+    new DomainError(
+      'template-error',
+      `${where}the batch's rendered messages pass the limit of ${limits.maxRenderedBytes} bytes (MAILSHIFT_BATCH_MAX_BYTES); send fewer recipients per batch`,
+    );
   const floor = parts.reduce((sum, [, , t]) => sum + minimumOutputChars(t), 0);
   if (floor * batch.recipients.length > limits.maxRenderedBytes) throw overCap('');
 

@@ -39,7 +39,11 @@ export async function composeMessage(m: JsonMessage): Promise<{ raw: Buffer; mai
     if (!headerName.test(name)) throw new DomainError('header-injection', `header name ${JSON.stringify(name)} is not a valid field name`);
     if (reservedHeaders.has(name.toLowerCase())) throw new DomainError('invalid-request', `header ${name} is set from the message fields, not from headers`);
     // Refused rather than dropped: the caller asked for something it cannot have (see traceFields).
-    if (isTraceField(name)) throw new DomainError('invalid-request', `header ${name} is a trace or authentication field, written by the servers the message passes through, not by its sender`);
+    if (isTraceField(name))
+      throw new DomainError(
+        'invalid-request',
+        `header ${name} is a trace or authentication field, written by the servers the message passes through, not by its sender`,
+      );
     headerText(`headers.${name}`, value);
     headers[name] = value;
   }

@@ -27,12 +27,15 @@ for (const kind of testDatabases()) {
       assert.equal(timeline.bucketMs, 30 * 60_000);
       assert.equal(timeline.until, t0);
       assert.equal(timeline.since, t0 - 2 * hour);
-      assert.deepEqual(timeline.buckets.map((b) => [b.start - t0, b.counts.accepted, b.counts.bounced]), [
-        [-2 * hour, 0, 0],
-        [-1.5 * hour, 1, 0],
-        [-hour, 0, 0],
-        [-0.5 * hour, 0, 1],
-      ]);
+      assert.deepEqual(
+        timeline.buckets.map((b) => [b.start - t0, b.counts.accepted, b.counts.bounced]),
+        [
+          [-2 * hour, 0, 0],
+          [-1.5 * hour, 1, 0],
+          [-hour, 0, 0],
+          [-0.5 * hour, 0, 1],
+        ],
+      );
     });
 
     test('pending deliveries and the held count of a suspended instance; unknown names are not-found', async () => {
@@ -42,7 +45,10 @@ for (const kind of testDatabases()) {
       const pending = await s.pending('acme-prod', 1);
       assert.equal(pending.instance.suspended, true);
       assert.equal(pending.held, 2);
-      assert.deepEqual(pending.deliveries.map((d) => [d.messageId, d.recipient]), [['m1', 'a@example.com']]);
+      assert.deepEqual(
+        pending.deliveries.map((d) => [d.messageId, d.recipient]),
+        [['m1', 'a@example.com']],
+      );
       await assert.rejects(s.pending('nobody', 10), (err: unknown) => err instanceof DomainError && err.code === 'not-found');
     });
 

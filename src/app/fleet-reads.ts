@@ -80,7 +80,11 @@ export class FleetReads {
     return { customers: new Map(customers.map((c) => [c.id, c.name])), infrastructures: new Map(infrastructures.map((i) => [i.id, i.name])) };
   }
 
-  private row(instance: Instance, names: { customers: Map<number, string>; infrastructures: Map<number, string> }, queues: Record<string, DeliveryCounts>): InstanceRow {
+  private row(
+    instance: Instance,
+    names: { customers: Map<number, string>; infrastructures: Map<number, string> },
+    queues: Record<string, DeliveryCounts>,
+  ): InstanceRow {
     return {
       instance,
       customer: names.customers.get(instance.customerId) ?? '',

@@ -80,7 +80,8 @@ export class FleetService {
     const deliveryMode = input.deliveryMode ?? 'relay';
     if (deliveryMode !== 'relay' && deliveryMode !== 'mx') throw new DomainError('invalid-request', 'deliveryMode must be "relay" or "mx"');
     const relayTexts = input.relays ?? [];
-    if (!Array.isArray(relayTexts) || relayTexts.some((r) => typeof r !== 'string')) throw new DomainError('invalid-request', 'relays must be a list of "host:port" strings');
+    if (!Array.isArray(relayTexts) || relayTexts.some((r) => typeof r !== 'string'))
+      throw new DomainError('invalid-request', 'relays must be a list of "host:port" strings');
     const relays = relayTexts.map((r: string) => must(parseRelay(r)));
     if (deliveryMode === 'relay' && relays.length === 0) throw new DomainError('invalid-request', 'a relay infrastructure needs at least one relay');
     const sourceAddresses = input.sourceAddresses ?? [];
@@ -91,7 +92,9 @@ export class FleetService {
     if (typeof heloName !== 'string' || !/^[a-z0-9.-]+$/i.test(heloName)) throw new DomainError('invalid-request', 'heloName must be a host name');
     // Without an explicit one, the canary goes to a mailbox under the HELO name, which any
     // relay that accepts our mail accepts too.
-    const verificationAddress = must(validateAddress(input.verificationAddress ?? `mailshift-verify@${heloName.includes('.') ? heloName : `${heloName}.invalid`}`));
+    const verificationAddress = must(
+      validateAddress(input.verificationAddress ?? `mailshift-verify@${heloName.includes('.') ? heloName : `${heloName}.invalid`}`),
+    );
     if (await this.fleet.findInfrastructure({ name })) throw new DomainError('conflict', `infrastructure ${name} already exists`);
     return this.fleet.createInfrastructure({
       name,

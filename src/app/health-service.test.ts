@@ -5,7 +5,14 @@ import { HealthService } from './health-service.ts';
 test('healthy while the store answers; a failing store is a value carrying the driver\u2019s error', async () => {
   const engine = { running: false };
   let failure: Error | null = null;
-  const health = new HealthService({ store: { ping: async () => { if (failure) throw failure; } }, engine });
+  const health = new HealthService({
+    store: {
+      ping: async () => {
+        if (failure) throw failure;
+      },
+    },
+    engine,
+  });
   assert.deepEqual(await health.check(), { ok: true, engine: 'stopped' });
   engine.running = true;
   assert.deepEqual(await health.check(), { ok: true, engine: 'running' });

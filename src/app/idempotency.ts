@@ -60,7 +60,8 @@ export class Idempotency {
   private async replay<T>(instanceId: number, key: string, requestHash: string): Promise<Answer<T> | undefined> {
     const seen = await this.keys.find(instanceId, key);
     if (!seen) return undefined;
-    if (seen.requestHash !== requestHash) throw new DomainError('idempotency-mismatch', `Idempotency-Key ${JSON.stringify(key)} was used for a different request`);
+    if (seen.requestHash !== requestHash)
+      throw new DomainError('idempotency-mismatch', `Idempotency-Key ${JSON.stringify(key)} was used for a different request`);
     // Stored by the same route from a value of the same type (see SubmissionService).
     return { body: JSON.parse(seen.response) as T, replayed: true };
   }

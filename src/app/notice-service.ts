@@ -58,7 +58,8 @@ export class NoticeService {
         const detail = this.detail(program, customer, instances, wave.start, wave.end, wave.estimateMs);
         notices.push(...this.forContacts(program, customer, 'scheduled', wave.index, now, detail));
         for (const lead of program.spec.remindersMs) {
-          if (wave.start - lead > now) notices.push(...this.forContacts(program, customer, 'reminder', wave.index, wave.start - lead, { ...detail, reminderLeadMs: lead }));
+          if (wave.start - lead > now)
+            notices.push(...this.forContacts(program, customer, 'reminder', wave.index, wave.start - lead, { ...detail, reminderLeadMs: lead }));
         }
       }
     }
@@ -81,7 +82,14 @@ export class NoticeService {
     const waves = await this.store.waves.waves(program.id);
     const wave = waves.find((w) => w.idx === sw.waveIdx)!;
     const next = retryWave ?? wave;
-    await this.perCustomer(program, { ...next }, [sw], 'rolled-back', () => ({}), (locale) => ({ reason: rollbackReason(failure?.step ?? null, locale) }));
+    await this.perCustomer(
+      program,
+      { ...next },
+      [sw],
+      'rolled-back',
+      () => ({}),
+      (locale) => ({ reason: rollbackReason(failure?.step ?? null, locale) }),
+    );
   }
 
   private async perCustomer(
@@ -109,12 +117,35 @@ export class NoticeService {
     this.queued();
   }
 
-  private detail(program: ProgramRecord, customer: Customer, instances: { name: string; environment: string }[], start: number, end: number, estimateMs: number): NoticeDetail {
-    return { programName: program.name, customerName: customer.name, instances, windowStart: start, windowEnd: end, estimateMs, supportContact: program.spec.supportContact };
+  private detail(
+    program: ProgramRecord,
+    customer: Customer,
+    instances: { name: string; environment: string }[],
+    start: number,
+    end: number,
+    estimateMs: number,
+  ): NoticeDetail {
+    return {
+      programName: program.name,
+      customerName: customer.name,
+      instances,
+      windowStart: start,
+      windowEnd: end,
+      estimateMs,
+      supportContact: program.spec.supportContact,
+    };
   }
 
   /** One notice per contact; the first also carries the webhook events, so they go out once. */
-  private forContacts(program: ProgramRecord, customer: Customer, kind: NoticeKind, waveIdx: number, dueAt: number, detail: NoticeDetail, perContact?: (locale: string) => Partial<NoticeDetail>): NewNotice[] {
+  private forContacts(
+    program: ProgramRecord,
+    customer: Customer,
+    kind: NoticeKind,
+    waveIdx: number,
+    dueAt: number,
+    detail: NoticeDetail,
+    perContact?: (locale: string) => Partial<NoticeDetail>,
+  ): NewNotice[] {
     return customer.contacts.map((c, i) => ({
       programId: program.id,
       customerId: customer.id,
@@ -173,7 +204,22 @@ export class NoticeService {
     // The same notice as an event on each affected instance, for its webhooks.
     const instances = events ? await Promise.all(detail.instances.map((i) => this.fleet.findInstance({ name: i.name }))) : [];
     await this.store.events.addEvents(
-      instances.filter((i): i is Instance => !!i).map((i) => ({ instanceId: i.id, type: `upgrade.${n.kind}`, at: now, detail: { program: detail.programName, windowStart: new Date(detail.windowStart).toISOString(), windowEnd: new Date(detail.windowEnd).toISOString(), estimateMs: detail.estimateMs, heldReleased: detail.heldReleased, reason: detail.reason, supportContact: detail.supportContact } })),
+      instances
+        .filter((i): i is Instance => !!i)
+        .map((i) => ({
+          instanceId: i.id,
+          type: `upgrade.${n.kind}`,
+          at: now,
+          detail: {
+            program: detail.programName,
+            windowStart: new Date(detail.windowStart).toISOString(),
+            windowEnd: new Date(detail.windowEnd).toISOString(),
+            estimateMs: detail.estimateMs,
+            heldReleased: detail.heldReleased,
+            reason: detail.reason,
+            supportContact: detail.supportContact,
+          },
+        })),
     );
     await this.store.notices.noticeSent(n.id, rendered.subject, rendered.text, accepted.messageId, now);
   }

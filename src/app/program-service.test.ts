@@ -8,7 +8,14 @@ import { hashStatusToken } from './status-token.ts';
 
 const clock = { now: () => t0, sleep: async () => undefined };
 const code = (c: string) => (err: unknown) => err instanceof DomainError && err.code === c;
-const spec = (name: string) => ({ name, from: 'blue', to: 'green', nonprodStart: new Date(t0 + 8 * day).toISOString(), prodStart: new Date(t0 + 31 * day).toISOString(), supportContact: 'help@example.com' });
+const spec = (name: string) => ({
+  name,
+  from: 'blue',
+  to: 'green',
+  nonprodStart: new Date(t0 + 8 * day).toISOString(),
+  prodStart: new Date(t0 + 31 * day).toISOString(),
+  supportContact: 'help@example.com',
+});
 
 for (const kind of testDatabases()) {
   describe(`ProgramService (${kind.name})`, { skip: kind.skip }, () => {
@@ -18,7 +25,19 @@ for (const kind of testDatabases()) {
       const tokens = f.statusTokens;
       const scheduled: string[] = [];
       const notices = { schedule: async (program: { name: string }) => (scheduled.push(program.name), 3) };
-      return { f, tokens, scheduled, s: new ProgramService({ programs: f.programs, waves: f.waves, switches: f.switches, notices: f.notices, tokens: f.statusTokens, requests: f.customerRequests }, f.fleet, notices, clock, { supportContact: null }, () => undefined) };
+      return {
+        f,
+        tokens,
+        scheduled,
+        s: new ProgramService(
+          { programs: f.programs, waves: f.waves, switches: f.switches, notices: f.notices, tokens: f.statusTokens, requests: f.customerRequests },
+          f.fleet,
+          notices,
+          clock,
+          { supportContact: null },
+          () => undefined,
+        ),
+      };
     };
 
     test('a status token is stored only as its hash; a new one replaces the old', async () => {
@@ -40,7 +59,10 @@ for (const kind of testDatabases()) {
       const { s, scheduled } = service();
       assert.deepEqual(await s.list(), []);
       await s.create(spec('move'));
-      assert.deepEqual((await s.list()).map((p) => [p.name, p.state]), [['move', 'draft']]);
+      assert.deepEqual(
+        (await s.list()).map((p) => [p.name, p.state]),
+        [['move', 'draft']],
+      );
       const published = await s.publish('move');
       assert.equal(published.notices, 3);
       assert.deepEqual(scheduled, ['move'], 'notices are scheduled once, for the published program');
@@ -53,7 +75,10 @@ for (const kind of testDatabases()) {
 
     test('creation refusals come from the spec check, with the field named', async () => {
       const { s } = service();
-      await assert.rejects(s.create({ ...spec('p'), supportContact: undefined }), (err: unknown) => err instanceof DomainError && err.code === 'invalid-request' && /supportContact is required/.test(err.detail));
+      await assert.rejects(
+        s.create({ ...spec('p'), supportContact: undefined }),
+        (err: unknown) => err instanceof DomainError && err.code === 'invalid-request' && /supportContact is required/.test(err.detail),
+      );
       await assert.rejects(s.create({ ...spec('p'), to: 'purple' }), code('not-found'));
     });
   });

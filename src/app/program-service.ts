@@ -28,7 +28,7 @@ export interface ProgramStores {
 }
 
 export const refusalReason =
-  'The upgrade is mandatory and its schedule is locked: every window is planned in waves across many customers, so moving one slot would disrupt other customers\' waves. No action or testing is needed on your side.';
+  "The upgrade is mandatory and its schedule is locked: every window is planned in waves across many customers, so moving one slot would disrupt other customers' waves. No action or testing is needed on your side.";
 
 /** Creating, planning and publishing upgrade programs, and answering customers' requests about them. */
 export class ProgramService {
@@ -125,7 +125,13 @@ export class ProgramService {
    */
   async instanceStatus(instance: Instance, held: () => Promise<number>) {
     const found = await this.store.switches.switchOf(instance.id, false);
-    if (!found) return { instance: instance.name, environment: instance.environment, state: 'not-scheduled' as CustomerFacingState, supportContact: this.defaults.supportContact };
+    if (!found)
+      return {
+        instance: instance.name,
+        environment: instance.environment,
+        state: 'not-scheduled' as CustomerFacingState,
+        supportContact: this.defaults.supportContact,
+      };
     const { program, switch: sw } = found;
     const wave = (await this.store.waves.waves(program.id)).find((w) => w.idx === sw.waveIdx)!;
     const state = customerState[sw.state] ?? 'scheduled';
@@ -177,7 +183,11 @@ export class ProgramService {
   /** Status of a program: waves (estimate and actual) and each instance's switch. */
   async status(name: string) {
     const program = await this.get(name);
-    const [waves, switches, requests] = await Promise.all([this.store.waves.waves(program.id), this.store.switches.switches(program.id), this.store.requests.requests(program.id)]);
+    const [waves, switches, requests] = await Promise.all([
+      this.store.waves.waves(program.id),
+      this.store.switches.switches(program.id),
+      this.store.requests.requests(program.id),
+    ]);
     const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
     return {
       name: program.name,

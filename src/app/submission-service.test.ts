@@ -13,7 +13,12 @@ import { SubmissionService } from './submission-service.ts';
 
 const clock = { now: () => t0, sleep: async () => undefined };
 const message = { from: 'news@acme.test', to: ['ann@example.com'], subject: 'Hello', text: 'hi' };
-const batch = { from: 'news@acme.test', subject: 'Hi {{ name }}', text: 'Dear {{ name }}', recipients: [{ to: 'a@example.com', substitutions: { name: 'A' } }, { to: 'b@example.com' }] };
+const batch = {
+  from: 'news@acme.test',
+  subject: 'Hi {{ name }}',
+  text: 'Dear {{ name }}',
+  recipients: [{ to: 'a@example.com', substitutions: { name: 'A' } }, { to: 'b@example.com' }],
+};
 
 /** A gate the acceptor waits at, so a test can hold submissions in progress. */
 function gate() {
@@ -36,7 +41,15 @@ function gate() {
 }
 
 function build(f: Fixture, options: { gate?: ReturnType<typeof gate>; inflight?: InflightBudget } = {}) {
-  const acceptor = new AcceptService(f.spool, f.suppressions, clock, { retry: defaultRetryPolicy, hostname: 'mailshift.test', maxMessageBytes: 1024 * 1024, maxRecipients: 1000 }, new Metrics(async () => []), new FleetNames(f.fleet), () => undefined);
+  const acceptor = new AcceptService(
+    f.spool,
+    f.suppressions,
+    clock,
+    { retry: defaultRetryPolicy, hostname: 'mailshift.test', maxMessageBytes: 1024 * 1024, maxRecipients: 1000 },
+    new Metrics(async () => []),
+    new FleetNames(f.fleet),
+    () => undefined,
+  );
   const held = options.gate;
   const gated = {
     accept: async (...args: Parameters<AcceptService['accept']>) => (await held?.pass(), acceptor.accept(...args)),

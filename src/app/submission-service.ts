@@ -67,7 +67,12 @@ export class SubmissionService {
   }
 
   /** `abandoned` tells when the client has gone: nobody will read the answer, so composing stops. */
-  async batch(instance: Instance, request: BatchRequest, idempotencyKey: string | undefined, abandoned: () => boolean = () => false): Promise<Answer<BatchAnswer>> {
+  async batch(
+    instance: Instance,
+    request: BatchRequest,
+    idempotencyKey: string | undefined,
+    abandoned: () => boolean = () => false,
+  ): Promise<Answer<BatchAnswer>> {
     const running = this.batchesInProgress.get(instance.id) ?? 0;
     if (running >= this.maxBatches) {
       throw new DomainError('limit-reached', `an instance may have ${this.maxBatches} batches in progress at once; send this one when one of them is answered`);
@@ -124,7 +129,8 @@ function rawSubmission(instance: Instance, text: string, envelope: { mailFrom?: 
   const raw = Buffer.from(text, 'utf8');
   const checked = checkMessage(raw);
   if (!checked.ok) throw new DomainError(checked.error.code, checked.error.detail);
-  const addresses = (name: string) => (addressparser(headerValue(checked.value.headers, name) ?? '', { flatten: true }) as { address: string }[]).map((a) => a.address).filter(Boolean);
+  const addresses = (name: string) =>
+    (addressparser(headerValue(checked.value.headers, name) ?? '', { flatten: true }) as { address: string }[]).map((a) => a.address).filter(Boolean);
   const recipients = envelope.recipients ?? [...addresses('to'), ...addresses('cc')];
   const mailFrom = envelope.mailFrom ?? addresses('from')[0] ?? '';
   return { instance, mailFrom, recipients, raw };

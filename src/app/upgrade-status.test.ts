@@ -49,7 +49,11 @@ for (const kind of testDatabases()) {
 
     test('an instance\u2019s own status counts the mail held for it', async () => {
       const f = fixture();
-      await f.spool.commit([message('m-1', f.instance.id, ['a@example.test', 'b@example.test']), message('m-2', f.other.id, ['c@example.test'])], t0, t0 + 1000);
+      await f.spool.commit(
+        [message('m-1', f.instance.id, ['a@example.test', 'b@example.test']), message('m-2', f.other.id, ['c@example.test'])],
+        t0,
+        t0 + 1000,
+      );
       const status = await service(f).ofInstance(f.instance);
       assert.equal(status.instance, 'acme-prod');
       assert.equal(status.held, 2);

@@ -27,7 +27,10 @@ for (const kind of testDatabases()) {
       assert.equal(stored.secret, a.secret);
       assert.equal(stored.cursor, await f.webhooks.lastEventId());
       assert.ok(stored.cursor > 0);
-      assert.deepEqual((await s.list(f.instance)).map((h) => h.url), ['https://hooks.acme.test/a', 'https://hooks.acme.test/b']);
+      assert.deepEqual(
+        (await s.list(f.instance)).map((h) => h.url),
+        ['https://hooks.acme.test/a', 'https://hooks.acme.test/b'],
+      );
     });
 
     test('refuses bad URLs and inward targets, and past the limit', async () => {

@@ -16,7 +16,14 @@ export interface Webhook {
 export interface WebhookStore {
   list(instanceId: number): Promise<Webhook[]>;
   /** Creates the webhook unless the instance already has `limit` (concurrent creates count one after another). */
-  createLimited(limit: number, instanceId: number, url: string, secret: string, startAfterEventId: number, now: number): Promise<{ kind: 'created'; webhook: { id: number } } | { kind: 'limit-reached' }>;
+  createLimited(
+    limit: number,
+    instanceId: number,
+    url: string,
+    secret: string,
+    startAfterEventId: number,
+    now: number,
+  ): Promise<{ kind: 'created'; webhook: { id: number } } | { kind: 'limit-reached' }>;
   remove(id: number): Promise<boolean>;
   lastEventId(): Promise<number>;
 }
@@ -53,7 +60,8 @@ export class WebhookService {
     const limit = this.options.maxPerInstance;
     // Events from now on: a new endpoint is not flooded with history.
     const created = await this.store.createLimited(limit, instance.id, url, secret, await this.store.lastEventId(), this.clock.now());
-    if (created.kind === 'limit-reached') throw new DomainError('limit-reached', `an instance may have at most ${limit} webhooks; delete one before adding another`);
+    if (created.kind === 'limit-reached')
+      throw new DomainError('limit-reached', `an instance may have at most ${limit} webhooks; delete one before adding another`);
     return { id: created.webhook.id, url, secret };
   }
 

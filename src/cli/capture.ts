@@ -17,15 +17,11 @@ export function addCaptureCommands(program: Command, api: ApiClient): void {
     .option('--limit <n>', 'how many messages', positiveInteger)
     .option('--json', 'print JSON')
     .action((opts: { limit?: number; json?: boolean }) =>
-      callAndPrint<CaptureList>(
-        api,
-        { path: ['capture', 'messages'], query: { limit: opts.limit } },
-        opts,
-        ({ messages }) =>
-          table([
-            ['ID', 'RECEIVED', 'FROM', 'TO', 'SIZE', 'SUBJECT'],
-            ...messages.map((m) => [m.id, m.receivedAt, m.mailFrom, (m.recipients ?? []).join(','), m.size, m.subject]),
-          ]),
+      callAndPrint<CaptureList>(api, { path: ['capture', 'messages'], query: { limit: opts.limit } }, opts, ({ messages }) =>
+        table([
+          ['ID', 'RECEIVED', 'FROM', 'TO', 'SIZE', 'SUBJECT'],
+          ...messages.map((m) => [m.id, m.receivedAt, m.mailFrom, (m.recipients ?? []).join(','), m.size, m.subject]),
+        ]),
       ),
     );
 }

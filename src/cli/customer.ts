@@ -32,10 +32,7 @@ export function addCustomerCommands(program: Command, api: ApiClient): void {
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) =>
       callAndPrint<CustomerList>(api, { path: ['customers'] }, opts, ({ customers }) =>
-        table([
-          ['NAME', 'CONTACTS'],
-          ...customers.map((c) => [c.name, c.contacts.map((k) => `${k.email} (${k.locale}, ${k.timezone})`).join('; ')]),
-        ]),
+        table([['NAME', 'CONTACTS'], ...customers.map((c) => [c.name, c.contacts.map((k) => `${k.email} (${k.locale}, ${k.timezone})`).join('; ')])]),
       ),
     );
 }

@@ -76,18 +76,21 @@ export function addInstanceCommands(program: Command, api: ApiClient): void {
 
   instance
     .command('suspend <name>')
-    .description('hold the instance\'s sending (injection continues, nothing expires)')
+    .description("hold the instance's sending (injection continues, nothing expires)")
     .option('--reason <text>', 'why it is suspended')
     .option('--json', 'print JSON')
     .action((name: string, opts: { reason?: string; json?: boolean }) =>
-      callAndPrint<Suspended>(api, { method: 'POST', path: ['instances', fleetName('instance', name), 'suspend'], body: { reason: opts.reason } }, opts, () =>
-        `suspended instance ${name}${opts.reason ? ` (${opts.reason})` : ''}`,
+      callAndPrint<Suspended>(
+        api,
+        { method: 'POST', path: ['instances', fleetName('instance', name), 'suspend'], body: { reason: opts.reason } },
+        opts,
+        () => `suspended instance ${name}${opts.reason ? ` (${opts.reason})` : ''}`,
       ),
     );
 
   instance
     .command('resume <name>')
-    .description('release the instance\'s held sending')
+    .description("release the instance's held sending")
     .option('--json', 'print JSON')
     .action((name: string, opts: { json?: boolean }) =>
       callAndPrint<Resumed>(

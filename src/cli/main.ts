@@ -11,9 +11,7 @@ import { addQueueCommand } from './queue.ts';
 import { addServeCommand } from './serve.ts';
 import { addSuppressionCommands } from './suppression.ts';
 
-const program = new Command('mailshift')
-  .description('email sending infrastructure for campaign platforms')
-  .showHelpAfterError('(run with --help for usage)');
+const program = new Command('mailshift').description('email sending infrastructure for campaign platforms').showHelpAfterError('(run with --help for usage)');
 
 // The CLI is an entry point: it reads its environment once here and passes it down.
 const api = new ApiClient(process.env);

@@ -86,50 +86,82 @@ export function addProgramCommands(program: Command, api: ApiClient): void {
     .command('plan <name>')
     .description('show the waves the program would have if published now')
     .option('--json', 'print JSON')
-    .action((name: string, o: { json?: boolean }) => callAndPrint<Plan>(api, { method: 'GET', path: ['programs', fleetName('program', name), 'plan'] }, o, planText));
+    .action((name: string, o: { json?: boolean }) =>
+      callAndPrint<Plan>(api, { method: 'GET', path: ['programs', fleetName('program', name), 'plan'] }, o, planText),
+    );
 
   cmd
     .command('publish <name>')
     .description('lock the schedule and notify every affected customer')
     .option('--json', 'print JSON')
     .action((name: string, o: { json?: boolean }) =>
-      callAndPrint<Published>(api, { method: 'POST', path: ['programs', fleetName('program', name), 'publish'] }, o, (p) => `published ${name}: ${p.waves.length} waves, ${p.notices} notices queued\n${planText(p)}`),
+      callAndPrint<Published>(
+        api,
+        { method: 'POST', path: ['programs', fleetName('program', name), 'publish'] },
+        o,
+        (p) => `published ${name}: ${p.waves.length} waves, ${p.notices} notices queued\n${planText(p)}`,
+      ),
     );
 
   cmd
     .command('resume <name>')
     .description('let a halted program go on once the cause is fixed')
     .option('--json', 'print JSON')
-    .action((name: string, o: { json?: boolean }) => callAndPrint<ProgramResumed>(api, { method: 'POST', path: ['programs', fleetName('program', name), 'resume'] }, o, (r) => `program ${name}: ${r.state}`));
+    .action((name: string, o: { json?: boolean }) =>
+      callAndPrint<ProgramResumed>(api, { method: 'POST', path: ['programs', fleetName('program', name), 'resume'] }, o, (r) => `program ${name}: ${r.state}`),
+    );
 
   cmd
     .command('status <name>')
     .description('progress per wave and per instance')
     .option('--json', 'print JSON')
-    .action((name: string, o: { json?: boolean }) => callAndPrint<ProgramStatus>(api, { method: 'GET', path: ['programs', fleetName('program', name), 'status'] }, o, statusText));
+    .action((name: string, o: { json?: boolean }) =>
+      callAndPrint<ProgramStatus>(api, { method: 'GET', path: ['programs', fleetName('program', name), 'status'] }, o, statusText),
+    );
 
   program
     .command('reschedule-request <instance>')
     .description("record a customer's request to move its slot (always refused, with the reason)")
     .requiredOption('--reason <text>', "the customer's reason")
     .option('--json', 'print JSON')
-    .action((instance: string, o: { reason: string; json?: boolean }) => callAndPrint(api, { method: 'POST', path: ['instances', fleetName('instance', instance), 'reschedule-request'], body: { reason: o.reason } }, o, () => ''));
+    .action((instance: string, o: { reason: string; json?: boolean }) =>
+      callAndPrint(
+        api,
+        { method: 'POST', path: ['instances', fleetName('instance', instance), 'reschedule-request'], body: { reason: o.reason } },
+        o,
+        () => '',
+      ),
+    );
 
   program
     .command('opt-out <instance>')
     .description("record a customer's request to opt out (always refused: the upgrade is mandatory)")
     .requiredOption('--reason <text>', "the customer's reason")
     .option('--json', 'print JSON')
-    .action((instance: string, o: { reason: string; json?: boolean }) => callAndPrint(api, { method: 'POST', path: ['instances', fleetName('instance', instance), 'opt-out'], body: { reason: o.reason } }, o, () => ''));
+    .action((instance: string, o: { reason: string; json?: boolean }) =>
+      callAndPrint(api, { method: 'POST', path: ['instances', fleetName('instance', instance), 'opt-out'], body: { reason: o.reason } }, o, () => ''),
+    );
 }
 
 function planText(p: PlanView): string {
   const rows = p.waves.map((w) => [w.index, w.phase + (w.retry ? ' (retry)' : ''), w.start, w.end, minutes(w.estimateMs), w.instances.length]);
-  return [table([['wave', 'phase', 'start', 'end', 'estimate', 'instances'], ...rows]), `total ${minutes(p.totalMs)} from ${p.start} to ${p.end}`, ...p.notes.map((n) => `note: ${n}`)].join('\n');
+  return [
+    table([['wave', 'phase', 'start', 'end', 'estimate', 'instances'], ...rows]),
+    `total ${minutes(p.totalMs)} from ${p.start} to ${p.end}`,
+    ...p.notes.map((n) => `note: ${n}`),
+  ].join('\n');
 }
 
 function statusText(s: ProgramStatus): string {
-  const waves = s.waves.map((w) => [w.index, w.phase + (w.retry ? ' (retry)' : ''), w.state, w.start, minutes(w.estimateMs), w.actualMs === null ? '-' : minutes(w.actualMs), w.instances]);
+  const waves = s.waves.map((w) => [
+    w.index,
+    w.phase + (w.retry ? ' (retry)' : ''),
+    w.state,
+    w.start,
+    minutes(w.estimateMs),
+    w.actualMs === null ? '-' : minutes(w.actualMs),
+    w.instances,
+  ]);
   const counts = new Map<string, number>();
   for (const i of s.instances) counts.set(i.state, (counts.get(i.state) ?? 0) + 1);
   return [

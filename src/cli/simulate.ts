@@ -39,7 +39,18 @@ export function addSimulateCommand(program: Command): void {
         process.stdout.write(JSON.stringify(report) + '\n');
       } else {
         const rows = report.waves.map((w) =>
-          [w.index, w.phase + (w.retry ? ' (retry)' : ''), w.instances, minutes(w.estimatedMs), minutes(w.actualMs), seconds(w.pauseP50Ms), seconds(w.pauseP99Ms), w.heldReleased, w.lost, w.afterSwitchViaSource].join('\t'),
+          [
+            w.index,
+            w.phase + (w.retry ? ' (retry)' : ''),
+            w.instances,
+            minutes(w.estimatedMs),
+            minutes(w.actualMs),
+            seconds(w.pauseP50Ms),
+            seconds(w.pauseP99Ms),
+            w.heldReleased,
+            w.lost,
+            w.afterSwitchViaSource,
+          ].join('\t'),
         );
         process.stdout.write(
           [

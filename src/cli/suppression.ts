@@ -4,7 +4,7 @@ import type { SuppressionList } from '../http/schemas/suppressions.ts';
 import { fleetName, mailAddress, storedAddress } from './cli-names.ts';
 
 export function addSuppressionCommands(program: Command, api: ApiClient): void {
-  const suppression = program.command('suppression').description('manage an instance\'s suppression list');
+  const suppression = program.command('suppression').description("manage an instance's suppression list");
 
   suppression
     .command('list <instance>')

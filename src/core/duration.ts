@@ -7,12 +7,30 @@ const day = 24 * hour;
 const week = 7 * day;
 
 const unitMs: Record<string, number> = {
-  ms: 1, millisecond: 1, milliseconds: 1,
-  s: second, sec: second, secs: second, second: second, seconds: second,
-  m: minute, min: minute, mins: minute, minute: minute, minutes: minute,
-  h: hour, hr: hour, hrs: hour, hour: hour, hours: hour,
-  d: day, day: day, days: day,
-  w: week, week: week, weeks: week,
+  ms: 1,
+  millisecond: 1,
+  milliseconds: 1,
+  s: second,
+  sec: second,
+  secs: second,
+  second: second,
+  seconds: second,
+  m: minute,
+  min: minute,
+  mins: minute,
+  minute: minute,
+  minutes: minute,
+  h: hour,
+  hr: hour,
+  hrs: hour,
+  hour: hour,
+  hours: hour,
+  d: day,
+  day: day,
+  days: day,
+  w: week,
+  week: week,
+  weeks: week,
 };
 
 // One "<number><unit>" part; the unit is a whole word so "5min" is never read as "5m" + "in".

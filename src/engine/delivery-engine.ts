@@ -263,8 +263,19 @@ export class DeliveryEngine implements QueueHost {
         unrouted.push(d);
       }
     }
-    if (unrouted.length > 0) await this.spool.release(unrouted.map((d) => d.id), this.options.owner, now);
-    for (const [until, ds] of down) await this.spool.postpone(ds.map((d) => d.id), this.options.owner, now, until);
+    if (unrouted.length > 0)
+      await this.spool.release(
+        unrouted.map((d) => d.id),
+        this.options.owner,
+        now,
+      );
+    for (const [until, ds] of down)
+      await this.spool.postpone(
+        ds.map((d) => d.id),
+        this.options.owner,
+        now,
+        until,
+      );
     for (const [key, queue] of this.queues) if (queue.idle) this.queues.delete(key);
     for (const [key, dest] of this.destinations) {
       // Kept while its route is down, so the next claims leave it in the spool.
@@ -300,7 +311,10 @@ export class DeliveryEngine implements QueueHost {
   private downUntil(infra: Infrastructure, dest: Destination, now: number): number {
     if (dest.health.isDown(now)) return dest.health.downUntil;
     const hops = infra.deliveryMode === 'relay' ? infra.relays : (dest.route?.hosts ?? []);
-    return routeDownUntil(hops.map((h) => this.hops.get(hopKey(h))), now);
+    return routeDownUntil(
+      hops.map((h) => this.hops.get(hopKey(h))),
+      now,
+    );
   }
 
   private destinationDownUntil(dest: Destination, now: number): number {
@@ -367,7 +381,11 @@ export class DeliveryEngine implements QueueHost {
     // share one write (one commit) instead of one each.
     const ids = this.postponing.get(until);
     if (ids) ids.push(...deliveries.map((d) => d.id));
-    else this.postponing.set(until, deliveries.map((d) => d.id));
+    else
+      this.postponing.set(
+        until,
+        deliveries.map((d) => d.id),
+      );
     this.postponed ??= new Promise((r) => setImmediate(r)).then(() => this.flushPostponed());
   }
 
@@ -414,7 +432,10 @@ export class DeliveryEngine implements QueueHost {
     for (const hop of hops) {
       const key = hopKey(hop);
       let queues = this.hopWaiters.get(key);
-      if (!queues) this.hopWaiters.set(key, (queues = new Set()));
+      if (!queues) {
+        queues = new Set();
+        this.hopWaiters.set(key, queues);
+      }
       queues.add(queue);
     }
   }
@@ -436,7 +457,11 @@ export class DeliveryEngine implements QueueHost {
     const taken = [...this.queues.values()].flatMap((q) => q.withdraw(match));
     if (taken.length === 0) return;
     for (const d of taken) this.unhold(d.id);
-    await this.spool.release(taken.map((d) => d.id), this.options.owner, this.clock.now());
+    await this.spool.release(
+      taken.map((d) => d.id),
+      this.options.owner,
+      this.clock.now(),
+    );
   }
 
   private async infrastructure(id: number): Promise<Infrastructure> {
@@ -470,10 +495,18 @@ export class DeliveryEngine implements QueueHost {
   }
 
   acquireConnection(instanceId: number, queue: DestinationQueue): 'ok' | 'instance' | 'full' {
-    const verdict = this.connections >= this.options.maxOutboundConnections ? 'full' : (this.connectionsByInstance.get(instanceId) ?? 0) >= this.instanceCap(instanceId) ? 'instance' : 'ok';
+    const verdict =
+      this.connections >= this.options.maxOutboundConnections
+        ? 'full'
+        : (this.connectionsByInstance.get(instanceId) ?? 0) >= this.instanceCap(instanceId)
+          ? 'instance'
+          : 'ok';
     if (verdict !== 'ok') {
       let queues = this.waiting.get(instanceId);
-      if (!queues) this.waiting.set(instanceId, (queues = new Set()));
+      if (!queues) {
+        queues = new Set();
+        this.waiting.set(instanceId, queues);
+      }
       queues.add(queue);
       return verdict;
     }
@@ -552,7 +585,9 @@ export class DeliveryEngine implements QueueHost {
 
   finish(delivery: ClaimedDelivery, reply: SmtpReply, forced?: ForcedOutcome): void {
     const now = this.clock.now();
-    const decision = forced ? this.forcedDecision(delivery, forced, now) : decideOutcome(reply, { attempts: delivery.attempts, expiresAt: delivery.expiresAt, now }, this.options.retry, this.options.bounceRules);
+    const decision = forced
+      ? this.forcedDecision(delivery, forced, now)
+      : decideOutcome(reply, { attempts: delivery.attempts, expiresAt: delivery.expiresAt, now }, this.options.retry, this.options.bounceRules);
     const text = reply.text.slice(0, 1000);
     const outcome: Outcome =
       decision.kind === 'delivered'
@@ -568,7 +603,12 @@ export class DeliveryEngine implements QueueHost {
   /** A forced bounce is final; a forced deferral follows the retry schedule like any other. */
   private forcedDecision(delivery: ClaimedDelivery, forced: ForcedOutcome, now: number): ReturnType<typeof decideOutcome> {
     if (forced.kind === 'bounced') return { kind: 'bounced', category: forced.category, suppress: false };
-    const d = decideOutcome({ code: 451, enhanced: null, text: '' }, { attempts: delivery.attempts, expiresAt: delivery.expiresAt, now }, this.options.retry, []);
+    const d = decideOutcome(
+      { code: 451, enhanced: null, text: '' },
+      { attempts: delivery.attempts, expiresAt: delivery.expiresAt, now },
+      this.options.retry,
+      [],
+    );
     return d.kind === 'deferred' ? { ...d, category: forced.category } : d.kind === 'expired' ? { kind: 'expired', category: forced.category } : d;
   }
 

@@ -37,7 +37,7 @@ export interface QueueHost {
   releaseConnection(instanceId: number): void;
   /** A session goes on with another instance's deliveries: the slot is charged to `to` if its share has room. */
   transferConnection(from: number, to: number): boolean;
-  message(delivery: ClaimedDelivery, infra: Infrastructure): Promise<SpooledMessage & { body: Buffer } | undefined>;
+  message(delivery: ClaimedDelivery, infra: Infrastructure): Promise<(SpooledMessage & { body: Buffer }) | undefined>;
   finish(delivery: ClaimedDelivery, reply: SmtpReply, forced?: ForcedOutcome): void;
   /** Hands deliveries back to the spool unattempted, due again at `until` (the destination is down). */
   postpone(deliveries: ClaimedDelivery[], until: number): void;
@@ -147,7 +147,10 @@ export class DestinationQueue {
   downUntil(now: number): number {
     if (this.health.isDown(now)) return this.health.downUntil;
     const hops = this.infra.deliveryMode === 'relay' ? this.infra.relays : (this.destination.route?.hosts ?? []);
-    return routeDownUntil(hops.map((h) => this.host.peekHop(h)), now);
+    return routeDownUntil(
+      hops.map((h) => this.host.peekHop(h)),
+      now,
+    );
   }
 
   /** Looks the MX route up, holding no connection slot. */
@@ -357,7 +360,11 @@ export class DestinationQueue {
    * connection if it may be reused, and `stop` when no hop may take an attempt now (the
    * delivery is back at the head of the queue, unattempted).
    */
-  private async attempt(delivery: ClaimedDelivery, conn: OutboundConnection | null, reserved: Reserved | null): Promise<{ conn: OutboundConnection | null; stop: boolean }> {
+  private async attempt(
+    delivery: ClaimedDelivery,
+    conn: OutboundConnection | null,
+    reserved: Reserved | null,
+  ): Promise<{ conn: OutboundConnection | null; stop: boolean }> {
     const message = await this.host.message(delivery, this.infra).catch((err) => {
       if (reserved) this.release(reserved, null);
       throw err;

@@ -37,7 +37,10 @@ test('bytes stay under the bound, least recently used out first', async () => {
 });
 
 test('a message forgotten while it loads is not counted against the bound', async () => {
-  const bodies = new Map([['m', Buffer.alloc(60)], ['n', Buffer.alloc(60)]]);
+  const bodies = new Map([
+    ['m', Buffer.alloc(60)],
+    ['n', Buffer.alloc(60)],
+  ]);
   const s = spool(bodies);
   const cache = new MessageCache(s.spool, 100);
   const loading = cache.get('m');

@@ -154,10 +154,14 @@ test('waits on the given sleep, and a wake cuts it short', async () => {
       return 86_400_000;
     },
     recorder().log,
-    { name: 't', intervalMs: 1, sleep: (ms) => {
-      sleeps.push(ms);
-      return new Promise(() => {});
-    } },
+    {
+      name: 't',
+      intervalMs: 1,
+      sleep: (ms) => {
+        sleeps.push(ms);
+        return new Promise(() => {});
+      },
+    },
   );
   task.start();
   await until(() => runs === 1 && sleeps.length === 1, 'the first run and its wait');

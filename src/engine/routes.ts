@@ -54,7 +54,15 @@ export async function resolveRoute(infra: Infrastructure, domain: string, rotati
   // DNS that does not answer must not hold the destination's queue for the resolver's own
   // (long) timeouts: past `ms` the delivery is deferred, like any other DNS failure.
   const timedOut = new Promise<Route>((resolve) => {
-    timer = setTimeout(() => resolve({ ok: false, permanent: false, reply: { code: null, enhanced: null, text: `DNS: the look-ups for ${asciiDomain(domain) || domain} took more than ${ms} ms` } }), ms);
+    timer = setTimeout(
+      () =>
+        resolve({
+          ok: false,
+          permanent: false,
+          reply: { code: null, enhanced: null, text: `DNS: the look-ups for ${asciiDomain(domain) || domain} took more than ${ms} ms` },
+        }),
+      ms,
+    );
   });
   try {
     return await Promise.race([resolveMxRoute(domain, policy), timedOut]);
@@ -77,7 +85,9 @@ export function hopKey(hop: Relay): string {
 async function resolveMxRoute(domain: string, policy: RoutePolicy): Promise<Route> {
   const literal = addressLiteral(domain);
   if (literal !== null) {
-    return mayConnect(literal, policy.allowNetworks) ? { ok: true, hosts: [{ host: literal, port: policy.mxPort }] } : { ok: false, permanent: true, reply: notPermitted };
+    return mayConnect(literal, policy.allowNetworks)
+      ? { ok: true, hosts: [{ host: literal, port: policy.mxPort }] }
+      : { ok: false, permanent: true, reply: notPermitted };
   }
   const name = asciiDomain(domain);
   if (!name) return { ok: false, permanent: true, reply: { code: 553, enhanced: '5.1.2', text: '553 5.1.2 the recipient domain is not a valid name' } };
@@ -90,7 +100,8 @@ async function resolveMxRoute(domain: string, policy: RoutePolicy): Promise<Rout
     const code = (err as NodeJS.ErrnoException).code;
     // No MX records: the domain itself is the implicit MX. Anything else (SERVFAIL, a
     // timeout) may pass: the delivery is deferred.
-    if (code !== 'ENODATA' && code !== 'ENOTFOUND') return { ok: false, permanent: false, reply: { code: null, enhanced: null, text: `DNS: MX lookup for ${name} failed (${code ?? 'error'})` } };
+    if (code !== 'ENODATA' && code !== 'ENOTFOUND')
+      return { ok: false, permanent: false, reply: { code: null, enhanced: null, text: `DNS: MX lookup for ${name} failed (${code ?? 'error'})` } };
     exchanges = [name];
   }
   const hosts: Hop[] = [];

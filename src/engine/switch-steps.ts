@@ -111,7 +111,12 @@ export class SwitchSteps {
   }
 
   private outbound(infra: Infrastructure) {
-    return { heloName: infra.heloName, localAddress: infra.sourceAddresses[0], connectionTimeoutMs: this.options.connectionTimeoutMs, socketTimeoutMs: this.options.connectionTimeoutMs };
+    return {
+      heloName: infra.heloName,
+      localAddress: infra.sourceAddresses[0],
+      connectionTimeoutMs: this.options.connectionTimeoutMs,
+      socketTimeoutMs: this.options.connectionTimeoutMs,
+    };
   }
 }
 

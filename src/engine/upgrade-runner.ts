@@ -57,11 +57,11 @@ export class UpgradeRunner {
     private readonly options: RunnerOptions,
   ) {
     // Waits on the clock, so warped time (simulate, tests) skips to the next window.
-    this.task = new PeriodicTask(
-      async () => Math.min(maxWaitMs, Math.max(0, (await this.tick()) - this.clock.now())),
-      log,
-      { name: 'upgrade runner tick', intervalMs: options.pollMs, sleep: (ms) => clock.sleep(ms) },
-    );
+    this.task = new PeriodicTask(async () => Math.min(maxWaitMs, Math.max(0, (await this.tick()) - this.clock.now())), log, {
+      name: 'upgrade runner tick',
+      intervalMs: options.pollMs,
+      sleep: (ms) => clock.sleep(ms),
+    });
   }
 
   /** Started and not asked to stop: a run in progress checks this between switches and stops early. */
@@ -140,7 +140,10 @@ export class UpgradeRunner {
       while (queue.length > 0 && !halted && this.running) {
         const sw = queue.shift()!;
         try {
-          const end: SwitchEnd = sw.state === 'scheduled' && this.clock.now() > wave.end ? { state: 'scheduled', failure: null } : await this.runSwitch(program, wave, sw, source, target);
+          const end: SwitchEnd =
+            sw.state === 'scheduled' && this.clock.now() > wave.end
+              ? { state: 'scheduled', failure: null }
+              : await this.runSwitch(program, wave, sw, source, target);
           if (end.state === 'scheduled') {
             // Never start a switch outside the window the customer was told about.
             if (this.running && this.clock.now() > wave.end) await this.missedWindow(sw, wave, retryWave);
@@ -151,10 +154,20 @@ export class UpgradeRunner {
           if (end.state === 'rolled-back') {
             await this.events.rolledBack(program, sw, end.failure, retryWave);
             if (retryWave && !wave.retry) {
-              await this.store.switches.transition(sw.id, 'rolled-back', 'scheduled', this.clock.now(), { wave_idx: retryWave.idx, attempts: sw.attempts + 1 }, `moved to retry wave ${retryWave.idx}`);
+              await this.store.switches.transition(
+                sw.id,
+                'rolled-back',
+                'scheduled',
+                this.clock.now(),
+                { wave_idx: retryWave.idx, attempts: sw.attempts + 1 },
+                `moved to retry wave ${retryWave.idx}`,
+              );
             }
           } else {
-            this.log.error({ program: program.name, instance: sw.instanceName, step: end.failure?.step, error: end.failure?.detail }, 'switch failed: needs an operator');
+            this.log.error(
+              { program: program.name, instance: sw.instanceName, step: end.failure?.step, error: end.failure?.detail },
+              'switch failed: needs an operator',
+            );
           }
           if (all.length > 0 && failed / all.length > program.spec.haltThreshold) halted = true;
         } catch (err) {
@@ -191,7 +204,14 @@ export class UpgradeRunner {
   private async missedWindow(sw: SwitchRecord, wave: WaveRecord, retryWave: WaveRecord | undefined): Promise<void> {
     const now = this.clock.now();
     if (retryWave && !wave.retry) {
-      await this.store.switches.transition(sw.id, 'scheduled', 'scheduled', now, { wave_idx: retryWave.idx }, `window of wave ${wave.idx} closed before it started; moved to retry wave ${retryWave.idx}`);
+      await this.store.switches.transition(
+        sw.id,
+        'scheduled',
+        'scheduled',
+        now,
+        { wave_idx: retryWave.idx },
+        `window of wave ${wave.idx} closed before it started; moved to retry wave ${retryWave.idx}`,
+      );
     } else {
       const missed: SwitchFailure = { step: 'window', detail: 'closed before the switch could start' };
       await this.store.switches.transition(sw.id, 'scheduled', 'failed', now, { error: formatSwitchFailure(missed) }, 'missed its window');
@@ -208,7 +228,10 @@ export class UpgradeRunner {
     if (this.clock.now() > wave.end && state !== 'scheduled') {
       const next = afterWindow(state);
       const closed: SwitchFailure = { step: 'window', detail: 'closed before the switch finished' };
-      if (next !== state && (await this.store.switches.transition(sw.id, state, next, this.clock.now(), { error: formatSwitchFailure(closed) }, 'window closed'))) {
+      if (
+        next !== state &&
+        (await this.store.switches.transition(sw.id, state, next, this.clock.now(), { error: formatSwitchFailure(closed) }, 'window closed'))
+      ) {
         state = next;
         failure = closed;
       }
@@ -242,7 +265,14 @@ export class UpgradeRunner {
     return { state, failure };
   }
 
-  private async step(state: SwitchState, program: ProgramRecord, instance: Instance, source: Infrastructure, target: Infrastructure, suspendedAt: number | null): Promise<{ result: StepResult; fields: SwitchFields }> {
+  private async step(
+    state: SwitchState,
+    program: ProgramRecord,
+    instance: Instance,
+    source: Infrastructure,
+    target: Infrastructure,
+    suspendedAt: number | null,
+  ): Promise<{ result: StepResult; fields: SwitchFields }> {
     const now = () => this.clock.now();
     switch (state) {
       case 'scheduled':
@@ -262,7 +292,9 @@ export class UpgradeRunner {
       case 'resuming': {
         const r = await this.steps.resume(instance, program.name);
         const at = now();
-        return r.ok ? { result: { ok: true }, fields: { released: r.released, switched_at: at, paused_ms: suspendedAt === null ? null : at - suspendedAt } } : { result: r, fields: {} };
+        return r.ok
+          ? { result: { ok: true }, fields: { released: r.released, switched_at: at, paused_ms: suspendedAt === null ? null : at - suspendedAt } }
+          : { result: r, fields: {} };
       }
       case 'rolling-back': {
         // A failure here is the roll-back's, whichever of its two steps it was.
@@ -270,7 +302,9 @@ export class UpgradeRunner {
         if (!back.ok) return { result: { ...back, step: 'roll-back' }, fields: {} };
         const r = await this.steps.resume(instance, program.name);
         const at = now();
-        return r.ok ? { result: { ok: true }, fields: { released: r.released, paused_ms: suspendedAt === null ? null : at - suspendedAt } } : { result: { ...r, step: 'roll-back' }, fields: {} };
+        return r.ok
+          ? { result: { ok: true }, fields: { released: r.released, paused_ms: suspendedAt === null ? null : at - suspendedAt } }
+          : { result: { ...r, step: 'roll-back' }, fields: {} };
       }
       default:
         return { result: { ok: true }, fields: {} };

@@ -101,7 +101,14 @@ export class WebhookSender {
     if (events.length === 0) return;
     const body = JSON.stringify({
       webhook: hook.id,
-      events: events.map((e) => ({ id: e.id, type: e.type, messageId: e.messageId, recipient: e.recipient, at: new Date(e.at).toISOString(), detail: e.detail })),
+      events: events.map((e) => ({
+        id: e.id,
+        type: e.type,
+        messageId: e.messageId,
+        recipient: e.recipient,
+        at: new Date(e.at).toISOString(),
+        detail: e.detail,
+      })),
     });
     const last = events[events.length - 1].id;
     const outcome = await this.deliver(hook, body);

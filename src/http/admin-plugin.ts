@@ -42,31 +42,61 @@ export async function adminPlugin(app: HttpApp, services: AdminServices): Promis
   const { fleet, fleetReads: reads } = services;
   const fleetTags = ['fleet'];
 
-  app.get(`${prefix}/customers`, { schema: { tags: fleetTags, security, summary: 'Every customer', response: responses({ 200: CustomerList }) } }, async () => ({
-    customers: (await reads.customers()).map(customerView),
-  }));
-
-  app.post(`${prefix}/customers`, { schema: { tags: fleetTags, security, summary: 'Create a customer', body: CustomerBody, response: responses({ 201: Customer }) } }, async (request, reply) =>
-    reply.code(201).send(customerView(await fleet.createCustomer(request.body))),
+  app.get(
+    `${prefix}/customers`,
+    { schema: { tags: fleetTags, security, summary: 'Every customer', response: responses({ 200: CustomerList }) } },
+    async () => ({
+      customers: (await reads.customers()).map(customerView),
+    }),
   );
 
-  app.get(`${prefix}/infrastructures`, { schema: { tags: fleetTags, security, summary: 'Every infrastructure', response: responses({ 200: InfrastructureList }) } }, async () => ({
-    infrastructures: (await reads.infrastructures()).map(infrastructureView),
-  }));
+  app.post(
+    `${prefix}/customers`,
+    { schema: { tags: fleetTags, security, summary: 'Create a customer', body: CustomerBody, response: responses({ 201: Customer }) } },
+    async (request, reply) => reply.code(201).send(customerView(await fleet.createCustomer(request.body))),
+  );
+
+  app.get(
+    `${prefix}/infrastructures`,
+    { schema: { tags: fleetTags, security, summary: 'Every infrastructure', response: responses({ 200: InfrastructureList }) } },
+    async () => ({
+      infrastructures: (await reads.infrastructures()).map(infrastructureView),
+    }),
+  );
 
   app.post(
     `${prefix}/infrastructures`,
-    { schema: { tags: fleetTags, security, summary: 'Create an infrastructure (a sending path)', body: InfrastructureBody, response: responses({ 201: Infrastructure }) } },
+    {
+      schema: {
+        tags: fleetTags,
+        security,
+        summary: 'Create an infrastructure (a sending path)',
+        body: InfrastructureBody,
+        response: responses({ 201: Infrastructure }),
+      },
+    },
     async (request, reply) => reply.code(201).send(infrastructureView(await fleet.createInfrastructure(request.body))),
   );
 
-  app.get(`${prefix}/instances`, { schema: { tags: fleetTags, security, summary: 'Every instance with its queue', response: responses({ 200: InstanceList }) } }, async () => ({
-    instances: (await reads.instances()).map(instanceRowView),
-  }));
+  app.get(
+    `${prefix}/instances`,
+    { schema: { tags: fleetTags, security, summary: 'Every instance with its queue', response: responses({ 200: InstanceList }) } },
+    async () => ({
+      instances: (await reads.instances()).map(instanceRowView),
+    }),
+  );
 
   app.post(
     `${prefix}/instances`,
-    { schema: { tags: fleetTags, security, summary: 'Create an instance; its credentials are shown once', body: InstanceBody, response: responses({ 201: InstanceCreated }) } },
+    {
+      schema: {
+        tags: fleetTags,
+        security,
+        summary: 'Create an instance; its credentials are shown once',
+        body: InstanceBody,
+        response: responses({ 201: InstanceCreated }),
+      },
+    },
     async (request, reply) => {
       const { instance, credentials } = await fleet.createInstance(request.body);
       return reply.code(201).send({ instance: instanceView(instance, request.body), credentials });
@@ -75,13 +105,30 @@ export async function adminPlugin(app: HttpApp, services: AdminServices): Promis
 
   app.get(
     `${prefix}/instances/:name`,
-    { schema: { tags: fleetTags, security, summary: 'One instance with its queue and latest events', params: NameParams, response: responses({ 200: InstanceDetail }) } },
+    {
+      schema: {
+        tags: fleetTags,
+        security,
+        summary: 'One instance with its queue and latest events',
+        params: NameParams,
+        response: responses({ 200: InstanceDetail }),
+      },
+    },
     async (request) => instanceDetailView(await reads.instance(request.params.name)),
   );
 
   app.post(
     `${prefix}/instances/:name/suspend`,
-    { schema: { tags: fleetTags, security, summary: 'Hold the instance\u2019s sending (injection goes on, nothing expires)', params: NameParams, body: SuspendBody, response: responses({ 200: Suspended }) } },
+    {
+      schema: {
+        tags: fleetTags,
+        security,
+        summary: 'Hold the instance\u2019s sending (injection goes on, nothing expires)',
+        params: NameParams,
+        body: SuspendBody,
+        response: responses({ 200: Suspended }),
+      },
+    },
     async (request) => {
       const { name } = request.params;
       const result = await fleet.suspend(name, request.body.reason ?? 'operator');
@@ -107,27 +154,49 @@ export async function adminPlugin(app: HttpApp, services: AdminServices): Promis
 
   await programRoutes(app, services);
 
-  app.get(`${prefix}/queue`, { schema: { tags: ['queue'], security, summary: 'Deliveries per state, in total and per instance', response: responses({ 200: QueueView }) } }, async () =>
-    reads.queue(),
+  app.get(
+    `${prefix}/queue`,
+    { schema: { tags: ['queue'], security, summary: 'Deliveries per state, in total and per instance', response: responses({ 200: QueueView }) } },
+    async () => reads.queue(),
   );
 
   app.get(
     `${prefix}/messages/:id`,
-    { schema: { tags: ['messages'], security, summary: 'A message of any instance, with its deliveries and events', params: MessageIdParams, response: responses({ 200: MessageView }) } },
+    {
+      schema: {
+        tags: ['messages'],
+        security,
+        summary: 'A message of any instance, with its deliveries and events',
+        params: MessageIdParams,
+        response: responses({ 200: MessageView }),
+      },
+    },
     async (request) => messageView(await services.messages.get(request.params.id)),
   );
 
   const captureTags = ['capture'];
   app.get(
     `${prefix}/capture/messages`,
-    { schema: { tags: captureTags, security, summary: 'Mail caught by the built-in capture server, newest first', querystring: CaptureQuery, response: responses({ 200: CaptureList }) } },
+    {
+      schema: {
+        tags: captureTags,
+        security,
+        summary: 'Mail caught by the built-in capture server, newest first',
+        querystring: CaptureQuery,
+        response: responses({ 200: CaptureList }),
+      },
+    },
     async (request) => ({ messages: (await services.captureService.list(request.query.limit, request.query.raw)).map(captureView) }),
   );
 
-  app.delete(`${prefix}/capture/messages`, { schema: { tags: captureTags, security, summary: 'Forget every captured message', response: responses({ 204: NoContent }) } }, async (_request, reply) => {
-    await services.captureService.clear();
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    `${prefix}/capture/messages`,
+    { schema: { tags: captureTags, security, summary: 'Forget every captured message', response: responses({ 204: NoContent }) } },
+    async (_request, reply) => {
+      await services.captureService.clear();
+      return reply.code(204).send(null);
+    },
+  );
 }
 
 /**

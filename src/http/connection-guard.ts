@@ -11,7 +11,12 @@ export interface HttpConnectionLimits {
   keepAliveTimeoutMs: number;
 }
 
-export const defaultHttpConnectionLimits: HttpConnectionLimits = { maxConnections: 2000, maxConnectionsPerAddress: 256, headersTimeoutMs: 15_000, keepAliveTimeoutMs: 10_000 };
+export const defaultHttpConnectionLimits: HttpConnectionLimits = {
+  maxConnections: 2000,
+  maxConnectionsPerAddress: 256,
+  headersTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 10_000,
+};
 
 const busy = 'HTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 

@@ -12,7 +12,8 @@ export const consolePaths = ['/', '/sign-in', '/fleet', '/fleet/*', '/infrastruc
 
 // Nothing outside this server: the console and status page load no fonts, scripts or
 // frames from elsewhere. Styles set by React through the DOM are not inline markup.
-const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+const contentSecurityPolicy =
+  "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /**
  * The built console (console/dist) at `/`, and the customers' status page at `/status/<token>`.

@@ -56,7 +56,11 @@ async function registerOpenApi(app: HttpApp): Promise<void> {
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'mailshift', version: '1', description: 'Sending infrastructure for campaign platforms: the instance API, the operators\u2019 admin API and the customers\u2019 status API.' },
+      info: {
+        title: 'mailshift',
+        version: '1',
+        description: 'Sending infrastructure for campaign platforms: the instance API, the operators\u2019 admin API and the customers\u2019 status API.',
+      },
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'an instance API key' },
@@ -67,7 +71,11 @@ async function registerOpenApi(app: HttpApp): Promise<void> {
     },
     // Shared schemas keep their own names in components.schemas (`Problem`, not `def-0`).
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
-    transform: ({ schema, url, route }) => ({ schema: url.startsWith('/api/') || url === '/healthz' || url === '/metrics' ? schema : { ...schema, hide: true }, url, route }),
+    transform: ({ schema, url, route }) => ({
+      schema: url.startsWith('/api/') || url === '/healthz' || url === '/metrics' ? schema : { ...schema, hide: true },
+      url,
+      route,
+    }),
   });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: false }, staticCSP: true });

@@ -40,7 +40,14 @@ export async function injectPlugin(app: HttpApp, services: Services): Promise<vo
   app.post(
     '/api/v1/messages',
     {
-      schema: { tags: ['messages'], summary: 'Send one message', security, headers: IdempotencyHeaders, body: MessageBody, response: responses({ 202: MessageAccepted }) },
+      schema: {
+        tags: ['messages'],
+        summary: 'Send one message',
+        security,
+        headers: IdempotencyHeaders,
+        body: MessageBody,
+        response: responses({ 202: MessageAccepted }),
+      },
       bodyLimit: Math.ceil(services.config.maxMessageBytes * 1.4) + 65536,
     },
     async (request, reply) => {
@@ -53,7 +60,14 @@ export async function injectPlugin(app: HttpApp, services: Services): Promise<vo
   app.post(
     '/api/v1/messages/batch',
     {
-      schema: { tags: ['messages'], summary: 'Send one templated message to many recipients', security, headers: IdempotencyHeaders, body: BatchBody, response: responses({ 202: BatchAccepted }) },
+      schema: {
+        tags: ['messages'],
+        summary: 'Send one templated message to many recipients',
+        security,
+        headers: IdempotencyHeaders,
+        body: BatchBody,
+        response: responses({ 202: BatchAccepted }),
+      },
       bodyLimit: 64 * 1024 * 1024,
     },
     async (request, reply) => {
@@ -66,7 +80,15 @@ export async function injectPlugin(app: HttpApp, services: Services): Promise<vo
 
   app.get(
     '/api/v1/messages/:id',
-    { schema: { tags: ['messages'], summary: 'A message with its deliveries and events', security, params: MessageIdParams, response: responses({ 200: MessageView }) } },
+    {
+      schema: {
+        tags: ['messages'],
+        summary: 'A message with its deliveries and events',
+        security,
+        params: MessageIdParams,
+        response: responses({ 200: MessageView }),
+      },
+    },
     async (request) => messageView(await services.messages.get(request.params.id, instanceOf(request).id)),
   );
 

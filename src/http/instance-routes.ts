@@ -21,20 +21,39 @@ export interface Mount<P extends TProperties = TProperties> {
 }
 
 /** Suppression list routes, mounted for an instance's own key and for operators. */
-export async function suppressionRoutes(app: HttpApp, services: Pick<Services, 'suppressionService'>, prefix: string, resolve: Resolve, mount: Mount = {}): Promise<void> {
+export async function suppressionRoutes(
+  app: HttpApp,
+  services: Pick<Services, 'suppressionService'>,
+  prefix: string,
+  resolve: Resolve,
+  mount: Mount = {},
+): Promise<void> {
   const { security, tags = ['suppressions'] } = mount;
   const prefixParams = mount.prefixParams?.properties ?? {};
   const list = services.suppressionService;
   const params = mount.prefixParams ? { params: Type.Object(prefixParams) } : {};
 
-  app.get(prefix, { schema: { tags, security, summary: 'The suppression list', ...params, response: responses({ 200: SuppressionList }) } }, async (request) => {
-    const suppressions = await list.list(await resolve(request));
-    return { suppressions: suppressions.map((s) => ({ address: s.address, reason: s.reason, createdAt: new Date(s.createdAt).toISOString() })) };
-  });
+  app.get(
+    prefix,
+    { schema: { tags, security, summary: 'The suppression list', ...params, response: responses({ 200: SuppressionList }) } },
+    async (request) => {
+      const suppressions = await list.list(await resolve(request));
+      return { suppressions: suppressions.map((s) => ({ address: s.address, reason: s.reason, createdAt: new Date(s.createdAt).toISOString() })) };
+    },
+  );
 
   app.post(
     prefix,
-    { schema: { tags, security, summary: 'Suppress an address', ...params, body: SuppressionBody, response: responses({ 200: SuppressionAdded, 201: SuppressionAdded }) } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Suppress an address',
+        ...params,
+        body: SuppressionBody,
+        response: responses({ 200: SuppressionAdded, 201: SuppressionAdded }),
+      },
+    },
     async (request, reply) => {
       const added = await list.add(await resolve(request), request.body.address, request.body.reason);
       return reply.code(added.added ? 201 : 200).send(added);
@@ -43,7 +62,15 @@ export async function suppressionRoutes(app: HttpApp, services: Pick<Services, '
 
   app.delete(
     `${prefix}/:address`,
-    { schema: { tags, security, summary: 'Remove an address from the suppression list', params: Type.Object({ ...prefixParams, ...AddressParams.properties }), response: responses({ 204: NoContent }) } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Remove an address from the suppression list',
+        params: Type.Object({ ...prefixParams, ...AddressParams.properties }),
+        response: responses({ 204: NoContent }),
+      },
+    },
     async (request, reply) => {
       await list.remove(await resolve(request), request.params.address);
       return reply.code(204).send(null);
@@ -52,7 +79,13 @@ export async function suppressionRoutes(app: HttpApp, services: Pick<Services, '
 }
 
 /** Webhook routes: each webhook gets its own signing secret, shown once (see WebhookService). */
-export async function webhookRoutes(app: HttpApp, services: Pick<Services, 'webhookService'>, prefix: string, resolve: Resolve, mount: Mount = {}): Promise<void> {
+export async function webhookRoutes(
+  app: HttpApp,
+  services: Pick<Services, 'webhookService'>,
+  prefix: string,
+  resolve: Resolve,
+  mount: Mount = {},
+): Promise<void> {
   const { security, tags = ['webhooks'] } = mount;
   const prefixParams = mount.prefixParams?.properties ?? {};
   const webhooks = services.webhookService;
@@ -63,13 +96,23 @@ export async function webhookRoutes(app: HttpApp, services: Pick<Services, 'webh
     return { webhooks: hooks.map(({ id, url, failures, lastError }) => ({ id, url, failures, lastError })) };
   });
 
-  app.post(prefix, { schema: { tags, security, summary: 'Add a webhook', ...params, body: WebhookBody, response: responses({ 201: WebhookCreated }) } }, async (request, reply) =>
-    reply.code(201).send(await webhooks.create(await resolve(request), request.body.url)),
+  app.post(
+    prefix,
+    { schema: { tags, security, summary: 'Add a webhook', ...params, body: WebhookBody, response: responses({ 201: WebhookCreated }) } },
+    async (request, reply) => reply.code(201).send(await webhooks.create(await resolve(request), request.body.url)),
   );
 
   app.delete(
     `${prefix}/:id`,
-    { schema: { tags, security, summary: 'Delete a webhook', params: Type.Object({ ...prefixParams, ...WebhookIdParams.properties }), response: responses({ 204: NoContent }) } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Delete a webhook',
+        params: Type.Object({ ...prefixParams, ...WebhookIdParams.properties }),
+        response: responses({ 204: NoContent }),
+      },
+    },
     async (request, reply) => {
       await webhooks.remove(await resolve(request), request.params.id);
       return reply.code(204).send(null);

@@ -19,7 +19,8 @@ export async function opsPlugin(app: HttpApp, services: Pick<Services, 'health' 
   });
 
   const scrapeToken = services.config.metricsToken;
-  const which = (token: string) => (sameSecret(token, services.adminToken) ? 'admin' : scrapeToken !== undefined && sameSecret(token, scrapeToken) ? 'metrics' : null);
+  const which = (token: string) =>
+    sameSecret(token, services.adminToken) ? 'admin' : scrapeToken !== undefined && sameSecret(token, scrapeToken) ? 'metrics' : null;
   app.get(
     '/metrics',
     {
@@ -35,7 +36,16 @@ export async function opsPlugin(app: HttpApp, services: Pick<Services, 'health' 
       if (!token) return sendProblem(reply, 'auth-required', 'send the admin or metrics token as "Authorization: Bearer <token>"');
       // Counted as the admin account, since a wrong guess here may be a guess at the admin
       // token; only the admin token itself clears that account's failures.
-      const ok = await guardedCheck(services.authGuard, 'admin', request, reply, 'admin', () => which(token), 'the token is not valid for /metrics', (found) => found === 'admin');
+      const ok = await guardedCheck(
+        services.authGuard,
+        'admin',
+        request,
+        reply,
+        'admin',
+        () => which(token),
+        'the token is not valid for /metrics',
+        (found) => found === 'admin',
+      );
       if (!ok) return reply;
       reply.type(services.metrics.registry.contentType);
       return services.metrics.registry.metrics();

@@ -19,7 +19,8 @@ export function installProblemHandlers(app: FastifyInstance): void {
       return sendProblem(reply, err.code, err.detail);
     }
     if (err.validation) return sendProblem(reply, 'invalid-request', err.message);
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, 'message-too-large', `the request body is larger than this route's limit of ${request.routeOptions.bodyLimit} bytes`);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return sendProblem(reply, 'message-too-large', `the request body is larger than this route's limit of ${request.routeOptions.bodyLimit} bytes`);
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return sendProblem(reply, 'invalid-request', err.message);
     request.log.error({ err }, 'request failed');
     return sendProblem(reply, 'internal', 'the request could not be completed; nothing was accepted');

@@ -73,21 +73,43 @@ export async function programRoutes(app: HttpApp, services: Pick<Services, 'prog
 
   app.get(
     `${prefix}/instances/:name/upgrade`,
-    { schema: { tags, security, summary: 'Where the instance\u2019s upgrade stands', params: NameParams, response: responses({ 200: InstanceUpgradeStatus }) } },
+    {
+      schema: { tags, security, summary: 'Where the instance\u2019s upgrade stands', params: NameParams, response: responses({ 200: InstanceUpgradeStatus }) },
+    },
     async (request) => services.upgradeStatus.ofInstance(await services.fleet.instanceByName(request.params.name)),
   );
 
   app.post(
     `${prefix}/customers/:name/status-token`,
-    { schema: { tags, security, summary: 'A new link to the customer\u2019s status page; the previous one stops working', params: NameParams, response: responses({ 201: StatusTokenIssued }) } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'A new link to the customer\u2019s status page; the previous one stops working',
+        params: NameParams,
+        response: responses({ 201: StatusTokenIssued }),
+      },
+    },
     async (request, reply) => reply.code(201).send(statusTokenView(await s.issueStatusToken(request.params.name))),
   );
 
   // Recorded, then always refused with the reason (409): the upgrade is mandatory.
-  for (const [path, kind] of [['reschedule-request', 'reschedule'], ['opt-out', 'opt-out']] as const) {
+  for (const [path, kind] of [
+    ['reschedule-request', 'reschedule'],
+    ['opt-out', 'opt-out'],
+  ] as const) {
     app.post(
       `${prefix}/instances/:name/${path}`,
-      { schema: { tags, security, summary: `Record a customer\u2019s ${kind} request (refused with the reason)`, params: NameParams, body: CustomerRequestBody, response: responses({}) } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: `Record a customer\u2019s ${kind} request (refused with the reason)`,
+          params: NameParams,
+          body: CustomerRequestBody,
+          response: responses({}),
+        },
+      },
       async (request) => s.request(await services.fleet.instanceByName(request.params.name), kind, request.body?.reason ?? ''),
     );
   }

@@ -23,11 +23,26 @@ export async function sessionPlugin(app: HttpApp, services: OperatorDoor): Promi
 
   app.post(
     '/api/session',
-    { schema: { tags, summary: 'Sign in to the console with the admin token; sets the session cookie', body: SessionBody, response: responses({ 200: Session }) } },
+    {
+      schema: {
+        tags,
+        summary: 'Sign in to the console with the admin token; sets the session cookie',
+        body: SessionBody,
+        response: responses({ 200: Session }),
+      },
+    },
     async (request, reply) => {
       const token = request.body?.token;
       if (token === undefined || token === '') return sendProblem(reply, 'auth-required', 'send {"token": "<admin token>"}');
-      const ok = await guardedCheck(services.authGuard, 'console', request, reply, 'admin', () => (sameSecret(token, services.adminToken) ? true : null), 'the admin token is not valid');
+      const ok = await guardedCheck(
+        services.authGuard,
+        'console',
+        request,
+        reply,
+        'admin',
+        () => (sameSecret(token, services.adminToken) ? true : null),
+        'the admin token is not valid',
+      );
       if (!ok) return reply;
       const { cookie, expires } = await sessions.open();
       setCookie(reply, request, cookie, sessionLifetimeMs / 1000);
@@ -41,11 +56,15 @@ export async function sessionPlugin(app: HttpApp, services: OperatorDoor): Promi
     return { operator: true as const, expiresAt: new Date(session.expires).toISOString() };
   });
 
-  app.delete('/api/session', { schema: { tags, summary: 'Sign out: the session ends on every node', response: responses({ 204: NoContent }) } }, async (request, reply) => {
-    await sessions.close(cookieOf(request));
-    setCookie(reply, request, '', 0);
-    return reply.code(204).send(null);
-  });
+  app.delete(
+    '/api/session',
+    { schema: { tags, summary: 'Sign out: the session ends on every node', response: responses({ 204: NoContent }) } },
+    async (request, reply) => {
+      await sessions.close(cookieOf(request));
+      setCookie(reply, request, '', 0);
+      return reply.code(204).send(null);
+    },
+  );
 }
 
 /**
@@ -57,11 +76,21 @@ export function requireOperator(services: OperatorDoor) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const token = bearer(request.headers.authorization);
     if (token) {
-      const ok = await guardedCheck(services.authGuard, 'admin', request, reply, 'admin', () => (sameSecret(token, services.adminToken) ? true : null), 'the admin token is not valid');
+      const ok = await guardedCheck(
+        services.authGuard,
+        'admin',
+        request,
+        reply,
+        'admin',
+        () => (sameSecret(token, services.adminToken) ? true : null),
+        'the admin token is not valid',
+      );
       if (!ok) return reply;
       return;
     }
-    const admitted = (safeMethods.has(request.method) || request.headers[consoleHeader] !== undefined) && (await services.operatorSessions.current(cookieOf(request))) !== null;
+    const admitted =
+      (safeMethods.has(request.method) || request.headers[consoleHeader] !== undefined) &&
+      (await services.operatorSessions.current(cookieOf(request))) !== null;
     if (!admitted) return sendProblem(reply, 'auth-required', 'sign in, or send the admin token as "Authorization: Bearer <token>"');
   };
 }

@@ -11,7 +11,14 @@ import type { HttpApp } from './typed-app.ts';
 export async function statusPlugin(app: HttpApp, services: Pick<Services, 'upgradeStatus'>): Promise<void> {
   app.get(
     '/api/status/v1/:token',
-    { schema: { tags: ['status'], summary: 'A customer\u2019s status page (the token is the credential)', params: StatusTokenParams, response: responses({ 200: StatusPage }) } },
+    {
+      schema: {
+        tags: ['status'],
+        summary: 'A customer\u2019s status page (the token is the credential)',
+        params: StatusTokenParams,
+        response: responses({ 200: StatusPage }),
+      },
+    },
     async (request) => statusPageView(await services.upgradeStatus.ofToken(request.params.token)),
   );
 }

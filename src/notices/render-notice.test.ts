@@ -31,7 +31,10 @@ function input(overrides: Partial<NoticeInput> = {}): NoticeInput {
 
 /** The line of the body that starts with `label`, e.g. "Starts:". */
 function line(text: string, label: string): string | undefined {
-  return text.split('\n').find((l) => l.trim().startsWith(label))?.trim();
+  return text
+    .split('\n')
+    .find((l) => l.trim().startsWith(label))
+    ?.trim();
 }
 
 describe('renderNotice: every kind in every language', () => {
@@ -110,12 +113,14 @@ describe('renderNotice: local times across daylight-saving changes', () => {
   });
 
   it('Europe/Madrid in Spanish, spring: 01:30 CET to 03:30 CEST', () => {
-    const { text } = renderNotice(input({
-      locale: 'es-ES',
-      kind: 'reminder',
-      windowStart: Date.parse('2026-03-29T00:30:00Z'),
-      windowEnd: Date.parse('2026-03-29T01:30:00Z'),
-    }));
+    const { text } = renderNotice(
+      input({
+        locale: 'es-ES',
+        kind: 'reminder',
+        windowStart: Date.parse('2026-03-29T00:30:00Z'),
+        windowEnd: Date.parse('2026-03-29T01:30:00Z'),
+      }),
+    );
     assert.equal(line(text, 'Inicio:'), 'Inicio: domingo, 29 de marzo de 2026, 01:30 CET (UTC+01:00)');
     assert.equal(line(text, 'Fin:'), 'Fin:    domingo, 29 de marzo de 2026, 03:30 CEST (UTC+02:00)');
   });
@@ -169,7 +174,7 @@ describe('renderNotice: local times across daylight-saving changes', () => {
 describe('renderNotice: locale', () => {
   const greeting = (locale: string) => renderNotice(input({ locale })).text.split('\n')[0];
 
-  it('uses the language of a regional locale, with that region\'s conventions', () => {
+  it("uses the language of a regional locale, with that region's conventions", () => {
     assert.equal(greeting('es-MX'), 'Hola, equipo de Acme Retail:');
     assert.equal(greeting('es_AR'), 'Hola, equipo de Acme Retail:');
     assert.equal(greeting('ES'), 'Hola, equipo de Acme Retail:');
@@ -248,20 +253,24 @@ describe('renderNotice: kind-specific content', () => {
 describe('renderNotice: substituted values cannot change the output', () => {
   it('prints Liquid syntax in values literally', () => {
     const name = '{{ supportContact }}{% if true %}x{% endif %}{% raw %}';
-    const { text } = renderNotice(input({
-      instances: [{ name, environment: 'production' }],
-      customerName: '{{ customerName | upcase }}',
-    }));
+    const { text } = renderNotice(
+      input({
+        instances: [{ name, environment: 'production' }],
+        customerName: '{{ customerName | upcase }}',
+      }),
+    );
     assert.ok(text.includes(`- ${name} (production)`));
     assert.match(text, /^Hello \{\{ customerName \| upcase \}\} team,$/m);
   });
 
   it('keeps every value on one line, so nothing reaches the subject or fakes a paragraph', () => {
-    const { subject, text } = renderNotice(input({
-      kind: 'completed',
-      customerName: 'Acme\r\nBcc: victim@example.com\n\nFake paragraph',
-      instances: [{ name: 'a\u202Eb\nc', environment: 'production' }],
-    }));
+    const { subject, text } = renderNotice(
+      input({
+        kind: 'completed',
+        customerName: 'Acme\r\nBcc: victim@example.com\n\nFake paragraph',
+        instances: [{ name: 'a\u202Eb\nc', environment: 'production' }],
+      }),
+    );
     assert.doesNotMatch(subject, /[\r\n]/);
     assert.match(text, /^Hello Acme Bcc: victim@example\.com Fake paragraph team,$/m);
     assert.match(text, /^- a b c \(production\)$/m);

@@ -19,7 +19,10 @@ function oneLine(value: string): string {
 
 /** Trailing blanks off every line, at most one blank line in a row, one final newline. */
 function tidy(body: string): string {
-  return `${body.replace(/[ \t]+$/gm, '').replace(/\n{3,}/g, '\n\n').trim()}\n`;
+  return `${body
+    .replace(/[ \t]+$/gm, '')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim()}\n`;
 }
 
 function countOrNull(n: number | undefined): number | null {
@@ -47,9 +50,7 @@ export function createNoticeRenderer(dir: URL = defaultTemplatesDir): NoticeRend
       instances: input.instances.map((instance) => ({
         name: oneLine(instance.name),
         // hasOwn, so an environment called "constructor" is printed, not looked up.
-        environment: Object.hasOwn(labels, instance.environment)
-          ? labels[instance.environment]
-          : oneLine(instance.environment),
+        environment: Object.hasOwn(labels, instance.environment) ? labels[instance.environment] : oneLine(instance.environment),
       })),
       instanceCount: input.instances.length,
       windowStart: start.dateTime,

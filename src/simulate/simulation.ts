@@ -198,7 +198,13 @@ async function holdBacklog(app: RunningMailshift, held: number): Promise<number>
   const s = app.services;
   await s.fleet.createInfrastructure({ name: 'bystander', relays: [`127.0.0.1:${app.capturePort}`] });
   await s.fleet.createCustomer({ name: 'bystander', contacts: [] });
-  const { instance } = await s.fleet.createInstance({ name: 'bystander', customer: 'bystander', productLine: 'managed-cloud', environment: 'production', infrastructure: 'bystander' });
+  const { instance } = await s.fleet.createInstance({
+    name: 'bystander',
+    customer: 'bystander',
+    productLine: 'managed-cloud',
+    environment: 'production',
+    infrastructure: 'bystander',
+  });
   await s.fleet.suspend('bystander', 'simulation backlog');
   for (let i = 0; i < held; i += 1000) {
     const batch = Array.from({ length: Math.min(1000, held - i) }, (_, k) => ({
@@ -217,7 +223,9 @@ async function settled(app: RunningMailshift, timeoutMs = 10_000): Promise<void>
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const suspended = new Set((await app.repositories.fleet.listInstances()).filter((i) => i.suspended).map((i) => i.id));
-    const busy = (await app.repositories.spool.queueCounts()).some((c) => !suspended.has(c.instanceId) && (c.state === 'inflight' || c.state === 'scheduled') && c.count > 0);
+    const busy = (await app.repositories.spool.queueCounts()).some(
+      (c) => !suspended.has(c.instanceId) && (c.state === 'inflight' || c.state === 'scheduled') && c.count > 0,
+    );
     if (!busy) return;
     await delay(5);
   }

@@ -8,7 +8,12 @@ import { listen } from './listen.ts';
  * The built-in sink that infrastructure `local` relays to, so a new installation shows
  * its first delivery without any outside server (like Mailpit).
  */
-export async function startCaptureServer(port: number, captures: CaptureRepository, clock: Clock, log: Logger): Promise<{ port: number; close(): Promise<void> }> {
+export async function startCaptureServer(
+  port: number,
+  captures: CaptureRepository,
+  clock: Clock,
+  log: Logger,
+): Promise<{ port: number; close(): Promise<void> }> {
   const server = new SMTPServer({
     banner: 'mailshift capture',
     authOptional: true,
@@ -20,7 +25,12 @@ export async function startCaptureServer(port: number, captures: CaptureReposito
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         captures
-          .add(session.envelope.mailFrom ? session.envelope.mailFrom.address : '', session.envelope.rcptTo.map((r) => r.address), Buffer.concat(chunks), clock.now())
+          .add(
+            session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            session.envelope.rcptTo.map((r) => r.address),
+            Buffer.concat(chunks),
+            clock.now(),
+          )
           .then(
             (id) => callback(null, `Ok: captured as ${id}`),
             (err) => {

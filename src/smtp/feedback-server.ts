@@ -79,7 +79,12 @@ interface Session extends SMTPServerSession {
  * early talkers. Every message is parsed and handed over; one it cannot read goes over as
  * `unparsed`.
  */
-export async function startFeedbackServer(options: FeedbackServerOptions, port: FeedbackPort, clock: Clock, log: Logger): Promise<{ port: number; close(): Promise<void> }> {
+export async function startFeedbackServer(
+  options: FeedbackServerOptions,
+  port: FeedbackPort,
+  clock: Clock,
+  log: Logger,
+): Promise<{ port: number; close(): Promise<void> }> {
   const caps = new ConnectionCaps(options.maxClients, options.maxClientsPerAddress);
   const connections = new SourceRates(options.connectionRate);
   const messages = new SourceRates(options.messageRate);
@@ -115,19 +120,27 @@ export async function startFeedbackServer(options: FeedbackServerOptions, port: 
       }
       s.releaseSlot = slot.release;
       // smtp-server answers anything sent before the greeting with 421 "You talk too soon".
-      clock.sleep(options.greetingDelayMs).then(() => callback(), () => callback());
+      clock.sleep(options.greetingDelayMs).then(
+        () => callback(),
+        () => callback(),
+      );
     },
     onClose(session) {
       (session as Session).releaseSlot?.();
     },
     onMailFrom(_address, session, callback) {
-      if (!messages.take(session.remoteAddress, clock.now())) return callback(smtpError('rate-limited', 'Too many messages from your address; try again later'));
+      if (!messages.take(session.remoteAddress, clock.now()))
+        return callback(smtpError('rate-limited', 'Too many messages from your address; try again later'));
       callback();
     },
     onRcptTo(address, session, callback) {
       const refuse = () => {
         const verdict = guesses.failure(key(session.remoteAddress), clock.now());
-        callback(verdict.allowed ? smtpError('not-found', 'Recipient address rejected: no such address here') : smtpError('rate-limited', 'Too many refused recipients; try again later'));
+        callback(
+          verdict.allowed
+            ? smtpError('not-found', 'Recipient address rejected: no such address here')
+            : smtpError('rate-limited', 'Too many refused recipients; try again later'),
+        );
       };
       Promise.resolve()
         .then(() => port.accepts(address.address))
@@ -170,7 +183,8 @@ export async function startFeedbackServer(options: FeedbackServerOptions, port: 
 
   async function handle(raw: Buffer, envelope: FeedbackEnvelope): Promise<void> {
     const report = await parseFeedback(raw, { rules: options.rules });
-    if (report.kind === 'unparsed') log.info({ remote: envelope.remoteAddress, bytes: envelope.bytes, reason: report.reason }, 'feedback message not understood');
+    if (report.kind === 'unparsed')
+      log.info({ remote: envelope.remoteAddress, bytes: envelope.bytes, reason: report.reason }, 'feedback message not understood');
     await port.received(report, envelope);
   }
 

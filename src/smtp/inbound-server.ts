@@ -88,7 +88,12 @@ export async function startInboundServer(
     oldest.end?.(smtpError('too-many-connections', 'Too many connections; an unidentified session makes room'));
     return true;
   };
-  const incoming = { budget: inflight, disk: new InflightBudget(options.maxSpillBytes), dir: join(options.dataDir, 'incoming'), memoryBytes: options.memoryBytes ?? 1024 * 1024 };
+  const incoming = {
+    budget: inflight,
+    disk: new InflightBudget(options.maxSpillBytes),
+    dir: join(options.dataDir, 'incoming'),
+    memoryBytes: options.memoryBytes ?? 1024 * 1024,
+  };
   prepareIncomingDir(incoming.dir);
 
   const server: SMTPServer = new SMTPServer(<ConstructorParameters<typeof SMTPServer>[0]>{
@@ -253,7 +258,8 @@ function addressRefusal(address: string, smtpUtf8: boolean, role: 'Sender' | 'Re
   if (!valid.ok) return smtpError('invalid-address', `${role} address rejected: ${valid.error.detail}`);
   // smtp-server turns an A-label domain into Unicode, so only the local part tells what the client sent.
   const local = address.slice(0, address.lastIndexOf('@'));
-  if (!smtpUtf8 && /[^\x00-\x7f]/.test(local)) return smtpError('smtputf8-required', `${role} address has UTF-8 in its local part; send MAIL FROM with SMTPUTF8`);
+  if (!smtpUtf8 && /[^\x00-\x7f]/.test(local))
+    return smtpError('smtputf8-required', `${role} address has UTF-8 in its local part; send MAIL FROM with SMTPUTF8`);
   return null;
 }
 

@@ -19,7 +19,16 @@ export async function loadTls(options: { certPath?: string; keyPath?: string; da
     const pems = await selfsigned.generate([{ name: 'commonName', value: options.hostname }], {
       keyType: 'ec',
       days: 825,
-      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: options.hostname }, { type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
+      extensions: [
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: options.hostname },
+            { type: 2, value: 'localhost' },
+            { type: 7, ip: '127.0.0.1' },
+          ],
+        },
+      ],
     } as Parameters<typeof selfsigned.generate>[1]);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(keyPath, pems.private, { mode: 0o600 });

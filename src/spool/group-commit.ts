@@ -40,7 +40,12 @@ export class GroupCommit<T> {
       } catch (err) {
         // One bad item must not fail the others: retry them one by one.
         if (batch.length === 1) batch[0].done(err ?? new Error('commit failed'));
-        else for (const p of batch) await this.commit([p.item]).then(() => p.done(), (e) => p.done(e ?? new Error('commit failed')));
+        else
+          for (const p of batch)
+            await this.commit([p.item]).then(
+              () => p.done(),
+              (e) => p.done(e ?? new Error('commit failed')),
+            );
       }
     }
     this.running = null;

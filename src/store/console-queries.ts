@@ -117,7 +117,10 @@ export class ConsoleQueries {
    * Delivery outcomes since `since` per infrastructure id, read from the events' detail.
    * At most `cap` events are read, so a busy hour gives a lower bound (`capped`).
    */
-  async outcomesByInfrastructure(since: number, cap = 50_000): Promise<{ counts: Map<number, Record<'delivered' | 'deferred' | 'bounced', number>>; capped: boolean }> {
+  async outcomesByInfrastructure(
+    since: number,
+    cap = 50_000,
+  ): Promise<{ counts: Map<number, Record<'delivered' | 'deferred' | 'bounced', number>>; capped: boolean }> {
     const rows = await this.db
       .selectFrom('events')
       .select(['type', 'detail'])
@@ -156,7 +159,21 @@ export class ConsoleQueries {
       .selectFrom('notices as n')
       .innerJoin('customers as c', 'c.id', 'n.customer_id')
       .innerJoin('programs as p', 'p.id', 'n.program_id')
-      .select(['n.id', 'n.kind', 'n.email', 'n.locale', 'n.timezone', 'n.wave_idx', 'n.due_at', 'n.state', 'n.subject', 'n.body', 'n.sent_at', 'c.name as customer', 'p.name as program'])
+      .select([
+        'n.id',
+        'n.kind',
+        'n.email',
+        'n.locale',
+        'n.timezone',
+        'n.wave_idx',
+        'n.due_at',
+        'n.state',
+        'n.subject',
+        'n.body',
+        'n.sent_at',
+        'c.name as customer',
+        'p.name as program',
+      ])
       .orderBy('n.due_at', 'desc')
       .orderBy('n.id', 'desc')
       .limit(limit)

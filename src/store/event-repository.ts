@@ -34,7 +34,12 @@ export class EventRepository {
   /** Events that are not about one delivery (upgrade notices), for the instances' webhooks. */
   async addEvents(rows: NewEvent[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.db.transaction().execute((trx) => insertEvents(trx, rows.map((r) => eventRow(r.instanceId, null, null, r.type, null, r.at, r.detail))));
+    await this.db.transaction().execute((trx) =>
+      insertEvents(
+        trx,
+        rows.map((r) => eventRow(r.instanceId, null, null, r.type, null, r.at, r.detail)),
+      ),
+    );
   }
 
   async eventsForMessage(messageId: string): Promise<EventRecord[]> {
@@ -61,17 +66,37 @@ export class EventRepository {
 }
 
 /** One row of `events`, as the spool's transactions insert it. */
-export function eventRow(instanceId: number, messageId: string | null, deliveryId: number | null, type: EventType, recipient: string | null, at: number, detail: Record<string, unknown>) {
+export function eventRow(
+  instanceId: number,
+  messageId: string | null,
+  deliveryId: number | null,
+  type: EventType,
+  recipient: string | null,
+  at: number,
+  detail: Record<string, unknown>,
+) {
   return { instance_id: instanceId, message_id: messageId, delivery_id: deliveryId, type, recipient, at, detail: JSON.stringify(detail) };
 }
 
 /** Inserts events within the caller's transaction, in chunks the drivers accept. */
 export async function insertEvents(trx: Transaction<Database>, rows: ReturnType<typeof eventRow>[]): Promise<void> {
   for (let i = 0; i < rows.length; i += chunk) {
-    await trx.insertInto('events').values(rows.slice(i, i + chunk)).execute();
+    await trx
+      .insertInto('events')
+      .values(rows.slice(i, i + chunk))
+      .execute();
   }
 }
 
 function toEvent(r: Selectable<EventTable>): EventRecord {
-  return { id: r.id, instanceId: r.instance_id, messageId: r.message_id, deliveryId: r.delivery_id, type: r.type, recipient: r.recipient, at: r.at, detail: JSON.parse(r.detail) };
+  return {
+    id: r.id,
+    instanceId: r.instance_id,
+    messageId: r.message_id,
+    deliveryId: r.delivery_id,
+    type: r.type,
+    recipient: r.recipient,
+    at: r.at,
+    detail: JSON.parse(r.detail),
+  };
 }

@@ -13,7 +13,10 @@ export class FleetRepository {
     return this.db.transaction().execute(async (trx) => {
       const { id } = await trx.insertInto('customers').values({ name, created_at: now }).returning('id').executeTakeFirstOrThrow();
       if (contacts.length > 0) {
-        await trx.insertInto('contacts').values(contacts.map((c) => ({ customer_id: id, email: c.email, locale: c.locale, timezone: c.timezone }))).execute();
+        await trx
+          .insertInto('contacts')
+          .values(contacts.map((c) => ({ customer_id: id, email: c.email, locale: c.locale, timezone: c.timezone })))
+          .execute();
       }
       return { id, name, contacts, createdAt: now };
     });
@@ -71,7 +74,11 @@ export class FleetRepository {
   }
 
   async updateRelays(id: number, relays: Infrastructure['relays']): Promise<void> {
-    await this.db.updateTable('infrastructures').set({ relays: JSON.stringify(relays) }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('infrastructures')
+      .set({ relays: JSON.stringify(relays) })
+      .where('id', '=', id)
+      .execute();
   }
 
   async createInstance(instance: NewInstance): Promise<Instance> {

@@ -34,11 +34,23 @@ export class NoticeRepository {
       state: 'pending' as const,
       detail: JSON.stringify(n.detail),
     }));
-    for (let i = 0; i < rows.length; i += 500) await this.db.insertInto('notices').values(rows.slice(i, i + 500)).execute();
+    for (let i = 0; i < rows.length; i += 500)
+      await this.db
+        .insertInto('notices')
+        .values(rows.slice(i, i + 500))
+        .execute();
   }
 
   async dueNotices(now: number, limit: number): Promise<NoticeRow[]> {
-    return this.db.selectFrom('notices').selectAll().where('state', '=', 'pending').where('due_at', '<=', now).orderBy('due_at').orderBy('id').limit(limit).execute();
+    return this.db
+      .selectFrom('notices')
+      .selectAll()
+      .where('state', '=', 'pending')
+      .where('due_at', '<=', now)
+      .orderBy('due_at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
   }
 
   async noticeSent(id: number, subject: string, body: string, messageId: string | null, now: number): Promise<void> {

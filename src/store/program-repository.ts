@@ -19,7 +19,11 @@ export class ProgramRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async create(name: string, spec: ProgramSpec, now: number): Promise<ProgramRecord> {
-    const { id } = await this.db.insertInto('programs').values({ name, spec: JSON.stringify(spec), state: 'draft', created_at: now }).returning('id').executeTakeFirstOrThrow();
+    const { id } = await this.db
+      .insertInto('programs')
+      .values({ name, spec: JSON.stringify(spec), state: 'draft', created_at: now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     return { id, name, spec, state: 'draft', createdAt: now, publishedAt: null, haltedReason: null };
   }
 
@@ -45,10 +49,27 @@ export class ProgramRepository {
     await this.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('program_waves')
-        .values(waves.map((w) => ({ program_id: programId, idx: w.index, phase: w.phase, retry: w.retry ? 1 : 0, start_at: w.start, end_at: w.end, estimate_ms: w.estimateMs, state: 'scheduled' as const })))
+        .values(
+          waves.map((w) => ({
+            program_id: programId,
+            idx: w.index,
+            phase: w.phase,
+            retry: w.retry ? 1 : 0,
+            start_at: w.start,
+            end_at: w.end,
+            estimate_ms: w.estimateMs,
+            state: 'scheduled' as const,
+          })),
+        )
         .execute();
-      const switches = waves.flatMap((w) => w.instances.map((i) => ({ program_id: programId, instance_id: i.id, wave_idx: w.index, state: 'scheduled' as const, attempts: 0, updated_at: now })));
-      for (let i = 0; i < switches.length; i += 500) await trx.insertInto('switches').values(switches.slice(i, i + 500)).execute();
+      const switches = waves.flatMap((w) =>
+        w.instances.map((i) => ({ program_id: programId, instance_id: i.id, wave_idx: w.index, state: 'scheduled' as const, attempts: 0, updated_at: now })),
+      );
+      for (let i = 0; i < switches.length; i += 500)
+        await trx
+          .insertInto('switches')
+          .values(switches.slice(i, i + 500))
+          .execute();
       await trx.updateTable('programs').set({ state: 'published', published_at: now }).where('id', '=', programId).execute();
     });
   }
@@ -59,5 +80,13 @@ export class ProgramRepository {
 }
 
 export function toProgram(r: Selectable<ProgramTable>): ProgramRecord {
-  return { id: r.id, name: r.name, spec: JSON.parse(r.spec), state: r.state, createdAt: r.created_at, publishedAt: r.published_at, haltedReason: r.halted_reason };
+  return {
+    id: r.id,
+    name: r.name,
+    spec: JSON.parse(r.spec),
+    state: r.state,
+    createdAt: r.created_at,
+    publishedAt: r.published_at,
+    haltedReason: r.halted_reason,
+  };
 }

@@ -69,15 +69,17 @@ export class SpoolRepository {
         const part = messages.slice(i, i + 100);
         await trx
           .insertInto('messages')
-          .values(part.map((m) => ({
-            id: m.id,
-            instance_id: m.instanceId,
-            mail_from: m.mailFrom,
-            raw: m.raw,
-            size: m.raw.length,
-            header_message_id: m.headerMessageId,
-            created_at: now,
-          })))
+          .values(
+            part.map((m) => ({
+              id: m.id,
+              instance_id: m.instanceId,
+              mail_from: m.mailFrom,
+              raw: m.raw,
+              size: m.raw.length,
+              header_message_id: m.headerMessageId,
+              created_at: now,
+            })),
+          )
           .execute();
       }
       const deliveries: Insertable<DeliveryTable>[] = messages.flatMap((m) =>
@@ -98,26 +100,29 @@ export class SpoolRepository {
         })),
       );
       for (let i = 0; i < deliveries.length; i += chunk) {
-        await trx.insertInto('deliveries').values(deliveries.slice(i, i + chunk)).execute();
+        await trx
+          .insertInto('deliveries')
+          .values(deliveries.slice(i, i + chunk))
+          .execute();
       }
       const events = messages.flatMap((m) => [
         event(m.instanceId, m.id, null, 'accepted', null, now, { recipients: m.recipients.length, size: m.raw.length }),
-        ...m.recipients
-          .filter((r) => r.suppressed)
-          .map((r) => event(m.instanceId, m.id, null, 'suppressed', r.address, now, { reason: r.suppressed })),
+        ...m.recipients.filter((r) => r.suppressed).map((r) => event(m.instanceId, m.id, null, 'suppressed', r.address, now, { reason: r.suppressed })),
       ]);
       await insertEvents(trx, events);
       const keys = messages.filter((m) => m.idempotency);
       if (keys.length > 0) {
         await trx
           .insertInto('idempotency_keys')
-          .values(keys.map((m) => ({
-            instance_id: m.instanceId,
-            key: m.idempotency!.key,
-            request_hash: m.idempotency!.requestHash,
-            response: m.idempotency!.response,
-            created_at: now,
-          })))
+          .values(
+            keys.map((m) => ({
+              instance_id: m.instanceId,
+              key: m.idempotency!.key,
+              request_hash: m.idempotency!.requestHash,
+              response: m.idempotency!.response,
+              created_at: now,
+            })),
+          )
           // A key already stored aborts the whole commit: the same request was accepted
           // meanwhile (another process), and the caller replays that answer instead.
           .execute();
@@ -191,17 +196,7 @@ export class SpoolRepository {
       let q = trx
         .selectFrom('deliveries as d')
         .innerJoin('instances as i', 'i.id', 'd.instance_id')
-        .select([
-          'd.id',
-          'd.message_id',
-          'd.instance_id',
-          'i.infrastructure_id',
-          'd.recipient',
-          'd.domain',
-          'd.attempts',
-          'd.created_at',
-          'd.expires_at',
-        ])
+        .select(['d.id', 'd.message_id', 'd.instance_id', 'i.infrastructure_id', 'd.recipient', 'd.domain', 'd.attempts', 'd.created_at', 'd.expires_at'])
         .where('d.id', 'in', picked)
         // Checked again on the locked row: another worker may have claimed it meanwhile.
         .where('d.state', 'in', ['scheduled', 'inflight'])
@@ -284,7 +279,12 @@ export class SpoolRepository {
         if (o.kind === 'bounced' && o.suppress) {
           await trx
             .insertInto('suppressions')
-            .values({ instance_id: d.instanceId, address: d.recipient.toLowerCase(), reason: `bounce: ${o.category}: ${o.reply}`.slice(0, 500), created_at: o.at })
+            .values({
+              instance_id: d.instanceId,
+              address: d.recipient.toLowerCase(),
+              reason: `bounce: ${o.category}: ${o.reply}`.slice(0, 500),
+              created_at: o.at,
+            })
             .onConflict((oc) => oc.doNothing())
             .execute();
         }
@@ -324,7 +324,13 @@ export class SpoolRepository {
 
   /** Owners of claims in flight whose names start with `prefix` (this host's processes). */
   async inflightOwners(prefix: string): Promise<string[]> {
-    const rows = await this.db.selectFrom('deliveries').select('lease_owner').distinct().where('state', '=', 'inflight').where('lease_owner', 'like', `${prefix}%`).execute();
+    const rows = await this.db
+      .selectFrom('deliveries')
+      .select('lease_owner')
+      .distinct()
+      .where('state', '=', 'inflight')
+      .where('lease_owner', 'like', `${prefix}%`)
+      .execute();
     return rows.map((r) => r.lease_owner!).filter(Boolean);
   }
 
@@ -360,18 +366,40 @@ export class SpoolRepository {
     return rows.map((r) => ({ instanceId: r.instance_id, state: r.state, count: Number(r.n) }));
   }
 
-  async findMessage(id: string): Promise<{ id: string; instanceId: number; mailFrom: string; size: number; headerMessageId: string | null; createdAt: number } | undefined> {
+  async findMessage(
+    id: string,
+  ): Promise<{ id: string; instanceId: number; mailFrom: string; size: number; headerMessageId: string | null; createdAt: number } | undefined> {
     const row = await this.db
       .selectFrom('messages')
       .select(['id', 'instance_id', 'mail_from', 'size', 'header_message_id', 'created_at'])
       .where('id', '=', id)
       .executeTakeFirst();
-    return row && { id: row.id, instanceId: row.instance_id, mailFrom: row.mail_from, size: row.size, headerMessageId: row.header_message_id, createdAt: row.created_at };
+    return (
+      row && {
+        id: row.id,
+        instanceId: row.instance_id,
+        mailFrom: row.mail_from,
+        size: row.size,
+        headerMessageId: row.header_message_id,
+        createdAt: row.created_at,
+      }
+    );
   }
 
-  async deliveriesOf(messageId: string): Promise<{ id: number; recipient: string; state: DeliveryState; attempts: number; lastReply: string | null; lastCategory: DeliveryCategory | null; dueAt: number }[]> {
+  async deliveriesOf(
+    messageId: string,
+  ): Promise<
+    { id: number; recipient: string; state: DeliveryState; attempts: number; lastReply: string | null; lastCategory: DeliveryCategory | null; dueAt: number }[]
+  > {
     const rows = await this.db.selectFrom('deliveries').selectAll().where('message_id', '=', messageId).orderBy('id').execute();
-    return rows.map((r) => ({ id: r.id, recipient: r.recipient, state: r.state, attempts: r.attempts, lastReply: r.last_reply, lastCategory: r.last_category, dueAt: r.due_at }));
+    return rows.map((r) => ({
+      id: r.id,
+      recipient: r.recipient,
+      state: r.state,
+      attempts: r.attempts,
+      lastReply: r.last_reply,
+      lastCategory: r.last_category,
+      dueAt: r.due_at,
+    }));
   }
 }
-

@@ -22,7 +22,9 @@ export interface SwitchRecord {
   error: string | null;
 }
 
-export type SwitchFields = Partial<Pick<SwitchTable, 'started_at' | 'suspended_at' | 'switched_at' | 'paused_ms' | 'released' | 'error' | 'attempts' | 'wave_idx'>>;
+export type SwitchFields = Partial<
+  Pick<SwitchTable, 'started_at' | 'suspended_at' | 'switched_at' | 'paused_ms' | 'released' | 'error' | 'attempts' | 'wave_idx'>
+>;
 
 export interface SwitchLogEntry {
   from: SwitchState;
@@ -42,7 +44,11 @@ export class SwitchRepository {
   }
 
   private switchRows() {
-    return this.db.selectFrom('switches as s').innerJoin('instances as i', 'i.id', 's.instance_id').selectAll('s').select(['i.name as instance_name', 'i.customer_id', 'i.environment']);
+    return this.db
+      .selectFrom('switches as s')
+      .innerJoin('instances as i', 'i.id', 's.instance_id')
+      .selectAll('s')
+      .select(['i.name as instance_name', 'i.customer_id', 'i.environment']);
   }
 
   /** The instance's switch in its latest program; with `openOnly`, only in a program not yet finished. */
@@ -71,9 +77,17 @@ export class SwitchRepository {
    */
   async transition(switchId: number, from: SwitchState, to: SwitchState, now: number, fields: SwitchFields = {}, detail?: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      const r = await trx.updateTable('switches').set({ ...fields, state: to, updated_at: now }).where('id', '=', switchId).where('state', '=', from).executeTakeFirst();
+      const r = await trx
+        .updateTable('switches')
+        .set({ ...fields, state: to, updated_at: now })
+        .where('id', '=', switchId)
+        .where('state', '=', from)
+        .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) return false;
-      await trx.insertInto('switch_log').values({ switch_id: switchId, from_state: from, to_state: to, at: now, detail: detail ?? null }).execute();
+      await trx
+        .insertInto('switch_log')
+        .values({ switch_id: switchId, from_state: from, to_state: to, at: now, detail: detail ?? null })
+        .execute();
       return true;
     });
   }

@@ -26,8 +26,16 @@ export class WebhookRepository {
     return this.db.transaction().execute(async (trx) => {
       // A no-op write to the instance's row takes its row lock (PostgreSQL) or the write
       // lock (SQLite), so two creates cannot both see room for one more.
-      await trx.updateTable('instances').set((eb) => ({ created_at: eb.ref('created_at') })).where('id', '=', instanceId).execute();
-      const row = await trx.selectFrom('webhooks').select((eb) => eb.fn.countAll<number>().as('n')).where('instance_id', '=', instanceId).executeTakeFirstOrThrow();
+      await trx
+        .updateTable('instances')
+        .set((eb) => ({ created_at: eb.ref('created_at') }))
+        .where('id', '=', instanceId)
+        .execute();
+      const row = await trx
+        .selectFrom('webhooks')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('instance_id', '=', instanceId)
+        .executeTakeFirstOrThrow();
       if (Number(row.n) >= limit) return { kind: 'limit-reached', limit };
       return { kind: 'created', webhook: await insertWebhook(trx, instanceId, url, secret, startAfterEventId, now) };
     });
@@ -59,11 +67,18 @@ export class WebhookRepository {
   }
 
   async failed(id: number, failures: number, nextAttemptAt: number, error: string): Promise<void> {
-    await this.db.updateTable('webhooks').set({ failures, next_attempt_at: nextAttemptAt, last_error: error.slice(0, 500) }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('webhooks')
+      .set({ failures, next_attempt_at: nextAttemptAt, last_error: error.slice(0, 500) })
+      .where('id', '=', id)
+      .execute();
   }
 
   async lastEventId(): Promise<number> {
-    const row = await this.db.selectFrom('events').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.max('id').as('m'))
+      .executeTakeFirst();
     return Number(row?.m ?? 0);
   }
 }

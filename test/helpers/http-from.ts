@@ -17,7 +17,8 @@ export function httpFrom(
   method: string,
   options: { headers?: Record<string, string>; body?: string | Buffer | unknown } = {},
 ): Promise<HttpAnswer> {
-  const payload = options.body === undefined ? undefined : typeof options.body === 'string' || Buffer.isBuffer(options.body) ? options.body : JSON.stringify(options.body);
+  const payload =
+    options.body === undefined ? undefined : typeof options.body === 'string' || Buffer.isBuffer(options.body) ? options.body : JSON.stringify(options.body);
   const headers: Record<string, string> = { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers };
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers, localAddress: source, agent: false }, (res) => {

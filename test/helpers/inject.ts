@@ -26,7 +26,10 @@ export interface InjectApp {
   /** A request exactly as given: no Authorization unless `headers` has one. */
   call(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<InjectReply>;
   /** A customer, an infrastructure and an instance on it; the instance's credentials. */
-  instance(name: string, extra?: { infrastructure?: Record<string, unknown>; instance?: Record<string, unknown> }): Promise<{ smtp: { username: string; password: string }; apiKey: string }>;
+  instance(
+    name: string,
+    extra?: { infrastructure?: Record<string, unknown>; instance?: Record<string, unknown> },
+  ): Promise<{ smtp: { username: string; password: string }; apiKey: string }>;
   close(): Promise<void>;
 }
 
@@ -71,7 +74,14 @@ export async function injectApp(env: Record<string, string> = {}, options: { clo
       if (c.status !== 201) throw new Error(`customer: ${c.text}`);
       const infra = await admin('/api/admin/v1/infrastructures', { name: `infra-${name}`, relays: ['127.0.0.1:2525'], ...extra.infrastructure });
       if (infra.status !== 201) throw new Error(`infrastructure: ${infra.text}`);
-      const res = await admin('/api/admin/v1/instances', { name, customer, productLine: 'managed-cloud', environment: 'production', infrastructure: `infra-${name}`, ...extra.instance });
+      const res = await admin('/api/admin/v1/instances', {
+        name,
+        customer,
+        productLine: 'managed-cloud',
+        environment: 'production',
+        infrastructure: `infra-${name}`,
+        ...extra.instance,
+      });
       if (res.status !== 201) throw new Error(`instance: ${res.text}`);
       return res.body.credentials;
     },

@@ -14,9 +14,22 @@ export async function upgradeFleet(h: Harness, source: string, target: string, f
   await ok(h.admin('POST', '/api/admin/v1/infrastructures', { name: 'green', relays: [target] }));
   const keys: Record<string, string> = {};
   for (const c of fleet) {
-    await ok(h.admin('POST', '/api/admin/v1/customers', { name: c.customer, contacts: c.contacts ?? [{ email: `ops@${c.customer}.example`, locale: 'en', timezone: 'UTC' }] }));
+    await ok(
+      h.admin('POST', '/api/admin/v1/customers', {
+        name: c.customer,
+        contacts: c.contacts ?? [{ email: `ops@${c.customer}.example`, locale: 'en', timezone: 'UTC' }],
+      }),
+    );
     for (const i of c.instances) {
-      const res = await ok(h.admin('POST', '/api/admin/v1/instances', { name: i.name, customer: c.customer, productLine: 'managed-cloud', environment: i.environment, infrastructure: 'blue' }));
+      const res = await ok(
+        h.admin('POST', '/api/admin/v1/instances', {
+          name: i.name,
+          customer: c.customer,
+          productLine: 'managed-cloud',
+          environment: i.environment,
+          infrastructure: 'blue',
+        }),
+      );
       keys[i.name] = res.body.credentials.apiKey;
     }
   }

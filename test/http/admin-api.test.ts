@@ -54,7 +54,13 @@ describe('admin API (app.inject)', () => {
 
   describe('customers', () => {
     test('create with defaults for locale and time zone; list; a second one of the name is 409', async () => {
-      const created = expectStatus(await h.admin('POST', `${admin}/customers`, { name: 'acme', contacts: [{ email: 'ops@acme.example' }, { email: 'cto@acme.example', locale: 'es-ES', timezone: 'Europe/Madrid' }] }), 201);
+      const created = expectStatus(
+        await h.admin('POST', `${admin}/customers`, {
+          name: 'acme',
+          contacts: [{ email: 'ops@acme.example' }, { email: 'cto@acme.example', locale: 'es-ES', timezone: 'Europe/Madrid' }],
+        }),
+        201,
+      );
       assert.deepEqual(created.contacts, [
         { email: 'ops@acme.example', locale: 'en', timezone: 'UTC' },
         { email: 'cto@acme.example', locale: 'es-ES', timezone: 'Europe/Madrid' },
@@ -62,7 +68,10 @@ describe('admin API (app.inject)', () => {
       assert.equal(created.name, 'acme');
       assert.ok(!Number.isNaN(Date.parse(created.createdAt)));
       const list = expectStatus(await h.admin('GET', `${admin}/customers`), 200);
-      assert.deepEqual(list.customers.find((c: { name: string }) => c.name === 'acme'), created);
+      assert.deepEqual(
+        list.customers.find((c: { name: string }) => c.name === 'acme'),
+        created,
+      );
       assertProblem(await h.admin('POST', `${admin}/customers`, { name: 'acme' }), 409, 'conflict');
     });
 
@@ -72,10 +81,17 @@ describe('admin API (app.inject)', () => {
       const badName = await h.admin('POST', `${admin}/customers`, { name: 'no spaces' });
       assertProblem(badName, 400, 'invalid-request');
       assert.match(badName.body.detail, /customer name must be/);
-      assertProblem(await h.admin('POST', `${admin}/customers`, { name: 'zoned', contacts: [{ email: 'a@zoned.example', timezone: 'Mars/Olympus' }] }), 400, 'invalid-request');
+      assertProblem(
+        await h.admin('POST', `${admin}/customers`, { name: 'zoned', contacts: [{ email: 'a@zoned.example', timezone: 'Mars/Olympus' }] }),
+        400,
+        'invalid-request',
+      );
       assertProblem(await h.admin('POST', `${admin}/customers`, { name: 'bad-mail', contacts: [{ email: 'not-an-address' }] }), 400, 'invalid-address');
       assertProblem(await h.admin('POST', `${admin}/customers`, '{"name":'), 400, 'invalid-request');
-      assert.ok(!(await h.admin('GET', `${admin}/customers`)).body.customers.some((c: { name: string }) => ['x', 'zoned', 'bad-mail'].includes(c.name)), 'nothing refused was stored');
+      assert.ok(
+        !(await h.admin('GET', `${admin}/customers`)).body.customers.some((c: { name: string }) => ['x', 'zoned', 'bad-mail'].includes(c.name)),
+        'nothing refused was stored',
+      );
     });
   });
 
@@ -97,7 +113,10 @@ describe('admin API (app.inject)', () => {
       assert.equal(created.deliveryMode, 'relay');
       assert.ok(!JSON.stringify(created).includes('PRIVATE KEY'));
       const list = expectStatus(await h.admin('GET', `${admin}/infrastructures`), 200);
-      assert.deepEqual(list.infrastructures.find((i: { name: string }) => i.name === 'eu-relays'), created);
+      assert.deepEqual(
+        list.infrastructures.find((i: { name: string }) => i.name === 'eu-relays'),
+        created,
+      );
     });
 
     test('an MX infrastructure needs no relay and gets a verification address under its HELO name', async () => {
@@ -129,7 +148,14 @@ describe('admin API (app.inject)', () => {
     test('create shows the credentials once; list and detail carry the queue; unknown names are 404', async () => {
       expectStatus(await h.admin('POST', `${admin}/customers`, { name: 'beta' }), 201);
       const created = expectStatus(
-        await h.admin('POST', `${admin}/instances`, { name: 'beta-prod', customer: 'beta', productLine: 'classic-managed', environment: 'production', infrastructure: 'eu-relays', allowFrom: ['10.0.0.0/24'] }),
+        await h.admin('POST', `${admin}/instances`, {
+          name: 'beta-prod',
+          customer: 'beta',
+          productLine: 'classic-managed',
+          environment: 'production',
+          infrastructure: 'eu-relays',
+          allowFrom: ['10.0.0.0/24'],
+        }),
         201,
       );
       assert.equal(created.credentials.smtp.username, 'beta-prod');
@@ -189,7 +215,13 @@ describe('admin API (app.inject)', () => {
       assert.deepEqual(Object.keys(resumed).sort(), ['heldMs', 'instance', 'released', 'suspended']);
       assert.equal(resumed.suspended, false);
       assert.equal(resumed.released, 0);
-      assert.deepEqual(expectStatus(await h.admin('POST', `${admin}/instances/beta-prod/resume`), 200), { instance: 'beta-prod', suspended: false, heldMs: 0, released: 0, wasSuspended: false });
+      assert.deepEqual(expectStatus(await h.admin('POST', `${admin}/instances/beta-prod/resume`), 200), {
+        instance: 'beta-prod',
+        suspended: false,
+        heldMs: 0,
+        released: 0,
+        wasSuspended: false,
+      });
 
       expectStatus(await h.admin('POST', `${admin}/instances/beta-prod/suspend`, {}), 200);
       assert.equal((await h.admin('GET', `${admin}/instances/beta-prod`)).body.suspendedReason, 'operator', 'the default reason');
@@ -202,7 +234,10 @@ describe('admin API (app.inject)', () => {
       const base = `${admin}/instances/beta-prod`;
       expectStatus(await h.admin('POST', `${base}/suppressions`, { address: 'Gone@Example.com', reason: 'left' }), 201);
       const list = expectStatus(await h.admin('GET', `${base}/suppressions`), 200);
-      assert.deepEqual(list.suppressions.map((s: { address: string; reason: string }) => [s.address, s.reason]), [['gone@example.com', 'left']]);
+      assert.deepEqual(
+        list.suppressions.map((s: { address: string; reason: string }) => [s.address, s.reason]),
+        [['gone@example.com', 'left']],
+      );
       expectStatus(await h.admin('DELETE', `${base}/suppressions/gone@example.com`), 204);
       assert.deepEqual((await h.admin('GET', `${base}/suppressions`)).body.suppressions, []);
       assert.deepEqual(expectStatus(await h.admin('GET', `${base}/webhooks`), 200), { webhooks: [] });
@@ -214,7 +249,15 @@ describe('admin API (app.inject)', () => {
     test('a message accepted through the instance API is counted and can be read with its deliveries', async () => {
       const before = expectStatus(await h.admin('GET', `${admin}/queue`), 200);
       assert.deepEqual(Object.keys(before.total), Object.keys(zeroQueue));
-      const accepted = expectStatus(await h.api(apiKey, 'POST', '/api/v1/messages', { from: 'news@shop.example', to: ['ann@example.com', 'bob@example.org'], subject: 'Hi', text: 'hello' }), 202);
+      const accepted = expectStatus(
+        await h.api(apiKey, 'POST', '/api/v1/messages', {
+          from: 'news@shop.example',
+          to: ['ann@example.com', 'bob@example.org'],
+          subject: 'Hi',
+          text: 'hello',
+        }),
+        202,
+      );
       await h.composed.services.acceptor.flush();
       const queue = expectStatus(await h.admin('GET', `${admin}/queue`), 200);
       assert.equal(queue.total.scheduled, before.total.scheduled + 2);
@@ -224,14 +267,19 @@ describe('admin API (app.inject)', () => {
       const shown = expectStatus(await h.admin('GET', `${admin}/messages/${accepted.id}`), 200);
       assert.equal(shown.message.id, accepted.id);
       assert.equal(shown.message.mailFrom, 'news@shop.example');
-      assert.deepEqual(shown.deliveries.map((d: { recipient: string; state: string }) => `${d.recipient}:${d.state}`).sort(), ['ann@example.com:scheduled', 'bob@example.org:scheduled']);
+      assert.deepEqual(shown.deliveries.map((d: { recipient: string; state: string }) => `${d.recipient}:${d.state}`).sort(), [
+        'ann@example.com:scheduled',
+        'bob@example.org:scheduled',
+      ]);
       assert.ok(shown.events.some((e: { type: string }) => e.type === 'accepted'));
       const detail = expectStatus(await h.admin('GET', `${admin}/instances/shop`), 200);
       assert.equal(detail.queue.scheduled, 2);
       assert.ok(detail.recentEvents.some((e: { type: string; messageId: string }) => e.type === 'accepted' && e.messageId === accepted.id));
 
       const shop = await h.composed.services.fleet.instanceByName('shop');
-      await h.composed.repositories.events.addEvents([{ instanceId: shop.id, type: 'deferred', at: Date.now(), detail: { reply: '451 try later', category: 'transient', attempt: 1 } }]);
+      await h.composed.repositories.events.addEvents([
+        { instanceId: shop.id, type: 'deferred', at: Date.now(), detail: { reply: '451 try later', category: 'transient', attempt: 1 } },
+      ]);
       const latest = expectStatus(await h.admin('GET', `${admin}/instances/shop`), 200).recentEvents[0];
       assert.equal(latest.type, 'deferred');
       assert.deepEqual(latest.detail, { reply: '451 try later', category: 'transient', attempt: 1 }, 'the detail is shown whole');
@@ -243,9 +291,19 @@ describe('admin API (app.inject)', () => {
   describe('capture', () => {
     test('lists captured mail newest first with subject and Message-ID, the source on request; clearing empties it', async () => {
       const captures = h.composed.repositories.captures;
-      await captures.add('a@shop.example', ['x@example.com'], Buffer.from('From: a@shop.example\r\nSubject: First\r\nMessage-ID: <1@shop.example>\r\n\r\nbody one'), 1000);
+      await captures.add(
+        'a@shop.example',
+        ['x@example.com'],
+        Buffer.from('From: a@shop.example\r\nSubject: First\r\nMessage-ID: <1@shop.example>\r\n\r\nbody one'),
+        1000,
+      );
       await captures.add('b@shop.example', ['y@example.com', 'z@example.com'], Buffer.from('From: b@shop.example\r\nSubject: Second\r\n\r\nbody two'), 2000);
-      await captures.add('c@shop.example', ['w@example.com'], Buffer.from('Subject: no From, so not a message mailshift would accept\r\n\r\nstill listed'), 3000);
+      await captures.add(
+        'c@shop.example',
+        ['w@example.com'],
+        Buffer.from('Subject: no From, so not a message mailshift would accept\r\n\r\nstill listed'),
+        3000,
+      );
       const list = expectStatus(await h.admin('GET', `${admin}/capture/messages`), 200);
       assert.deepEqual(
         list.messages.map((m: Record<string, unknown>) => [m.mailFrom, m.subject, m.messageId, m.recipients, 'raw' in m]),
@@ -259,7 +317,8 @@ describe('admin API (app.inject)', () => {
       const one = expectStatus(await h.admin('GET', `${admin}/capture/messages?limit=1&raw=true`), 200);
       assert.equal(one.messages.length, 1);
       assert.equal(one.messages[0].raw, 'Subject: no From, so not a message mailshift would accept\r\n\r\nstill listed');
-      for (const query of ['limit=0', 'limit=1001', 'limit=abc', 'raw=maybe']) assertProblem(await h.admin('GET', `${admin}/capture/messages?${query}`), 400, 'invalid-request');
+      for (const query of ['limit=0', 'limit=1001', 'limit=abc', 'raw=maybe'])
+        assertProblem(await h.admin('GET', `${admin}/capture/messages?${query}`), 400, 'invalid-request');
       expectStatus(await h.admin('DELETE', `${admin}/capture/messages`), 204);
       assert.deepEqual(expectStatus(await h.admin('GET', `${admin}/capture/messages`), 200), { messages: [] });
     });

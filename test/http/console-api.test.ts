@@ -34,7 +34,15 @@ describe('console read routes (app.inject)', () => {
   test('the timeline counts outcome events per type in equal buckets ending now; bounds are checked', async () => {
     const shop = await h.composed.services.fleet.instanceByName('shop');
     now = t0 - 2 * hour;
-    expectStatus(await h.api(shopKey, 'POST', '/api/v1/messages', { from: 'a@shop.example', to: ['x@example.com', 'y@example.org', 'z@example.com'], subject: 's', text: 't' }), 202);
+    expectStatus(
+      await h.api(shopKey, 'POST', '/api/v1/messages', {
+        from: 'a@shop.example',
+        to: ['x@example.com', 'y@example.org', 'z@example.com'],
+        subject: 's',
+        text: 't',
+      }),
+      202,
+    );
     await h.composed.services.acceptor.flush();
     await h.composed.repositories.events.addEvents([
       { instanceId: shop.id, type: 'delivered', at: t0 - hour + 10, detail: {} },
@@ -57,7 +65,8 @@ describe('console read routes (app.inject)', () => {
     const defaults = expectStatus(await h.admin('GET', `${admin}/delivery/timeline`), 200);
     assert.equal(defaults.buckets.length, 48);
     assert.equal(defaults.bucketMs, (24 * hour) / 48);
-    for (const query of ['hours=0', 'hours=745', 'buckets=0', 'buckets=501', 'hours=soon']) assertProblem(await h.admin('GET', `${admin}/delivery/timeline?${query}`), 400, 'invalid-request');
+    for (const query of ['hours=0', 'hours=745', 'buckets=0', 'buckets=501', 'hours=soon'])
+      assertProblem(await h.admin('GET', `${admin}/delivery/timeline?${query}`), 400, 'invalid-request');
   });
 
   test('the queue per destination domain, largest first', async () => {
@@ -74,7 +83,18 @@ describe('console read routes (app.inject)', () => {
     assert.equal(pending.instance, 'shop');
     assert.equal(pending.suspended, false);
     assert.equal(pending.deliveries.length, 2);
-    assert.deepEqual(Object.keys(pending.deliveries[0]).sort(), ['attempts', 'createdAt', 'dueAt', 'id', 'lastReply', 'mailFrom', 'messageId', 'recipient', 'size', 'state']);
+    assert.deepEqual(Object.keys(pending.deliveries[0]).sort(), [
+      'attempts',
+      'createdAt',
+      'dueAt',
+      'id',
+      'lastReply',
+      'mailFrom',
+      'messageId',
+      'recipient',
+      'size',
+      'state',
+    ]);
     assert.equal(pending.deliveries[0].mailFrom, 'a@shop.example');
     assert.equal(pending.deliveries[0].createdAt, new Date(t0 - 2 * hour).toISOString());
     expectStatus(await h.admin('POST', `${admin}/instances/shop/suspend`, {}), 200);
@@ -122,12 +142,18 @@ describe('console read routes (app.inject)', () => {
     await post('/programs', programBody('move', now));
     await post('/programs/move/publish');
 
-    assert.deepEqual(expectStatus(await h.admin('GET', `${admin}/switches/open`), 200).switches, [{ instance: 'acme-dev', program: 'move', wave: 1, state: 'scheduled' }]);
+    assert.deepEqual(expectStatus(await h.admin('GET', `${admin}/switches/open`), 200).switches, [
+      { instance: 'acme-dev', program: 'move', wave: 1, state: 'scheduled' },
+    ]);
     const notices = expectStatus(await h.admin('GET', `${admin}/notices`), 200).notices;
     assert.ok(notices.length >= 2);
     assert.ok(notices.every((n: Record<string, unknown>) => n.customer === 'acme' && n.program === 'move' && n.to === 'ops@acme.example'));
     const dues = notices.map((n: { dueAt: string }) => Date.parse(n.dueAt));
-    assert.deepEqual(dues, [...dues].sort((a, b) => b - a), 'newest due first');
+    assert.deepEqual(
+      dues,
+      [...dues].sort((a, b) => b - a),
+      'newest due first',
+    );
     assert.equal(expectStatus(await h.admin('GET', `${admin}/notices?limit=1`), 200).notices.length, 1);
     assertProblem(await h.admin('GET', `${admin}/notices?limit=0`), 400, 'invalid-request');
   });

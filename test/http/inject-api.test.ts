@@ -37,7 +37,12 @@ describe('instance API (app.inject)', () => {
         assertProblem(await h.call(method, url, body), 401, 'auth-required');
         assertProblem(await h.call(method, url, body, { authorization: 'Basic eDp5' }), 401, 'auth-required');
         // One source per route: ten failures from one source lock it.
-        const wrong = await h.app.inject({ method: method as 'GET', url, remoteAddress: `10.1.0.${routes.findIndex((r) => r[1] === url && r[0] === method) + 1}`, headers: { authorization: 'Bearer ms_000000000000_notavalidkeyatallxxxxxxxxxxxxxx' } });
+        const wrong = await h.app.inject({
+          method: method as 'GET',
+          url,
+          remoteAddress: `10.1.0.${routes.findIndex((r) => r[1] === url && r[0] === method) + 1}`,
+          headers: { authorization: 'Bearer ms_000000000000_notavalidkeyatallxxxxxxxxxxxxxx' },
+        });
         assert.equal(wrong.statusCode, 401);
         assert.match(String(wrong.headers['content-type']), /^application\/problem\+json/);
         assert.equal(wrong.json().code, 'auth-failed');
@@ -45,7 +50,8 @@ describe('instance API (app.inject)', () => {
     }
 
     test('wrong keys from one source end in 429 with Retry-After, and then the right key is refused there too', async () => {
-      const from = (remoteAddress: string, token: string) => h.app.inject({ method: 'GET', url: '/api/v1/upgrade/status', remoteAddress, headers: { authorization: `Bearer ${token}` } });
+      const from = (remoteAddress: string, token: string) =>
+        h.app.inject({ method: 'GET', url: '/api/v1/upgrade/status', remoteAddress, headers: { authorization: `Bearer ${token}` } });
       let locked: Awaited<ReturnType<typeof from>> | undefined;
       for (let i = 0; i < 20 && !locked; i++) {
         const res = await from('10.2.0.1', `ms_${i.toString(16).padStart(12, '0')}_${'x'.repeat(32)}`);
@@ -119,7 +125,11 @@ describe('instance API (app.inject)', () => {
 
     test('the same key with a different request is 422 idempotency-mismatch', async () => {
       assert.equal((await h.api(key, 'POST', '/api/v1/messages', message, { 'idempotency-key': 'mismatch-1' })).status, 202);
-      assertProblem(await h.api(key, 'POST', '/api/v1/messages', { ...message, text: 'other' }, { 'idempotency-key': 'mismatch-1' }), 422, 'idempotency-mismatch');
+      assertProblem(
+        await h.api(key, 'POST', '/api/v1/messages', { ...message, text: 'other' }, { 'idempotency-key': 'mismatch-1' }),
+        422,
+        'idempotency-mismatch',
+      );
     });
 
     test('keys belong to an instance: another instance with the same key sends its own message', async () => {
@@ -138,7 +148,12 @@ describe('instance API (app.inject)', () => {
   });
 
   describe('POST /api/v1/messages/batch', () => {
-    const batch = { from: 'news@shop.example', subject: 'Hi {{ name }}', text: 'Dear {{ name }}', recipients: [{ to: 'a@example.com', substitutions: { name: 'A' } }, { to: 'b@example.com' }] };
+    const batch = {
+      from: 'news@shop.example',
+      subject: 'Hi {{ name }}',
+      text: 'Dear {{ name }}',
+      recipients: [{ to: 'a@example.com', substitutions: { name: 'A' } }, { to: 'b@example.com' }],
+    };
 
     test('202 with one message per recipient; a retry with the key replays', async () => {
       const res = await h.api(key, 'POST', '/api/v1/messages/batch', batch, { 'idempotency-key': 'batch-1' });

@@ -11,7 +11,14 @@ export function expectStatus(res: InjectReply, status: number): any {
 }
 
 /** A request from one source address, so lockouts of one test do not reach another. */
-export async function injectFrom(t: InjectApp, remoteAddress: string, method: string, url: string, headers: Record<string, string> = {}, body?: unknown): Promise<InjectReply> {
+export async function injectFrom(
+  t: InjectApp,
+  remoteAddress: string,
+  method: string,
+  url: string,
+  headers: Record<string, string> = {},
+  body?: unknown,
+): Promise<InjectReply> {
   const res = await t.app.inject({
     method: method as 'GET',
     url,

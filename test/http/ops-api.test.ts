@@ -89,7 +89,8 @@ describe('ops routes and the API description (app.inject)', () => {
 
   test('/api/docs serves a browsable page', async () => {
     let res = await h.call('GET', '/api/docs');
-    for (let hops = 0; res.status >= 300 && res.status < 400 && hops < 3; hops++) res = await h.call('GET', new URL(String(res.headers.location), 'http://x/api/docs/').pathname);
+    for (let hops = 0; res.status >= 300 && res.status < 400 && hops < 3; hops++)
+      res = await h.call('GET', new URL(String(res.headers.location), 'http://x/api/docs/').pathname);
     assert.equal(res.status, 200);
     assert.match(String(res.headers['content-type']), /^text\/html/);
     assert.match(res.text, /swagger/i);

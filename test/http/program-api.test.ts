@@ -16,14 +16,20 @@ describe('program routes (app.inject)', () => {
     await post('/infrastructures', { name: 'blue', relays: ['127.0.0.1:2525'] });
     await post('/infrastructures', { name: 'green', relays: ['127.0.0.1:2526'] });
     await post('/customers', { name: 'acme', contacts: [{ email: 'ops@acme.example', locale: 'es', timezone: 'Europe/Madrid' }] });
-    for (const [name, environment] of [['acme-dev', 'development'], ['acme-prod', 'production']]) {
+    for (const [name, environment] of [
+      ['acme-dev', 'development'],
+      ['acme-prod', 'production'],
+    ]) {
       await post('/instances', { name, customer: 'acme', productLine: 'managed-cloud', environment, infrastructure: 'blue' });
     }
   });
   after(() => h.close());
 
   test('create a draft, list it, plan it', async () => {
-    const created = expectStatus(await h.admin('POST', `${admin}/programs`, programBody('move', now, { waveSize: 1, products: 'managed-cloud', reminders: ['48h'] })), 201);
+    const created = expectStatus(
+      await h.admin('POST', `${admin}/programs`, programBody('move', now, { waveSize: 1, products: 'managed-cloud', reminders: ['48h'] })),
+      201,
+    );
     assert.equal(created.name, 'move');
     assert.equal(created.state, 'draft');
     assert.equal(created.spec.sourceInfrastructure, 'blue');
@@ -33,12 +39,18 @@ describe('program routes (app.inject)', () => {
     assert.equal(created.spec.waveSize, 1);
 
     const list = expectStatus(await h.admin('GET', `${admin}/programs`), 200);
-    assert.deepEqual(list.programs.map((p: Record<string, unknown>) => [p.name, p.state, p.from, p.to]), [['move', 'draft', 'blue', 'green']]);
+    assert.deepEqual(
+      list.programs.map((p: Record<string, unknown>) => [p.name, p.state, p.from, p.to]),
+      [['move', 'draft', 'blue', 'green']],
+    );
 
     const plan = expectStatus(await h.admin('GET', `${admin}/programs/move/plan`), 200);
     assert.equal(plan.program, 'move');
     assert.equal(plan.state, 'draft');
-    assert.deepEqual(plan.waves.filter((w: { retry: boolean }) => !w.retry).map((w: { instances: string[] }) => w.instances), [['acme-dev'], ['acme-prod']]);
+    assert.deepEqual(
+      plan.waves.filter((w: { retry: boolean }) => !w.retry).map((w: { instances: string[] }) => w.instances),
+      [['acme-dev'], ['acme-prod']],
+    );
     assert.ok(plan.totalMs > 0 && plan.perInstanceMs > 0);
     assert.ok(Date.parse(plan.start) <= Date.parse(plan.end));
   });
@@ -61,10 +73,16 @@ describe('program routes (app.inject)', () => {
       if (detail) assert.match(res.body.detail, detail);
     }
     // Weekdays as names or as numbers, products as a list: the forms the CLI and the console send.
-    expectStatus(await h.admin('POST', `${admin}/programs`, programBody('weekly', now, { weekdays: 'mon-fri', products: ['managed-cloud', 'classic-managed'] })), 201);
+    expectStatus(
+      await h.admin('POST', `${admin}/programs`, programBody('weekly', now, { weekdays: 'mon-fri', products: ['managed-cloud', 'classic-managed'] })),
+      201,
+    );
     const listed = expectStatus(await h.admin('POST', `${admin}/programs`, programBody('listed', now, { products: 'managed-cloud,classic-managed' })), 201);
     assert.deepEqual(listed.spec.productLines, ['classic-managed', 'managed-cloud'], 'a comma-separated list, as the CLI sends it');
-    const numbered = expectStatus(await h.admin('POST', `${admin}/programs`, programBody('numbered', now, { weekdays: [1, 3], products: ['managed-cloud'] })), 201);
+    const numbered = expectStatus(
+      await h.admin('POST', `${admin}/programs`, programBody('numbered', now, { weekdays: [1, 3], products: ['managed-cloud'] })),
+      201,
+    );
     assert.deepEqual(numbered.spec.allowed.weekdays, [1, 3]);
     assert.deepEqual(numbered.spec.productLines, ['managed-cloud']);
     assertProblem(await h.admin('GET', `${admin}/programs/nothing/plan`), 404, 'not-found');
@@ -97,12 +115,19 @@ describe('program routes (app.inject)', () => {
     assert.equal(status.name, 'move');
     assert.equal(status.state, 'published');
     assert.equal(status.supportContact, 'help@mailshift.example');
-    assert.deepEqual(status.instances.map((i: { name: string; state: string }) => `${i.name}:${i.state}`).sort(), ['acme-dev:scheduled', 'acme-prod:scheduled']);
+    assert.deepEqual(status.instances.map((i: { name: string; state: string }) => `${i.name}:${i.state}`).sort(), [
+      'acme-dev:scheduled',
+      'acme-prod:scheduled',
+    ]);
     assert.ok(status.waves.every((w: { state: string; actualMs: unknown }) => w.state === 'scheduled' && w.actualMs === null));
 
     const notices = expectStatus(await h.admin('GET', `${admin}/programs/move/notices`), 200).notices;
     assert.equal(notices.length, published.notices);
-    assert.ok(notices.every((n: Record<string, unknown>) => n.to === 'ops@acme.example' && n.locale === 'es' && n.timezone === 'Europe/Madrid' && n.state === 'pending'));
+    assert.ok(
+      notices.every(
+        (n: Record<string, unknown>) => n.to === 'ops@acme.example' && n.locale === 'es' && n.timezone === 'Europe/Madrid' && n.state === 'pending',
+      ),
+    );
     assert.ok(notices.some((n: { kind: string }) => n.kind === 'scheduled'));
     assert.deepEqual(expectStatus(await h.admin('GET', `${admin}/customers/acme/notices`), 200).notices, notices);
     assert.deepEqual(expectStatus(await h.admin('GET', `${admin}/customers/nobody/notices`), 200), { notices: [] });
@@ -125,6 +150,9 @@ describe('program routes (app.inject)', () => {
     assertProblem(optOut, 409, 'opt-out-refused');
     assertProblem(await h.admin('POST', `${admin}/instances/nobody/opt-out`, {}), 404, 'not-found');
     const status = expectStatus(await h.admin('GET', `${admin}/programs/move/status`), 200);
-    assert.deepEqual(status.requests.map((r: { instance: string; kind: string; reason: string }) => `${r.instance}:${r.kind}:${r.reason}`), ['acme-prod:reschedule:Black Friday', 'acme-dev:opt-out:']);
+    assert.deepEqual(
+      status.requests.map((r: { instance: string; kind: string; reason: string }) => `${r.instance}:${r.kind}:${r.reason}`),
+      ['acme-prod:reschedule:Black Friday', 'acme-dev:opt-out:'],
+    );
   });
 });

@@ -12,7 +12,20 @@ import type { CustomerStatus, InstanceUpgradeStatus, UpgradeStatusService } from
 
 const day = 86_400_000;
 /** Every field the customer's page may carry, and nothing else. */
-const allowed = ['instance', 'environment', 'state', 'window', 'estimateMs', 'actualStart', 'actualEnd', 'held', 'switchedAt', 'pausedMs', 'released', 'supportContact'];
+const allowed = [
+  'instance',
+  'environment',
+  'state',
+  'window',
+  'estimateMs',
+  'actualStart',
+  'actualEnd',
+  'held',
+  'switchedAt',
+  'pausedMs',
+  'released',
+  'supportContact',
+];
 const operatorOnly = ['program', 'phase', 'wave', 'retry', 'error', 'attempts', 'haltedReason'];
 
 describe('customer status API (app.inject)', () => {
@@ -66,7 +79,10 @@ describe('customer status API (app.inject)', () => {
     assert.equal(res.body.timezone, 'Europe/Madrid');
     assert.deepEqual(res.body.instances.map((i: { instance: string }) => i.instance).sort(), ['acme-dev', 'acme-prod']);
     const other = await h.call('GET', `/api/status/v1/${otherToken}`);
-    assert.deepEqual(other.body.instances.map((i: { instance: string }) => i.instance), ['globex-prod']);
+    assert.deepEqual(
+      other.body.instances.map((i: { instance: string }) => i.instance),
+      ['globex-prod'],
+    );
     // Without a contact: the defaults.
     assert.equal(other.body.locale, 'en');
     assert.equal(other.body.timezone, 'UTC');
@@ -138,7 +154,10 @@ function reported(extra: Record<string, unknown>): InstanceUpgradeStatus {
 describe('customer status presenter: an allow-list', () => {
   const page: CustomerStatus = {
     customer: { id: 1, name: 'acme', contacts: [{ email: 'ops@acme.example', locale: 'en', timezone: 'UTC' }], createdAt: 0 },
-    instances: [reported({ error: 'rebind failed on relay-7', attempts: 2, haltedReason: 'threshold' }), { instance: 'acme-dev', environment: 'development', state: 'not-scheduled', supportContact: null, program: 'x' }],
+    instances: [
+      reported({ error: 'rebind failed on relay-7', attempts: 2, haltedReason: 'threshold' }),
+      { instance: 'acme-dev', environment: 'development', state: 'not-scheduled', supportContact: null, program: 'x' },
+    ],
   };
 
   test('a field the operators\u2019 view gains is not on the page unless added to the presenter', () => {

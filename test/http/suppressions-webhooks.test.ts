@@ -41,7 +41,12 @@ describe('suppressions and webhooks (app.inject)', () => {
     test('an internationalised domain is stored in its A-label form and removed in either form', async () => {
       const added = await h.api(key, 'POST', '/api/v1/suppressions', { address: 'ana@bücher.example' });
       assert.equal(added.body.address, 'ana@xn--bcher-kva.example');
-      assert.equal((await h.api(key, 'GET', '/api/v1/suppressions')).body.suppressions.some((s: { address: string; reason: string }) => s.address === 'ana@xn--bcher-kva.example' && s.reason === 'added by API'), true);
+      assert.equal(
+        (await h.api(key, 'GET', '/api/v1/suppressions')).body.suppressions.some(
+          (s: { address: string; reason: string }) => s.address === 'ana@xn--bcher-kva.example' && s.reason === 'added by API',
+        ),
+        true,
+      );
       assert.equal((await h.api(key, 'DELETE', `/api/v1/suppressions/${encodeURIComponent('ana@bücher.example')}`)).status, 204);
       assertProblem(await h.api(key, 'DELETE', '/api/v1/suppressions/ana@xn--bcher-kva.example'), 404, 'not-found');
     });

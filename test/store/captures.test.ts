@@ -29,11 +29,20 @@ for (const kind of testDatabases()) {
       const newest = added.slice().reverse();
 
       const page1 = await captures.list(2);
-      assert.deepEqual(page1.map((c) => c.id), newest.slice(0, 2));
+      assert.deepEqual(
+        page1.map((c) => c.id),
+        newest.slice(0, 2),
+      );
       const page2 = await captures.list(2, page1[1]!.id);
-      assert.deepEqual(page2.map((c) => c.id), newest.slice(2, 4));
+      assert.deepEqual(
+        page2.map((c) => c.id),
+        newest.slice(2, 4),
+      );
       const page3 = await captures.list(2, page2[1]!.id);
-      assert.deepEqual(page3.map((c) => c.id), newest.slice(4));
+      assert.deepEqual(
+        page3.map((c) => c.id),
+        newest.slice(4),
+      );
       assert.deepEqual(await captures.list(2, page3[0]!.id), []);
       assert.deepEqual(page3[0]?.raw.toString(), 'm0');
     });
@@ -46,7 +55,10 @@ for (const kind of testDatabases()) {
       assert.deepEqual(await captures.list(10), []);
       const next = await captures.add('c@acme.test', ['x@x.test'], raw, t0 + 1);
       assert.ok(next > last, 'ids are not reused after a clear');
-      assert.deepEqual((await captures.list(10)).map((c) => c.mailFrom), ['c@acme.test']);
+      assert.deepEqual(
+        (await captures.list(10)).map((c) => c.mailFrom),
+        ['c@acme.test'],
+      );
     });
   });
 }

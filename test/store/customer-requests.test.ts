@@ -13,7 +13,10 @@ for (const kind of testDatabases()) {
       const program = await published(fx);
       await fx.customerRequests.recordRequest(fx.instance.id, program.id, 'reschedule', 'peak season', 'refused: …', t0 + 3);
       await fx.customerRequests.recordRequest(fx.other.id, null, 'opt-out', 'no thanks', 'No upgrade is scheduled.', t0 + 4);
-      assert.deepEqual((await fx.customerRequests.requests(program.id)).map((r) => [r.instance, r.kind, r.reason, r.answer, r.at]), [['acme-prod', 'reschedule', 'peak season', 'refused: …', t0 + 3]]);
+      assert.deepEqual(
+        (await fx.customerRequests.requests(program.id)).map((r) => [r.instance, r.kind, r.reason, r.answer, r.at]),
+        [['acme-prod', 'reschedule', 'peak season', 'refused: …', t0 + 3]],
+      );
     });
   });
 }

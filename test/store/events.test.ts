@@ -26,12 +26,24 @@ for (const kind of testDatabases()) {
         paged.push(...page.map((e) => e.id));
         cursor = page[page.length - 1]!.id;
       }
-      assert.deepEqual(paged, all.map((e) => e.id));
-      assert.deepEqual(paged, [...paged].sort((x, y) => x - y));
+      assert.deepEqual(
+        paged,
+        all.map((e) => e.id),
+      );
+      assert.deepEqual(
+        paged,
+        [...paged].sort((x, y) => x - y),
+      );
       assert.deepEqual(await fx.events.eventsAfter(fx.instance.id, cursor, 3), []);
 
       const recent = await fx.events.recentEvents(fx.instance.id, 2);
-      assert.deepEqual(recent.map((e) => e.id), all.slice(-2).map((e) => e.id).reverse());
+      assert.deepEqual(
+        recent.map((e) => e.id),
+        all
+          .slice(-2)
+          .map((e) => e.id)
+          .reverse(),
+      );
     });
 
     test('addEvents stores events about no delivery beside the spool ones, each for its own instance', async () => {
@@ -43,13 +55,22 @@ for (const kind of testDatabases()) {
         { instanceId: fx.other.id, type: 'upgrade.started', at: t0 + 2, detail: { program: 'move' } },
       ]);
       const mine = await fx.events.eventsAfter(fx.instance.id, 0, 10);
-      assert.deepEqual(mine.map((e) => [e.type, e.messageId, e.deliveryId, e.recipient]), [
-        ['accepted', 'm-1', null, null],
-        ['upgrade.scheduled', null, null, null],
-      ]);
+      assert.deepEqual(
+        mine.map((e) => [e.type, e.messageId, e.deliveryId, e.recipient]),
+        [
+          ['accepted', 'm-1', null, null],
+          ['upgrade.scheduled', null, null, null],
+        ],
+      );
       assert.deepEqual(mine[1]!.detail, { program: 'move' });
-      assert.deepEqual((await fx.events.eventsAfter(fx.other.id, 0, 10)).map((e) => e.type), ['upgrade.started']);
-      assert.deepEqual((await fx.events.eventsForMessage('m-1')).map((e) => e.type), ['accepted']);
+      assert.deepEqual(
+        (await fx.events.eventsAfter(fx.other.id, 0, 10)).map((e) => e.type),
+        ['upgrade.started'],
+      );
+      assert.deepEqual(
+        (await fx.events.eventsForMessage('m-1')).map((e) => e.type),
+        ['accepted'],
+      );
     });
   });
 }

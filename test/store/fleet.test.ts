@@ -12,7 +12,10 @@ const contacts = [
 const rich: Omit<Infrastructure, 'id'> = {
   name: 'eu-west',
   deliveryMode: 'relay',
-  relays: [{ host: 'relay-1.eu.test', port: 25 }, { host: 'relay-2.eu.test', port: 587 }],
+  relays: [
+    { host: 'relay-1.eu.test', port: 25 },
+    { host: 'relay-2.eu.test', port: 587 },
+  ],
   sourceAddresses: ['192.0.2.10', '2001:db8::10'],
   heloName: 'mta.eu.test',
   dkim: [{ domain: 'acme.test', selector: 's1', privateKey: '-----BEGIN PRIVATE KEY-----\nMIIB…\n"quoted" é\n-----END PRIVATE KEY-----\n' }],
@@ -39,10 +42,16 @@ for (const kind of testDatabases()) {
       assert.equal(await fleet.findCustomer('Nobody'), undefined);
 
       const all = await fleet.listCustomers();
-      assert.deepEqual(all.map((c) => c.name), ['Acme', 'Globex', 'Initech']);
+      assert.deepEqual(
+        all.map((c) => c.name),
+        ['Acme', 'Globex', 'Initech'],
+      );
       assert.deepEqual(all[0]!.contacts, []);
       assert.deepEqual(all[1]!.contacts, contacts);
-      assert.deepEqual(all[2]!.contacts.map((c) => c.email), ['bill@initech.test']);
+      assert.deepEqual(
+        all[2]!.contacts.map((c) => c.email),
+        ['bill@initech.test'],
+      );
     });
 
     test('customers: a duplicate name is rejected and leaves the first intact', async () => {
@@ -65,7 +74,10 @@ for (const kind of testDatabases()) {
       const mx = await fleet.createInfrastructure({ ...infrastructureInput('direct'), deliveryMode: 'mx', relays: [] });
       assert.equal((await fleet.findInfrastructure({ id: mx.id }))?.deliveryMode, 'mx');
 
-      assert.deepEqual((await fleet.listInfrastructures()).map((i) => i.id), [blue.id, mx.id, created.id, green.id]);
+      assert.deepEqual(
+        (await fleet.listInfrastructures()).map((i) => i.id),
+        [blue.id, mx.id, created.id, green.id],
+      );
     });
 
     test('infrastructures: updateRelays replaces the relays only', async () => {
@@ -111,7 +123,10 @@ for (const kind of testDatabases()) {
       assertFields(await fleet.findInstance({ id: created.id }), expected);
       assert.equal(await fleet.findInstance({ name: 'nobody' }), undefined);
       assert.equal(await fleet.findInstance({ id: 999_999 }), undefined);
-      assert.deepEqual((await fleet.listInstances()).map((i) => i.id), [other.id, instance.id, created.id]);
+      assert.deepEqual(
+        (await fleet.listInstances()).map((i) => i.id),
+        [other.id, instance.id, created.id],
+      );
 
       await fleet.rebindInstance(instance.id, green.id);
       assert.equal((await fleet.findInstance({ id: instance.id }))?.infrastructureId, green.id);

@@ -12,7 +12,11 @@ for (const kind of testDatabases()) {
       const fx = f();
       const idem = { key: 'retry-1', requestHash: 'h', response: '{"id":"first"}' };
       await fx.spool.commit([{ ...message('first', fx.instance.id, ['a@example.test']), idempotency: idem }], t0, t0 + day);
-      const second = fx.spool.commit([{ ...message('second', fx.instance.id, ['a@example.test']), idempotency: { ...idem, response: '{"id":"second"}' } }], t0 + 1, t0 + day);
+      const second = fx.spool.commit(
+        [{ ...message('second', fx.instance.id, ['a@example.test']), idempotency: { ...idem, response: '{"id":"second"}' } }],
+        t0 + 1,
+        t0 + day,
+      );
       await assert.rejects(second, (err) => isUniqueViolation(err));
       assert.equal(await fx.spool.findMessage('second'), undefined);
       assert.deepEqual(await fx.idempotency.find(fx.instance.id, 'retry-1'), { requestHash: 'h', response: '{"id":"first"}' });

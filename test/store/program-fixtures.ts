@@ -28,9 +28,25 @@ export async function published(fx: Fixture) {
   const program = await fx.programs.create('move', spec, t0);
   const planned = (i: typeof fx.instance) => ({ id: i.id, name: i.name, customerId: i.customerId, environment: i.environment, productLine: i.productLine });
   const waves: PlannedWave[] = [
-    { index: 1, phase: 'non-production', start: t0 + 8 * day, end: t0 + 8 * day + 3_600_000, estimateMs: 600_000, instances: [planned(fx.other)], retry: false },
+    {
+      index: 1,
+      phase: 'non-production',
+      start: t0 + 8 * day,
+      end: t0 + 8 * day + 3_600_000,
+      estimateMs: 600_000,
+      instances: [planned(fx.other)],
+      retry: false,
+    },
     { index: 2, phase: 'non-production', start: t0 + 8 * day + 3_600_000, end: t0 + 8 * day + 7_200_000, estimateMs: 600_000, instances: [], retry: true },
-    { index: 3, phase: 'production', start: t0 + 31 * day, end: t0 + 31 * day + 3_600_000, estimateMs: 600_000, instances: [planned(fx.instance)], retry: false },
+    {
+      index: 3,
+      phase: 'production',
+      start: t0 + 31 * day,
+      end: t0 + 31 * day + 3_600_000,
+      estimateMs: 600_000,
+      instances: [planned(fx.instance)],
+      retry: false,
+    },
   ];
   await fx.programs.publish(program.id, waves, t0 + 1);
   return program;

@@ -15,9 +15,21 @@ for (const kind of testDatabases()) {
       assert.equal(found.state, 'published');
       assert.equal(found.publishedAt, t0 + 1);
       assert.deepEqual(found.spec, spec);
-      assert.deepEqual((await fx.waves.waves(program.id)).map((w) => w.idx), [1, 2, 3]);
-      assert.deepEqual((await fx.switches.switches(program.id)).map((s) => [s.instanceName, s.waveIdx, s.state]), [['acme-dev', 1, 'scheduled'], ['acme-prod', 3, 'scheduled']]);
-      assert.deepEqual((await fx.programs.list(['published'])).map((p) => p.name), ['move']);
+      assert.deepEqual(
+        (await fx.waves.waves(program.id)).map((w) => w.idx),
+        [1, 2, 3],
+      );
+      assert.deepEqual(
+        (await fx.switches.switches(program.id)).map((s) => [s.instanceName, s.waveIdx, s.state]),
+        [
+          ['acme-dev', 1, 'scheduled'],
+          ['acme-prod', 3, 'scheduled'],
+        ],
+      );
+      assert.deepEqual(
+        (await fx.programs.list(['published'])).map((p) => p.name),
+        ['move'],
+      );
       assert.deepEqual(await fx.programs.list(['draft']), []);
     });
 

@@ -15,7 +15,11 @@ for (const kind of testDatabases()) {
       const claimed = await fx.spool.claim(t0, 10, 'w', 60_000);
       const done = claimed.find((d) => d.messageId === 'done')!;
       await fx.spool.record([{ kind: 'delivered', delivery: done, reply: '250 ok', at: t0 + 1000 }]);
-      await fx.spool.release(claimed.filter((d) => d !== done).map((d) => d.id), 'w', t0 + 2000);
+      await fx.spool.release(
+        claimed.filter((d) => d !== done).map((d) => d.id),
+        'w',
+        t0 + 2000,
+      );
 
       const now = t0 + 10 * day;
       const pruned = await fx.retention.prune(now - 7 * day, now - 5 * day, now - day);

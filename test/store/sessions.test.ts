@@ -46,7 +46,10 @@ for (const kind of testDatabases()) {
       await sessions.create('live', t0, t0 + 3 * hour);
       await sessions.create('new', t0 + 2 * hour, t0 + 14 * hour);
       const rows = await f().store.db.selectFrom('sessions').select('id').orderBy('id').execute();
-      assert.deepEqual(rows.map((r) => r.id), ['live', 'new']);
+      assert.deepEqual(
+        rows.map((r) => r.id),
+        ['live', 'new'],
+      );
       assert.equal(await sessions.prune(t0 + 3 * hour), 1);
     });
   });

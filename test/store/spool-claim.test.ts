@@ -61,7 +61,10 @@ for (const kind of testDatabases()) {
 
       const recovered = await spool.claim(t0 + lease + 1, 10, 'survivor', lease);
       assert.deepEqual(ids(recovered), ids(claimed));
-      assert.ok(recovered.every((d) => d.attempts === 0), 'a crash burns no attempt');
+      assert.ok(
+        recovered.every((d) => d.attempts === 0),
+        'a crash burns no attempt',
+      );
       assert.equal(await spool.countInflight(instance.id), 3);
       // The new lease runs from the recovery claim.
       assert.deepEqual(await spool.claim(t0 + lease + 2, 10, 'third', lease), []);
@@ -78,7 +81,10 @@ for (const kind of testDatabases()) {
       assert.equal(claimed.length, 2);
       assert.ok(claimed.every((d) => d.instanceId === other.id));
       const late = await spool.claim(t0 + 10 * day, 10, 'w', lease);
-      assert.ok(late.every((d) => d.instanceId === other.id), 'still held, however late');
+      assert.ok(
+        late.every((d) => d.instanceId === other.id),
+        'still held, however late',
+      );
 
       await suspensions.resume(instance.id, t0 + 10 * day);
       const released = await spool.claim(t0 + 10 * day, 10, 'w', lease);
@@ -117,7 +123,11 @@ for (const kind of testDatabases()) {
 
       const kept = claimed.find((d) => d.id !== d0!.id)!;
       const toRelease = claimed.filter((d) => d.id !== kept.id);
-      await spool.release(toRelease.map((d) => d.id), 'w', t0 + 2_000);
+      await spool.release(
+        toRelease.map((d) => d.id),
+        'w',
+        t0 + 2_000,
+      );
       assert.equal(await spool.countInflight(instance.id), 1);
       for (const d of toRelease) {
         const [row] = await spool.deliveriesOf(d.messageId);
@@ -185,10 +195,7 @@ for (const kind of testDatabases()) {
       await spool.commit(messages('b', other.id, 60), t0, t0 + day);
       const seen = new Set<number>();
       for (let round = 0; round < 20; round++) {
-        const results = await Promise.all([
-          spool.claim(t0 + round, 15, `owner-a-${round}`, lease),
-          spool.claim(t0 + round, 15, `owner-b-${round}`, lease),
-        ]);
+        const results = await Promise.all([spool.claim(t0 + round, 15, `owner-a-${round}`, lease), spool.claim(t0 + round, 15, `owner-b-${round}`, lease)]);
         const all = results.flat().map((d) => d.id);
         assert.equal(new Set(all).size, all.length, `round ${round}: a delivery claimed twice`);
         for (const id of all) {

@@ -40,12 +40,25 @@ for (const kind of testDatabases()) {
       assert.equal(a[1]!.lastCategory, 'suppressed');
       assert.equal(a[0]!.lastReply, null);
       assert.equal(new Set(a.map((d) => d.id)).size, 3);
-      assert.deepEqual((await spool.deliveriesOf('m-b')).map((d) => d.state), ['scheduled', 'scheduled']);
-      assert.deepEqual((await spool.deliveriesOf('m-c')).map((d) => d.state), ['suppressed', 'suppressed']);
+      assert.deepEqual(
+        (await spool.deliveriesOf('m-b')).map((d) => d.state),
+        ['scheduled', 'scheduled'],
+      );
+      assert.deepEqual(
+        (await spool.deliveriesOf('m-c')).map((d) => d.state),
+        ['suppressed', 'suppressed'],
+      );
       assert.deepEqual(await spool.deliveriesOf('m-unknown'), []);
 
       const found = await spool.findMessage('m-b');
-      assert.deepEqual(found, { id: 'm-b', instanceId: instance.id, mailFrom: 'news@acme.test', size: binary.length, headerMessageId: '<m-b@acme.test>', createdAt: t0 });
+      assert.deepEqual(found, {
+        id: 'm-b',
+        instanceId: instance.id,
+        mailFrom: 'news@acme.test',
+        size: binary.length,
+        headerMessageId: '<m-b@acme.test>',
+        createdAt: t0,
+      });
       assert.equal(await spool.findMessage('m-unknown'), undefined);
     });
 
@@ -66,7 +79,10 @@ for (const kind of testDatabases()) {
       );
       assert.deepEqual(eventsA[0]!.detail, { recipients: 3, size: a.raw.length });
       assert.deepEqual(eventsA[1]!.detail, { reason: 'complaint' });
-      assert.deepEqual((await f().events.eventsForMessage('m-b')).map((e) => e.type), ['accepted']);
+      assert.deepEqual(
+        (await f().events.eventsForMessage('m-b')).map((e) => e.type),
+        ['accepted'],
+      );
       assert.deepEqual(
         (await f().events.eventsForMessage('m-c')).map((e) => [e.type, e.recipient, e.detail]),
         [
@@ -93,7 +109,10 @@ for (const kind of testDatabases()) {
 
     test('an idempotency key is stored with its message and found per instance', async () => {
       const { spool, instance, other } = f();
-      const keyed = { ...message('m-k', instance.id, ['ann@example.test']), idempotency: { key: 'order-42', requestHash: 'sha256:abc', response: '{"id":"m-k"}' } };
+      const keyed = {
+        ...message('m-k', instance.id, ['ann@example.test']),
+        idempotency: { key: 'order-42', requestHash: 'sha256:abc', response: '{"id":"m-k"}' },
+      };
       await spool.commit([keyed, message('m-plain', instance.id, ['bob@example.test'])], t0, t0 + day);
 
       assert.deepEqual(await f().idempotency.find(instance.id, 'order-42'), { requestHash: 'sha256:abc', response: '{"id":"m-k"}' });
@@ -101,7 +120,11 @@ for (const kind of testDatabases()) {
       assert.equal(await f().idempotency.find(instance.id, 'order-43'), undefined);
 
       // The same key on another instance is a different key.
-      await spool.commit([{ ...message('m-k2', other.id, ['ann@example.test']), idempotency: { key: 'order-42', requestHash: 'sha256:def', response: '{"id":"m-k2"}' } }], t0 + 1, t0 + day);
+      await spool.commit(
+        [{ ...message('m-k2', other.id, ['ann@example.test']), idempotency: { key: 'order-42', requestHash: 'sha256:def', response: '{"id":"m-k2"}' } }],
+        t0 + 1,
+        t0 + day,
+      );
       assert.deepEqual(await f().idempotency.find(other.id, 'order-42'), { requestHash: 'sha256:def', response: '{"id":"m-k2"}' });
       assert.deepEqual(await f().idempotency.find(instance.id, 'order-42'), { requestHash: 'sha256:abc', response: '{"id":"m-k"}' });
     });
@@ -119,8 +142,14 @@ for (const kind of testDatabases()) {
       assert.deepEqual(await spool.deliveriesOf('m-2'), []);
       assert.deepEqual(await f().events.eventsForMessage('m-2'), []);
       assert.equal(await f().idempotency.find(instance.id, 'k-2'), undefined);
-      assert.deepEqual((await spool.deliveriesOf('m-1')).map((d) => d.recipient), ['ann@example.test']);
-      assert.deepEqual((await f().events.eventsForMessage('m-1')).map((e) => e.type), ['accepted']);
+      assert.deepEqual(
+        (await spool.deliveriesOf('m-1')).map((d) => d.recipient),
+        ['ann@example.test'],
+      );
+      assert.deepEqual(
+        (await f().events.eventsForMessage('m-1')).map((e) => e.type),
+        ['accepted'],
+      );
     });
 
     test('committing nothing is a no-op', async () => {

@@ -62,8 +62,17 @@ for (const kind of testDatabases()) {
       assert.equal(again?.attempts, 1);
 
       const events = await fx.events.eventsForMessage('m-1');
-      assert.deepEqual(events.map((e) => e.type), ['accepted', 'deferred']);
-      assert.deepEqual(events[1]!.detail, { reply: '451 4.7.1 greylisted', attempt: 1, category: 'rate-limited', retryAt: new Date(retryAt).toISOString(), infrastructureId: fx.blue.id });
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['accepted', 'deferred'],
+      );
+      assert.deepEqual(events[1]!.detail, {
+        reply: '451 4.7.1 greylisted',
+        attempt: 1,
+        category: 'rate-limited',
+        retryAt: new Date(retryAt).toISOString(),
+        infrastructureId: fx.blue.id,
+      });
     });
 
     test('bounced with suppress: final and the recipient is suppressed, case-insensitively', async () => {
@@ -77,7 +86,10 @@ for (const kind of testDatabases()) {
       assert.deepEqual([...found.keys()], ['ann.smith@example.test']);
       assert.match(found.get('ann.smith@example.test')!, /550 5\.1\.1 no such user/);
       assert.equal((await fx.suppressions.matching(fx.other.id, ['ann.smith@example.test'])).size, 0, 'suppression is per instance');
-      assert.deepEqual((await fx.suppressions.list(fx.instance.id)).map((s) => [s.address, s.createdAt]), [['ann.smith@example.test', t0 + 100]]);
+      assert.deepEqual(
+        (await fx.suppressions.list(fx.instance.id)).map((s) => [s.address, s.createdAt]),
+        [['ann.smith@example.test', t0 + 100]],
+      );
       assert.equal((await fx.events.eventsForMessage('m-1'))[1]!.type, 'bounced');
     });
 
@@ -91,7 +103,10 @@ for (const kind of testDatabases()) {
       await fx.suppressions.add(fx.instance.id, 'bob@example.test', 'manual', t0);
       const d2 = await claimOne(fx, 'm-2', 'bob@example.test');
       await fx.spool.record([{ kind: 'bounced', delivery: d2, reply: '550 gone', category: 'unknown-user', at: t0 + 2, suppress: true }]);
-      assert.deepEqual((await fx.suppressions.list(fx.instance.id)).map((s) => s.reason), ['manual']);
+      assert.deepEqual(
+        (await fx.suppressions.list(fx.instance.id)).map((s) => s.reason),
+        ['manual'],
+      );
     });
 
     test('expired: final and burns no attempt', async () => {
@@ -127,7 +142,10 @@ for (const kind of testDatabases()) {
           ['delivered', 'a@example.test', 2],
         ],
       );
-      assert.deepEqual(events.map((e) => e.id), [...events.map((e) => e.id)].sort((x, y) => x - y));
+      assert.deepEqual(
+        events.map((e) => e.id),
+        [...events.map((e) => e.id)].sort((x, y) => x - y),
+      );
       assert.deepEqual([(await row(fx, 'm-1')).attempts], [2]);
     });
 
@@ -136,7 +154,10 @@ for (const kind of testDatabases()) {
       await fx.spool.commit([message('m-1', fx.instance.id, ['a@x.test', 'b@x.test', 'c@x.test'])], t0, t0 + day);
       const claimed = await fx.spool.claim(t0, 10, 'w', lease);
       await fx.spool.record(claimed.map((d) => ({ kind: 'delivered' as const, delivery: d, reply: '250', at: t0 + 5 })));
-      assert.deepEqual((await fx.spool.deliveriesOf('m-1')).map((d) => d.state), ['delivered', 'delivered', 'delivered']);
+      assert.deepEqual(
+        (await fx.spool.deliveriesOf('m-1')).map((d) => d.state),
+        ['delivered', 'delivered', 'delivered'],
+      );
       await fx.spool.record([]);
     });
   });

@@ -38,7 +38,10 @@ for (const kind of testDatabases()) {
       const suppressed = [0, 499, 500, 501, 999, 1_000, 1_233].map((i) => addresses[i]!);
       for (const a of suppressed) await suppressions.add(instance.id, a, `reason ${a}`, t0);
 
-      const found = await suppressions.matching(instance.id, addresses.map((a) => a.toUpperCase()));
+      const found = await suppressions.matching(
+        instance.id,
+        addresses.map((a) => a.toUpperCase()),
+      );
       assert.deepEqual([...found.keys()].sort(), [...suppressed].sort());
       for (const a of suppressed) assert.equal(found.get(a), `reason ${a}`);
     });
@@ -52,7 +55,11 @@ for (const kind of testDatabases()) {
       assert.equal(await suppressions.remove(instance.id, 'amy@example.test'), false);
       assert.deepEqual(await suppressions.list(instance.id), []);
       assert.equal((await suppressions.matching(instance.id, ['amy@example.test'])).size, 0);
-      assert.deepEqual((await suppressions.list(other.id)).map((s) => s.address), ['amy@example.test'], 'other instance untouched');
+      assert.deepEqual(
+        (await suppressions.list(other.id)).map((s) => s.address),
+        ['amy@example.test'],
+        'other instance untouched',
+      );
 
       assert.equal(await suppressions.add(instance.id, 'amy@example.test', 'again', t0 + 1), true, 'can be suppressed again');
     });

@@ -46,7 +46,11 @@ for (const kind of testDatabases()) {
       assert.equal(mine.length, 2);
       for (const d of mine) assert.equal(d.expiresAt, expiresAt + 5 * hour + 123);
       const theirs = now.filter((d) => d.instanceId === other.id);
-      assert.deepEqual(theirs.map((d) => d.expiresAt), [expiresAt], 'other instances keep their expiry');
+      assert.deepEqual(
+        theirs.map((d) => d.expiresAt),
+        [expiresAt],
+        'other instances keep their expiry',
+      );
 
       // Leases of the deliveries claimed above have run out by then too.
       const retried = (await spool.claim(retryAt, 10, 'w', lease)).find((d) => d.id === first!.id);
@@ -61,7 +65,10 @@ for (const kind of testDatabases()) {
       await spool.record([{ kind: 'delivered', delivery: d!, reply: '250', at: t0 + 1 }]);
       await suspensions.suspend(instance.id, t0 + 2, 'switch');
       assert.deepEqual(await suspensions.resume(instance.id, t0 + hour), { kind: 'resumed', heldMs: hour - 2, released: 0 });
-      assert.deepEqual((await spool.deliveriesOf('m-1')).map((r) => r.state), ['delivered', 'suppressed']);
+      assert.deepEqual(
+        (await spool.deliveriesOf('m-1')).map((r) => r.state),
+        ['delivered', 'suppressed'],
+      );
     });
 
     test('two suspensions add up; only held time counts', async () => {

@@ -19,17 +19,23 @@ for (const kind of testDatabases()) {
       assert.equal(after!.state, 'rolling-back');
       assert.equal(after!.startedAt, t0 + 10);
       assert.equal(after!.error, 'pre-check: refused');
-      assert.deepEqual((await fx.switches.switchLog(sw!.id)).map((l) => [l.from, l.to, l.detail]), [
-        ['scheduled', 'prechecking', null],
-        ['prechecking', 'rolling-back', 'pre-check: refused'],
-      ]);
+      assert.deepEqual(
+        (await fx.switches.switchLog(sw!.id)).map((l) => [l.from, l.to, l.detail]),
+        [
+          ['scheduled', 'prechecking', null],
+          ['prechecking', 'rolling-back', 'pre-check: refused'],
+        ],
+      );
     });
 
     test('switchOf finds the instance switch with its program; openOnly leaves out finished programs', async () => {
       const fx = f();
       const program = await published(fx);
       const found = (await fx.switches.switchOf(fx.instance.id))!;
-      assert.deepEqual([found.program.name, found.switch.instanceName, found.switch.environment, found.switch.customerId], ['move', 'acme-prod', 'production', fx.instance.customerId]);
+      assert.deepEqual(
+        [found.program.name, found.switch.instanceName, found.switch.environment, found.switch.customerId],
+        ['move', 'acme-prod', 'production', fx.instance.customerId],
+      );
       await fx.programs.setState(program.id, 'completed');
       assert.equal(await fx.switches.switchOf(fx.instance.id), undefined);
       assert.equal((await fx.switches.switchOf(fx.instance.id, false))?.program.state, 'completed');
@@ -40,7 +46,14 @@ for (const kind of testDatabases()) {
       const fx = f();
       const program = await published(fx);
       const [sw] = await fx.switches.switches(program.id, 1);
-      for (const [from, to] of [['scheduled', 'prechecking'], ['prechecking', 'suspending'], ['suspending', 'draining'], ['draining', 'rebinding'], ['rebinding', 'verifying'], ['verifying', 'resuming']] as const) {
+      for (const [from, to] of [
+        ['scheduled', 'prechecking'],
+        ['prechecking', 'suspending'],
+        ['suspending', 'draining'],
+        ['draining', 'rebinding'],
+        ['rebinding', 'verifying'],
+        ['verifying', 'resuming'],
+      ] as const) {
         await fx.switches.transition(sw!.id, from, to, t0, from === 'scheduled' ? { started_at: t0 } : {});
       }
       assert.deepEqual(await fx.switches.completedDurations(), []);

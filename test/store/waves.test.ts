@@ -12,11 +12,14 @@ for (const kind of testDatabases()) {
       const fx = f();
       const program = await published(fx);
       const waves = await fx.waves.waves(program.id);
-      assert.deepEqual(waves.map((w) => [w.idx, w.phase, w.retry, w.state, w.start]), [
-        [1, 'non-production', false, 'scheduled', t0 + 8 * day],
-        [2, 'non-production', true, 'scheduled', t0 + 8 * day + 3_600_000],
-        [3, 'production', false, 'scheduled', t0 + 31 * day],
-      ]);
+      assert.deepEqual(
+        waves.map((w) => [w.idx, w.phase, w.retry, w.state, w.start]),
+        [
+          [1, 'non-production', false, 'scheduled', t0 + 8 * day],
+          [2, 'non-production', true, 'scheduled', t0 + 8 * day + 3_600_000],
+          [3, 'production', false, 'scheduled', t0 + 31 * day],
+        ],
+      );
       await fx.waves.setWave(waves[0]!.id, { state: 'running', actual_start: t0 + 8 * day + 5 });
       await fx.waves.setWave(waves[0]!.id, { state: 'completed', actual_end: t0 + 8 * day + 60_000 });
       const [first, second] = await fx.waves.waves(program.id);

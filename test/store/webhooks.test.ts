@@ -12,7 +12,16 @@ for (const kind of testDatabases()) {
       const a = await webhooks.create(instance.id, 'https://hooks.acme.test/a', 'secret-a', 0, t0);
       const b = await webhooks.create(other.id, 'https://hooks.acme.test/b', 'secret-b', 42, t0);
       const c = await webhooks.create(instance.id, 'https://hooks.acme.test/c', 'secret-c', 7, t0);
-      assert.deepEqual(a, { id: a.id, instanceId: instance.id, url: 'https://hooks.acme.test/a', secret: 'secret-a', cursor: 0, failures: 0, nextAttemptAt: 0, lastError: null });
+      assert.deepEqual(a, {
+        id: a.id,
+        instanceId: instance.id,
+        url: 'https://hooks.acme.test/a',
+        secret: 'secret-a',
+        cursor: 0,
+        failures: 0,
+        nextAttemptAt: 0,
+        lastError: null,
+      });
 
       assert.deepEqual(await webhooks.list(), [a, b, c]);
       assert.deepEqual(await webhooks.list(instance.id), [a, c]);
@@ -39,7 +48,16 @@ for (const kind of testDatabases()) {
       const { webhooks, instance, other } = f();
       const first = await webhooks.createLimited(2, instance.id, 'https://hooks.acme.test/1', 's1', 5, t0);
       assert.ok(first.kind === 'created');
-      assert.deepEqual(first.webhook, { id: first.webhook.id, instanceId: instance.id, url: 'https://hooks.acme.test/1', secret: 's1', cursor: 5, failures: 0, nextAttemptAt: 0, lastError: null });
+      assert.deepEqual(first.webhook, {
+        id: first.webhook.id,
+        instanceId: instance.id,
+        url: 'https://hooks.acme.test/1',
+        secret: 's1',
+        cursor: 5,
+        failures: 0,
+        nextAttemptAt: 0,
+        lastError: null,
+      });
       assert.equal((await webhooks.createLimited(2, instance.id, 'https://hooks.acme.test/2', 's', 0, t0)).kind, 'created');
       assert.deepEqual(await webhooks.createLimited(2, instance.id, 'https://hooks.acme.test/3', 's', 0, t0), { kind: 'limit-reached', limit: 2 });
       assert.equal((await webhooks.list(instance.id)).length, 2);
@@ -75,7 +93,10 @@ for (const kind of testDatabases()) {
       const hook = await webhooks.create(instance.id, 'https://hooks.acme.test/a', 's', last, t0 + 2);
       await spool.commit([message('m-3', instance.id, ['d@x.test'])], t0 + 3, t0 + day);
       const pending = await eventLog.eventsAfter(instance.id, hook.cursor, 100);
-      assert.deepEqual(pending.map((e) => [e.type, e.messageId]), [['accepted', 'm-3']]);
+      assert.deepEqual(
+        pending.map((e) => [e.type, e.messageId]),
+        [['accepted', 'm-3']],
+      );
     });
   });
 }

@@ -84,8 +84,12 @@ export function Delivery() {
                   <thead>
                     <tr>
                       <th scope="col">Domain</th>
-                      <th scope="col" className="num">Scheduled</th>
-                      <th scope="col" className="num">In flight</th>
+                      <th scope="col" className="num">
+                        Scheduled
+                      </th>
+                      <th scope="col" className="num">
+                        In flight
+                      </th>
                     </tr>
                   </thead>
                   <tbody>

@@ -21,10 +21,7 @@ export const queueDepth = (i: InstanceRow) => (i.queue ? i.queue.scheduled + i.q
 export function Fleet() {
   const { data, error } = usePoll(
     async () => {
-      const [instances, switches] = await Promise.all([
-        api<InstanceList>(admin('/instances')),
-        api<OpenSwitches>(admin('/switches/open')),
-      ]);
+      const [instances, switches] = await Promise.all([api<InstanceList>(admin('/instances')), api<OpenSwitches>(admin('/switches/open'))]);
       return { instances: instances.instances.filter((i) => i.name !== 'mailshift-notices'), switches: switches.switches };
     },
     3000,
@@ -64,7 +61,13 @@ export function Fleet() {
           <label htmlFor="fleet-search">Search</label>
           <input id="fleet-search" type="search" placeholder="Instance or customer" value={search} onChange={(e) => setSearch(e.target.value)} />
         </div>
-        <Select id="fleet-product" label="Product line" value={product} onChange={setProduct} options={['classic-managed', 'managed-cloud', 'standard-on-demand']} />
+        <Select
+          id="fleet-product"
+          label="Product line"
+          value={product}
+          onChange={setProduct}
+          options={['classic-managed', 'managed-cloud', 'standard-on-demand']}
+        />
         <Select id="fleet-environment" label="Environment" value={environment} onChange={setEnvironment} options={['development', 'staging', 'production']} />
         <Select id="fleet-infrastructure" label="Infrastructure" value={infrastructure} onChange={setInfrastructure} options={infras} />
         <Select id="fleet-state" label="Sending state" value={state} onChange={setState} options={['sending', 'suspended', 'switching']} />

@@ -19,7 +19,9 @@ export function Infrastructures() {
               <th scope="col">Name</th>
               <th scope="col">Relays</th>
               <th scope="col">HELO · verification</th>
-              <th scope="col" className="num">Instances</th>
+              <th scope="col" className="num">
+                Instances
+              </th>
               <th scope="col">Last pre-check</th>
               <th scope="col" className="num">
                 Delivered, last hour

@@ -67,7 +67,11 @@ export function InstancePage({ name }: { name: string }) {
       <p className="crumbs">
         <Link href="/fleet">Fleet</Link> ›
       </p>
-      <PageTitle sub={data && `${data.instance.customer} · ${data.instance.productLine} · ${data.instance.environment} · infrastructure ${data.instance.infrastructure}`}>{name}</PageTitle>
+      <PageTitle
+        sub={data && `${data.instance.customer} · ${data.instance.productLine} · ${data.instance.environment} · infrastructure ${data.instance.infrastructure}`}
+      >
+        {name}
+      </PageTitle>
       <Problem error={error} />
     </>
   );
@@ -107,7 +111,8 @@ export function InstancePage({ name }: { name: string }) {
                 <Badge state={upgrade.state} />
               </p>
               <p className="note">
-                <Link href={`/programs/${enc(upgrade.program!)}`}>{upgrade.program}</Link>, wave {upgrade.wave}: {time(upgrade.window?.start)} – {time(upgrade.window?.end)}
+                <Link href={`/programs/${enc(upgrade.program!)}`}>{upgrade.program}</Link>, wave {upgrade.wave}: {time(upgrade.window?.start)} –{' '}
+                {time(upgrade.window?.end)}
                 {upgrade.switchedAt && `; switched ${time(upgrade.switchedAt)}, paused ${duration(upgrade.pausedMs)}, ${count(upgrade.released)} released`}
               </p>
             </>
@@ -147,7 +152,9 @@ export function InstancePage({ name }: { name: string }) {
       </section>
 
       <section aria-labelledby="held">
-        <h2 id="held">{instance.suspended ? 'Held messages' : 'Queued deliveries'} ({count(pending.scheduled)})</h2>
+        <h2 id="held">
+          {instance.suspended ? 'Held messages' : 'Queued deliveries'} ({count(pending.scheduled)})
+        </h2>
         {pending.deliveries.length === 0 ? (
           <Empty>Nothing waiting.</Empty>
         ) : (
@@ -158,7 +165,9 @@ export function InstancePage({ name }: { name: string }) {
                 <th scope="col">From</th>
                 <th scope="col">Message</th>
                 <th scope="col">State</th>
-                <th scope="col" className="num">Attempts</th>
+                <th scope="col" className="num">
+                  Attempts
+                </th>
                 <th scope="col">Accepted</th>
                 <th scope="col">Last reply</th>
               </tr>

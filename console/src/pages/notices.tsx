@@ -85,11 +85,7 @@ export function Notices() {
 
 function MailView({ notice }: { notice: Notice }) {
   if (notice.state !== 'sent' || notice.body === null)
-    return (
-      <p>
-        Not sent yet: due {time(notice.dueAt)}. It is rendered from its template when it is sent, so the customer sees the latest window and counts.
-      </p>
-    );
+    return <p>Not sent yet: due {time(notice.dueAt)}. It is rendered from its template when it is sent, so the customer sees the latest window and counts.</p>;
   return (
     <article>
       <dl className="headers">

@@ -57,8 +57,8 @@ function PlanPreview({ plan, base, onPublished }: { plan: Plan; base: string; on
     <section aria-labelledby="plan">
       <h2 id="plan">Plan preview</h2>
       <p>
-        {count(plan.waves.length)} waves for {count(instances)} instances, {time(plan.start)} to {time(plan.end)}; about {duration(plan.perInstanceMs)} per instance. Nothing is
-        locked until you publish.
+        {count(plan.waves.length)} waves for {count(instances)} instances, {time(plan.start)} to {time(plan.end)}; about {duration(plan.perInstanceMs)} per
+        instance. Nothing is locked until you publish.
       </p>
       {plan.notes.length > 0 && (
         <ul className="notes">
@@ -75,7 +75,9 @@ function PlanPreview({ plan, base, onPublished }: { plan: Plan; base: string; on
             <th scope="col">Wave</th>
             <th scope="col">Phase</th>
             <th scope="col">Window (UTC)</th>
-            <th scope="col" className="num">Estimate</th>
+            <th scope="col" className="num">
+              Estimate
+            </th>
             <th scope="col">Instances</th>
           </tr>
         </thead>
@@ -102,8 +104,8 @@ function PlanPreview({ plan, base, onPublished }: { plan: Plan; base: string; on
       <dialog ref={dialog} aria-labelledby="confirm-title" aria-describedby="confirm-text">
         <h2 id="confirm-title">Publish program {plan.program}?</h2>
         <p id="confirm-text">
-          This locks the schedule of {count(plan.waves.length)} waves for {count(instances)} instances and queues notices to every affected customer. Customers cannot move
-          their slot afterwards.
+          This locks the schedule of {count(plan.waves.length)} waves for {count(instances)} instances and queues notices to every affected customer. Customers
+          cannot move their slot afterwards.
         </p>
         <Problem error={error} />
         <div className="actions">
@@ -163,10 +165,16 @@ function Progress({ status }: { status: ProgramStatus }) {
               <th scope="col">Wave</th>
               <th scope="col">Phase</th>
               <th scope="col">Window (UTC)</th>
-              <th scope="col" className="num">Instances</th>
+              <th scope="col" className="num">
+                Instances
+              </th>
               <th scope="col">State</th>
-              <th scope="col" className="num">Estimate</th>
-              <th scope="col" className="num">Actual</th>
+              <th scope="col" className="num">
+                Estimate
+              </th>
+              <th scope="col" className="num">
+                Actual
+              </th>
               <th scope="col">Estimate vs actual</th>
             </tr>
           </thead>
@@ -199,12 +207,20 @@ function Progress({ status }: { status: ProgramStatus }) {
           <thead>
             <tr>
               <th scope="col">Instance</th>
-              <th scope="col" className="num">Wave</th>
+              <th scope="col" className="num">
+                Wave
+              </th>
               <th scope="col">Switch</th>
-              <th scope="col" className="num">Attempts</th>
+              <th scope="col" className="num">
+                Attempts
+              </th>
               <th scope="col">Switched</th>
-              <th scope="col" className="num">Sending paused</th>
-              <th scope="col" className="num">Held, released</th>
+              <th scope="col" className="num">
+                Sending paused
+              </th>
+              <th scope="col" className="num">
+                Held, released
+              </th>
               <th scope="col">Error</th>
             </tr>
           </thead>

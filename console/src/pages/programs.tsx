@@ -112,7 +112,8 @@ function ProgramForm() {
     }
   };
 
-  const toggleProduct = (p: string) => setF((old) => ({ ...old, products: old.products.includes(p) ? old.products.filter((x) => x !== p) : [...old.products, p] }));
+  const toggleProduct = (p: string) =>
+    setF((old) => ({ ...old, products: old.products.includes(p) ? old.products.filter((x) => x !== p) : [...old.products, p] }));
 
   return (
     <section aria-labelledby="new-program">

@@ -24,10 +24,21 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
     <main className="sign-in" id="main">
       <form onSubmit={submit} aria-labelledby="sign-in-title">
         <h1 id="sign-in-title">mailshift console</h1>
-        <p>Sign in with the admin token (<code>./data/admin-token</code> or <code>MAILSHIFT_ADMIN_TOKEN</code>).</p>
+        <p>
+          Sign in with the admin token (<code>./data/admin-token</code> or <code>MAILSHIFT_ADMIN_TOKEN</code>).
+        </p>
         <label htmlFor="token">Admin token</label>
-        {/* biome-ignore lint/a11y/noAutofocus: the page's only field; signing in is all it is for */}
-        <input id="token" name="token" type="password" autoComplete="current-password" required autoFocus value={token} onChange={(e) => setToken(e.target.value)} />
+        <input
+          id="token"
+          name="token"
+          type="password"
+          autoComplete="current-password"
+          required
+          // biome-ignore lint/a11y/noAutofocus: the page's only field; signing in is all it is for
+          autoFocus
+          value={token}
+          onChange={(e) => setToken(e.target.value)}
+        />
         {error && (
           <p className="error" role="alert">
             {error}

@@ -35,8 +35,15 @@ export const text: Record<Language, StatusText> = {
     intro: (c) => `The upgrade of the email sending infrastructure for ${c}'s instances.`,
     timesIn: (z) => `Times are in your time zone, ${z}.`,
     environment: { development: 'development', staging: 'staging', production: 'production' },
-    state: { 'not-scheduled': 'Not scheduled', scheduled: 'Scheduled', 'sending-paused': 'Upgrading now', completed: 'Completed', 'rolled-back': 'Rolled back' },
-    scheduled: 'Sending continues as usual until the window. During it, sending pauses briefly while the instance switches; mail submitted meanwhile is held and sent right after.',
+    state: {
+      'not-scheduled': 'Not scheduled',
+      scheduled: 'Scheduled',
+      'sending-paused': 'Upgrading now',
+      completed: 'Completed',
+      'rolled-back': 'Rolled back',
+    },
+    scheduled:
+      'Sending continues as usual until the window. During it, sending pauses briefly while the instance switches; mail submitted meanwhile is held and sent right after.',
     paused: (n) => `Sending is paused while your instance is upgraded; ${n} held and will be sent afterwards.`,
     completed: (w, p, r) => `Upgrade completed on ${w}. Sending was paused for ${p}; ${r} sent afterwards.`,
     completedNothingHeld: (w, p) => `Upgrade completed on ${w}. Sending was paused for ${p}; no message had to be held.`,
@@ -68,7 +75,8 @@ export const text: Record<Language, StatusText> = {
     paused: (n) => `El envío está en pausa mientras se actualiza su instancia; ${n} retenidos y se enviarán después.`,
     completed: (w, p, r) => `Actualización completada el ${w}. El envío estuvo en pausa ${p}; después se enviaron ${r}.`,
     completedNothingHeld: (w, p) => `Actualización completada el ${w}. El envío estuvo en pausa ${p}; no hubo que retener ningún mensaje.`,
-    rolledBack: 'La actualización de esta instancia se ha revertido: sigue enviando como antes y se actualizará en una ventana posterior. No se ha perdido ningún mensaje.',
+    rolledBack:
+      'La actualización de esta instancia se ha revertido: sigue enviando como antes y se actualizará en una ventana posterior. No se ha perdido ningún mensaje.',
     notScheduled: 'No hay ninguna actualización programada para esta instancia.',
     window: 'Ventana',
     estimate: 'Duración estimada',

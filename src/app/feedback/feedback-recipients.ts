@@ -24,9 +24,7 @@ export function feedbackRecipientFilter(addresses: FeedbackAddresses): (recipien
   };
 }
 
-export type DeliveryLocation =
-  | { found: true; deliveryId: number; via: 'rcpt' | 'original-mail-from' | 'return-path' }
-  | { found: false };
+export type DeliveryLocation = { found: true; deliveryId: number; via: 'rcpt' | 'original-mail-from' | 'return-path' } | { found: false };
 
 /**
  * The delivery a report is about. A DSN comes to the VERP address itself (RCPT); a

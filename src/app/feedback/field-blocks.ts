@@ -84,7 +84,7 @@ export function addressIn(text: string | null): string | null {
   // RFC 6533: utf-8 addresses escape some characters as \x{HEX}.
   const plain = type === 'utf-8' ? value.replace(/\\x\{([0-9a-f]{1,6})\}/gi, (_, hex: string) => safeCodePoint(parseInt(hex, 16))) : value;
   const bracketed = /<([^<>\s]*)>/.exec(plain);
-  const candidate = (bracketed ? bracketed[1] : plain.split(/[\s,]/)[0] ?? '').trim();
+  const candidate = (bracketed ? bracketed[1] : (plain.split(/[\s,]/)[0] ?? '')).trim();
   return /^[^\s@<>]+@[^\s@<>]+$/.test(candidate) ? candidate : null;
 }
 

@@ -34,7 +34,10 @@ export function readNonStandardBounce(input: BounceText): { format: BounceFormat
     const recipients = read(text, input);
     if (recipients === null) continue;
     // The format is known but no recipient was found: the delivery the VERP address names is still the one.
-    return { format, recipients: recipients.length > 0 ? recipients : [{ address: null, action: 'failed', diagnostic: replyLine.exec(text)?.[1]?.trim() ?? null }] };
+    return {
+      format,
+      recipients: recipients.length > 0 ? recipients : [{ address: null, action: 'failed', diagnostic: replyLine.exec(text)?.[1]?.trim() ?? null }],
+    };
   }
   return null;
 }
@@ -67,7 +70,11 @@ const exchange: Reader = (text) => {
   if (!section && !/Delivery has failed to these recipients or groups/i.test(text)) return null;
   const found: FoundRecipient[] = [];
   if (section) {
-    const lines = text.slice(section.index).split('\n').slice(0, 200).map((l) => l.slice(0, 1000));
+    const lines = text
+      .slice(section.index)
+      .split('\n')
+      .slice(0, 200)
+      .map((l) => l.slice(0, 1000));
     for (let i = 0; i < lines.length; i++) {
       const rcpt = bareAddressLine.exec(lines[i]);
       if (!rcpt) continue;
@@ -77,8 +84,9 @@ const exchange: Reader = (text) => {
     }
   }
   if (found.length > 0) return found;
-  const listed = /Delivery has failed to these recipients or groups:\s*\n\s*([^\n]*)/i.exec(text)?.[1] ?? /Your message to (\S+) couldn't be delivered/i.exec(text)?.[1];
-  const rcpt = listed ? addressesIn(listed)[0] ?? null : null;
+  const listed =
+    /Delivery has failed to these recipients or groups:\s*\n\s*([^\n]*)/i.exec(text)?.[1] ?? /Your message to (\S+) couldn't be delivered/i.exec(text)?.[1];
+  const rcpt = listed ? (addressesIn(listed)[0] ?? null) : null;
   return [{ address: rcpt, action: 'failed', diagnostic: replyLine.exec(text)?.[1]?.replace(/\s*##.*$/, '') ?? null }];
 };
 
@@ -90,14 +98,23 @@ const gmail: Reader = (text) => {
     const diagnostic = details ? firstParagraph(text.slice(details.index + details[0].length)) : null;
     return addressesIn(indentedLinesAfter(text.slice(legacy.index + legacy[0].length)).join('\n')).map((a) => ({ address: a, action, diagnostic }));
   }
-  const modern = /Your message wasn't delivered to (\S+@\S+?) because/i.exec(text) ?? /Message not delivered\b[\s\S]{0,300}?delivered to (\S+@\S+?)(?: because|\.)/i.exec(text);
+  const modern =
+    /Your message wasn't delivered to (\S+@\S+?) because/i.exec(text) ??
+    /Message not delivered\b[\s\S]{0,300}?delivered to (\S+@\S+?)(?: because|\.)/i.exec(text);
   if (!modern) return null;
   const delayed = /Message not delivered yet|Delivery incomplete|has been delayed|will retry/i.test(text);
   const response = /The response(?: from the remote server)? was:/i.exec(text);
-  return [{ address: modern[1], action: delayed ? 'delayed' : 'failed', diagnostic: response ? firstParagraph(text.slice(response.index + response[0].length)) : null }];
+  return [
+    {
+      address: modern[1],
+      action: delayed ? 'delayed' : 'failed',
+      diagnostic: response ? firstParagraph(text.slice(response.index + response[0].length)) : null,
+    },
+  ];
 };
 
-const bounceSubject = /undeliver|returned mail|returned to sender|delivery (?:status notification \(failure\)|failure|failed|has failed|problem)|failure notice|non-?delivery|mail delivery (?:failed|system|subsystem)|could not be delivered|delivery report/i;
+const bounceSubject =
+  /undeliver|returned mail|returned to sender|delivery (?:status notification \(failure\)|failure|failed|has failed|problem)|failure notice|non-?delivery|mail delivery (?:failed|system|subsystem)|could not be delivered|delivery report/i;
 const daemonSender = /^(?:mailer-daemon|postmaster|mail-daemon|mailer|mail\.delivery)@/i;
 
 const generic: Reader = (text, input) => {
@@ -158,6 +175,10 @@ function indentedLinesAfter(text: string): string[] {
 
 /** The first paragraph of text, white space collapsed, at most 1,000 characters. */
 function firstParagraph(text: string): string | null {
-  const paragraph = text.slice(0, 4000).split(/\n[ \t]*\n/).map((p) => p.replace(/\s+/g, ' ').trim()).find((p) => p !== '');
+  const paragraph = text
+    .slice(0, 4000)
+    .split(/\n[ \t]*\n/)
+    .map((p) => p.replace(/\s+/g, ' ').trim())
+    .find((p) => p !== '');
   return paragraph ? paragraph.slice(0, 1000) : null;
 }

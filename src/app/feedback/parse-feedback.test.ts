@@ -126,8 +126,26 @@ describe('parseFeedback: reports as real systems build them', () => {
     assert.equal(report.kind, 'arf');
     if (report.kind !== 'arf') return;
     assert.deepEqual(
-      [report.feedbackType, report.userAgent, report.version, report.originalMailFrom, report.originalRcptTo, report.arrivalDate, report.sourceIp, report.reportedDomain],
-      ['abuse', 'Yahoo!-Mail-Feedback/2.0', '1', 'b-39y-9jqrniqi12oq5@bounces.example.net', ['sam.reader@yahoo.example'], 'Tue, 14 Jan 2025 09:10:00 +0000', '198.51.100.7', 'acme.example'],
+      [
+        report.feedbackType,
+        report.userAgent,
+        report.version,
+        report.originalMailFrom,
+        report.originalRcptTo,
+        report.arrivalDate,
+        report.sourceIp,
+        report.reportedDomain,
+      ],
+      [
+        'abuse',
+        'Yahoo!-Mail-Feedback/2.0',
+        '1',
+        'b-39y-9jqrniqi12oq5@bounces.example.net',
+        ['sam.reader@yahoo.example'],
+        'Tue, 14 Jan 2025 09:10:00 +0000',
+        '198.51.100.7',
+        'acme.example',
+      ],
     );
     assert.deepEqual(report.original?.to, ['sam.reader@yahoo.example']);
   });
@@ -156,7 +174,13 @@ describe('parseFeedback: reports as real systems build them', () => {
     assert.deepEqual(locateDelivery(dsn, ['B-39U-EOA58M2DBTF2L@bounces.example.net'], codec), { found: true, deliveryId: 4242, via: 'rcpt' });
     const arf = await parseFeedback(fixture('yahoo-arf.eml'));
     assert.deepEqual(locateDelivery(arf, ['fbl@bounces.example.net'], codec), { found: true, deliveryId: 4246, via: 'original-mail-from' });
-    const redacted = await parseFeedback(Buffer.from(fixture('yahoo-arf.eml').toString().replace(/^Original-Mail-From: .*$/m, 'Original-Mail-From: <redacted@yahoo.example>')));
+    const redacted = await parseFeedback(
+      Buffer.from(
+        fixture('yahoo-arf.eml')
+          .toString()
+          .replace(/^Original-Mail-From: .*$/m, 'Original-Mail-From: <redacted@yahoo.example>'),
+      ),
+    );
     assert.deepEqual(locateDelivery(redacted, ['fbl@bounces.example.net'], codec), { found: true, deliveryId: 4246, via: 'return-path' });
     assert.deepEqual(locateDelivery(dsn, ['fbl@bounces.example.net'], new VerpCodec({ secrets: ['another-secret-987654321'] })), { found: false });
   });
@@ -167,7 +191,10 @@ describe('parseFeedback: variants and damage', () => {
 
   it('a DSN with CRLF line ends and a base64 status part reads the same', async () => {
     const status = /Content-Type: message\/delivery-status\n\n([\s\S]*?)\n--4Y7k/.exec(postfix)![1];
-    const encoded = postfix.replace(`Content-Type: message/delivery-status\n\n${status}`, `Content-Type: message/delivery-status\nContent-Transfer-Encoding: base64\n\n${Buffer.from(status).toString('base64').replace(/.{76}/g, '$&\n')}`);
+    const encoded = postfix.replace(
+      `Content-Type: message/delivery-status\n\n${status}`,
+      `Content-Type: message/delivery-status\nContent-Transfer-Encoding: base64\n\n${Buffer.from(status).toString('base64').replace(/.{76}/g, '$&\n')}`,
+    );
     for (const text of [postfix.replace(/\n/g, '\r\n'), encoded]) {
       const [r] = recipientsOf(await parseFeedback(Buffer.from(text)));
       assert.equal(r?.finalRecipient, 'jane.doe@example.org');
@@ -221,12 +248,20 @@ describe('parseFeedback: variants and damage', () => {
   ];
   for (const [header, signal] of autoReplies) {
     it(`an auto-reply with "${header}"`, async () => {
-      const report = await parseFeedback(Buffer.from(`From: a@partner.example\nTo: b-39u-eoa58m2dbtf2l@bounces.example.net\nSubject: Re: offers\n${header}\n\nThanks!\n`));
+      const report = await parseFeedback(
+        Buffer.from(`From: a@partner.example\nTo: b-39u-eoa58m2dbtf2l@bounces.example.net\nSubject: Re: offers\n${header}\n\nThanks!\n`),
+      );
       assert.equal(report.kind, 'auto-reply');
       assert.equal((report as { signal: string }).signal, signal);
     });
   }
-  for (const subject of ['Out of Office: Our January offers', 'Respuesta automática: ofertas', 'Abwesenheitsnotiz: Angebote', 'Réponse automatique : offres', 'Auto-Reply: offers']) {
+  for (const subject of [
+    'Out of Office: Our January offers',
+    'Respuesta automática: ofertas',
+    'Abwesenheitsnotiz: Angebote',
+    'Réponse automatique : offres',
+    'Auto-Reply: offers',
+  ]) {
     it(`an auto-reply known only by its subject: "${subject}"`, async () => {
       const report = await parseFeedback(Buffer.from(`From: a@partner.example\nSubject: ${subject}\nContent-Type: text/plain; charset=utf-8\n\nAway.\n`));
       assert.equal(report.kind, 'auto-reply');
@@ -243,7 +278,12 @@ describe('parseFeedback: variants and damage', () => {
     ['binary', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256))],
     ['a multipart/report with nothing inside', Buffer.from('Content-Type: multipart/report; report-type=delivery-status; boundary=x\n\n--x\n--x--\n')],
     ['an unterminated boundary', Buffer.from('Content-Type: multipart/report; boundary=x\n\n--x\nContent-Type: message/delivery-status\n\nFinal-Recip')],
-    ['a feedback report without Feedback-Type', Buffer.from('Content-Type: multipart/report; report-type=feedback-report; boundary=x\n\n--x\nContent-Type: message/feedback-report\n\nVersion: 1\n--x--\n')],
+    [
+      'a feedback report without Feedback-Type',
+      Buffer.from(
+        'Content-Type: multipart/report; report-type=feedback-report; boundary=x\n\n--x\nContent-Type: message/feedback-report\n\nVersion: 1\n--x--\n',
+      ),
+    ],
     ['a header of 300 KiB', Buffer.from(`Subject: ${'x'.repeat(300 * 1024)}\n\nbody\n`)],
   ];
   for (const [name, raw] of garbage) {

@@ -56,7 +56,9 @@ describe('verdictFor: asynchronous bounces classified by the synchronous rules',
 
 describe('field blocks', () => {
   it('unfolds, lower-cases names, separates groups at blank lines, skips non-fields', () => {
-    const blocks = parseFieldBlocks('Reporting-MTA: dns; mx.example\r\nnot a field\r\n\r\nFinal-Recipient: rfc822; a@b.example\r\nDiagnostic-Code: smtp; 550 5.1.1\r\n   user   unknown\r\n\r\n\r\n');
+    const blocks = parseFieldBlocks(
+      'Reporting-MTA: dns; mx.example\r\nnot a field\r\n\r\nFinal-Recipient: rfc822; a@b.example\r\nDiagnostic-Code: smtp; 550 5.1.1\r\n   user   unknown\r\n\r\n\r\n',
+    );
     assert.deepEqual(blocks, [
       [{ name: 'reporting-mta', value: 'dns; mx.example' }],
       [

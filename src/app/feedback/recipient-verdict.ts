@@ -33,17 +33,16 @@ function codeFor(status: string | null, action: DsnAction): number | null {
 export function verdictFor(action: DsnAction, status: string | null, diagnostic: string | null, rules?: readonly BounceRule[]): BounceVerdict {
   const reply = replyOf(action, status, diagnostic);
   const c = classifyReply(reply, rules);
-  const outcome =
-    action === 'failed' ? 'bounced'
-    : action === 'delayed' ? 'deferred'
-    : action === 'unknown' ? c.outcome
-    : 'delivered';
+  const outcome = action === 'failed' ? 'bounced' : action === 'delayed' ? 'deferred' : action === 'unknown' ? c.outcome : 'delivered';
   if (outcome === 'delivered') return { outcome, category: null, hard: false, reply };
   const category = c.category ?? 'other';
   return { outcome, category, hard: outcome === 'bounced' && hardCategories.has(category), reply };
 }
 
 export function dsnAction(text: string | null): DsnAction {
-  const word = (text ?? '').trim().toLowerCase().split(/[\s(;]/)[0];
+  const word = (text ?? '')
+    .trim()
+    .toLowerCase()
+    .split(/[\s(;]/)[0];
   return (['failed', 'delayed', 'delivered', 'relayed', 'expanded'] as const).find((a) => a === word) ?? 'unknown';
 }

@@ -14,7 +14,10 @@ export function readDeliveryStatus(text: string, original: OriginalMessage | nul
   // Some MTAs leave out the blank line after the per-message fields.
   const isRecipient = (b: Field[]) => b.some((f) => f.name === 'final-recipient' || f.name === 'action');
   const perMessage = isRecipient(blocks[0]) ? [] : blocks[0];
-  const recipients = blocks.filter(isRecipient).slice(0, 1000).map((b) => recipientOf(b, rules));
+  const recipients = blocks
+    .filter(isRecipient)
+    .slice(0, 1000)
+    .map((b) => recipientOf(b, rules));
   if (recipients.length === 0) return null;
   return {
     kind: 'dsn',
@@ -59,7 +62,9 @@ export function readFeedbackReport(text: string, original: OriginalMessage | nul
     userAgent: fieldValue(fields, 'user-agent'),
     version: fieldValue(fields, 'version'),
     originalMailFrom: addressIn(fieldValue(fields, 'original-mail-from')),
-    originalRcptTo: fieldValues(fields, 'original-rcpt-to').map(addressIn).filter((a): a is string => a !== null),
+    originalRcptTo: fieldValues(fields, 'original-rcpt-to')
+      .map(addressIn)
+      .filter((a): a is string => a !== null),
     arrivalDate: fieldValue(fields, 'arrival-date') ?? fieldValue(fields, 'received-date'),
     sourceIp: fieldValue(fields, 'source-ip'),
     reportedDomain: fieldValue(fields, 'reported-domain'),

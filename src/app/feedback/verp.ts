@@ -39,7 +39,8 @@ export class VerpCodec {
   constructor(options: VerpOptions) {
     const prefix = (options.prefix ?? 'b-').toLowerCase();
     if (!prefixPattern.test(prefix)) throw new Error(`VERP prefix must be letters, digits, '.', '-' or '=', got ${JSON.stringify(options.prefix)}`);
-    if (prefix.length + maxIdDigits + 1 + signatureDigits > localPartLimit) throw new Error(`VERP prefix too long: local parts must stay within ${localPartLimit} characters`);
+    if (prefix.length + maxIdDigits + 1 + signatureDigits > localPartLimit)
+      throw new Error(`VERP prefix too long: local parts must stay within ${localPartLimit} characters`);
     if (options.secrets.length === 0 || options.secrets.some((s) => s.length < 16)) throw new Error('VERP secrets must be at least 16 characters');
     this.prefix = prefix;
     this.keys = options.secrets.map((s) => Buffer.from(s, 'utf8'));

@@ -46,28 +46,102 @@ describe('classifyReply with the default rules', () => {
   const cases: [string, SmtpReply, OutcomeKind, BounceCategory | null][] = [
     ['Gmail accepted', reply('250 2.0.0 OK  1700000000 a1-20020a05si1234567qkl.123 - gsmtp'), 'delivered', null],
     ['plain 250', reply('250 Ok: queued as 4F2C1A'), 'delivered', null],
-    ['Gmail unknown user', reply('550-5.1.1 The email account that you tried to reach does not exist. Please try\n550-5.1.1 double-checking the recipient\'s email address for typos or\n550 5.1.1 unnecessary spaces. https://support.google.com/mail/?p=NoSuchUser'), 'bounced', 'unknown-user'],
-    ['Postfix unknown user', reply('550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown in virtual mailbox table'), 'bounced', 'unknown-user'],
-    ['Microsoft recipient not found', reply('550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient nobody@contoso.com not found by SMTP address lookup'), 'bounced', 'unknown-user'],
+    [
+      'Gmail unknown user',
+      reply(
+        "550-5.1.1 The email account that you tried to reach does not exist. Please try\n550-5.1.1 double-checking the recipient's email address for typos or\n550 5.1.1 unnecessary spaces. https://support.google.com/mail/?p=NoSuchUser",
+      ),
+      'bounced',
+      'unknown-user',
+    ],
+    [
+      'Postfix unknown user',
+      reply('550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown in virtual mailbox table'),
+      'bounced',
+      'unknown-user',
+    ],
+    [
+      'Microsoft recipient not found',
+      reply('550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient nobody@contoso.com not found by SMTP address lookup'),
+      'bounced',
+      'unknown-user',
+    ],
     ['null MX', reply('556 5.1.10 Recipient address has null MX'), 'bounced', 'bad-domain'],
     ['temporary unknown user', reply('450 4.1.1 <x@example.com>: Recipient address rejected: unverified address'), 'deferred', 'unknown-user'],
     ['Gmail disabled account', reply('550 5.2.1 The email account that you tried to reach is disabled.'), 'bounced', 'unknown-user'],
-    ['Gmail over quota (4xx)', reply('452 4.2.2 The email account that you tried to reach is over quota. Please direct the recipient to https://support.google.com/mail/?p=OverQuotaTemp'), 'deferred', 'mailbox-full'],
+    [
+      'Gmail over quota (4xx)',
+      reply(
+        '452 4.2.2 The email account that you tried to reach is over quota. Please direct the recipient to https://support.google.com/mail/?p=OverQuotaTemp',
+      ),
+      'deferred',
+      'mailbox-full',
+    ],
     ['over quota (5xx)', reply('552 5.2.2 The email account that you tried to reach is over quota.'), 'bounced', 'mailbox-full'],
-    ['Spamhaus block', reply('554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.1'), 'bounced', 'spam-block'],
-    ['Microsoft block list', reply('550 5.7.1 Unfortunately, messages from [192.0.2.1] weren\'t sent. Please contact your Internet service provider since part of their network is on our block list (S3150).'), 'bounced', 'spam-block'],
-    ['Gmail unsolicited', reply('550-5.7.1 Our system has detected that this message is likely unsolicited mail. To reduce the amount of spam sent to Gmail, this message has been blocked.'), 'bounced', 'spam-block'],
-    ['Barracuda blacklist without enhanced', reply('554 Service unavailable; Client host blocked using Barracuda Reputation, see http://www.barracudanetworks.com/reputation/'), 'bounced', 'spam-block'],
+    [
+      'Spamhaus block',
+      reply('554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.1'),
+      'bounced',
+      'spam-block',
+    ],
+    [
+      'Microsoft block list',
+      reply(
+        "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150).",
+      ),
+      'bounced',
+      'spam-block',
+    ],
+    [
+      'Gmail unsolicited',
+      reply(
+        '550-5.7.1 Our system has detected that this message is likely unsolicited mail. To reduce the amount of spam sent to Gmail, this message has been blocked.',
+      ),
+      'bounced',
+      'spam-block',
+    ],
+    [
+      'Barracuda blacklist without enhanced',
+      reply('554 Service unavailable; Client host blocked using Barracuda Reputation, see http://www.barracudanetworks.com/reputation/'),
+      'bounced',
+      'spam-block',
+    ],
     ['temporary blocklist', reply('451 4.7.1 Client host 192.0.2.1 is listed on a DNSBL, try later'), 'deferred', 'spam-block'],
-    ['Gmail unauthenticated', reply('550-5.7.26 This mail is unauthenticated, which poses a security risk to the sender and Gmail users, and has been blocked. The sender must authenticate with at least one of SPF or DKIM. To best protect our users from spam'), 'bounced', 'policy'],
+    [
+      'Gmail unauthenticated',
+      reply(
+        '550-5.7.26 This mail is unauthenticated, which poses a security risk to the sender and Gmail users, and has been blocked. The sender must authenticate with at least one of SPF or DKIM. To best protect our users from spam',
+      ),
+      'bounced',
+      'policy',
+    ],
     ['DMARC reject', reply('550 5.7.509 Access denied, sending domain example.com does not pass DMARC verification'), 'bounced', 'policy'],
     ['relay denied', reply('554 5.7.1 <x@example.org>: Relay access denied'), 'bounced', 'policy'],
     ['Gmail try again later', reply('421-4.7.0 Try again later, closing connection. (EHLO) x1si2 - gsmtp'), 'deferred', 'policy'],
-    ['Gmail rate of unsolicited mail', reply('421-4.7.28 Our system has detected an unusual rate of unsolicited mail originating from your IP address. To protect our users from spam, mail sent from your IP address has been temporarily rate limited.'), 'deferred', 'rate-limited'],
-    ['Gmail receiving at a rate', reply('450 4.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages from being delivered.'), 'deferred', 'rate-limited'],
+    [
+      'Gmail rate of unsolicited mail',
+      reply(
+        '421-4.7.28 Our system has detected an unusual rate of unsolicited mail originating from your IP address. To protect our users from spam, mail sent from your IP address has been temporarily rate limited.',
+      ),
+      'deferred',
+      'rate-limited',
+    ],
+    [
+      'Gmail receiving at a rate',
+      reply('450 4.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages from being delivered.'),
+      'deferred',
+      'rate-limited',
+    ],
     ['short rate limited', reply('450 4.2.1 rate limited'), 'deferred', 'rate-limited'],
     ['too many connections', reply('421 Too many concurrent SMTP connections from this IP address; please try again later'), 'deferred', 'rate-limited'],
-    ['Yahoo throttled', reply('421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes'), 'deferred', 'rate-limited'],
+    [
+      'Yahoo throttled',
+      reply(
+        '421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes',
+      ),
+      'deferred',
+      'rate-limited',
+    ],
     ['relay daily quota', reply('550 5.4.5 Daily user sending quota exceeded.'), 'bounced', 'rate-limited'],
     ['message too large', reply('552 5.3.4 Message size exceeds fixed limit'), 'bounced', 'message-too-large'],
     ['message too large via 5.2.3', reply('552 5.2.3 Message exceeds maximum size'), 'bounced', 'message-too-large'],
@@ -149,7 +223,11 @@ describe('classifyReply with custom rules', () => {
   });
 
   it('gives delivered outcomes no category', () => {
-    assert.deepEqual(classifyReply(reply('250 ok'), [{ code: '2xx', outcome: 'delivered', category: 'other' }]), { outcome: 'delivered', category: null, rule: 0 });
+    assert.deepEqual(classifyReply(reply('250 ok'), [{ code: '2xx', outcome: 'delivered', category: 'other' }]), {
+      outcome: 'delivered',
+      category: null,
+      rule: 0,
+    });
   });
 
   it('falls back to the code class when no rule matches, never bouncing a 250 or a missing reply', () => {
@@ -174,7 +252,9 @@ describe('classifyReply with custom rules', () => {
 
 describe('validateBounceRules', () => {
   it('accepts operator JSON and fills the category of a delivered rule', () => {
-    const input = JSON.parse('[{"code":"2xx","outcome":"delivered"},{"code":"5XX","enhanced":"5.7.x","textMatches":"spam","outcome":"bounced","category":"spam-block"},{"outcome":"deferred","category":"other"}]');
+    const input = JSON.parse(
+      '[{"code":"2xx","outcome":"delivered"},{"code":"5XX","enhanced":"5.7.x","textMatches":"spam","outcome":"bounced","category":"spam-block"},{"outcome":"deferred","category":"other"}]',
+    );
     assert.deepEqual(validateBounceRules(input), {
       ok: true,
       rules: [
@@ -208,7 +288,14 @@ describe('validateBounceRules', () => {
     ['an invalid regex', [{ textMatches: '(unclosed', outcome: 'bounced', category: 'other' }], /textMatches is not a valid regular expression/],
     ['an empty regex', [{ textMatches: '', outcome: 'bounced', category: 'other' }], /textMatches must be a non-empty/],
     ['an over-long regex', [{ textMatches: 'a'.repeat(501), outcome: 'bounced', category: 'other' }], /at most 500/],
-    ['a bad second rule', [{ code: '2xx', outcome: 'delivered' }, { code: 'abc', outcome: 'bounced', category: 'other' }], /rules\[1\]\.code/],
+    [
+      'a bad second rule',
+      [
+        { code: '2xx', outcome: 'delivered' },
+        { code: 'abc', outcome: 'bounced', category: 'other' },
+      ],
+      /rules\[1\]\.code/,
+    ],
   ];
   for (const [name, input, message] of refused) {
     it(`refuses ${name}`, () => {

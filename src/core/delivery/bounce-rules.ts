@@ -21,8 +21,17 @@ export type BounceCategory =
   | 'other';
 
 export const bounceCategories: readonly BounceCategory[] = [
-  'unknown-user', 'mailbox-full', 'policy', 'spam-block', 'bad-domain', 'message-too-large',
-  'content', 'rate-limited', 'connection', 'protocol', 'other',
+  'unknown-user',
+  'mailbox-full',
+  'policy',
+  'spam-block',
+  'bad-domain',
+  'message-too-large',
+  'content',
+  'rate-limited',
+  'connection',
+  'protocol',
+  'other',
 ];
 
 export interface SmtpReply {
@@ -111,7 +120,7 @@ export const defaultBounceRules: BounceRule[] = Object.freeze(
 ) as BounceRule[];
 
 // Class digit 2, 4 or 5, not part of a longer dotted number such as an IP address.
-const enhancedPattern = /(?:^|[\s\-#(\[])([245]\.\d{1,3}\.\d{1,3})(?!\d|\.\d)/;
+const enhancedPattern = /(?:^|[\s\-#([])([245]\.\d{1,3}\.\d{1,3})(?!\d|\.\d)/;
 
 /** "5.1.1" from "550 5.1.1 <x@y>: Recipient address rejected", "550-5.1.1 ..." or "5.1.1 User unknown". */
 export function parseEnhancedStatus(text: string): string | null {
@@ -200,11 +209,13 @@ export function validateBounceRules(input: unknown): ValidatedBounceRules {
     }
     const rule: BounceRule = { outcome: r.outcome as OutcomeKind, category: category as BounceCategory };
     if (r.code !== undefined) {
-      if (typeof r.code !== 'string' || !codePattern.test(r.code)) return { ok: false, error: `${at}.code must look like "550", "5xx" or "none", got ${JSON.stringify(r.code)}` };
+      if (typeof r.code !== 'string' || !codePattern.test(r.code))
+        return { ok: false, error: `${at}.code must look like "550", "5xx" or "none", got ${JSON.stringify(r.code)}` };
       rule.code = r.code;
     }
     if (r.enhanced !== undefined) {
-      if (typeof r.enhanced !== 'string' || !enhancedRulePattern.test(r.enhanced)) return { ok: false, error: `${at}.enhanced must look like "5.1.1" or "5.7.*", got ${JSON.stringify(r.enhanced)}` };
+      if (typeof r.enhanced !== 'string' || !enhancedRulePattern.test(r.enhanced))
+        return { ok: false, error: `${at}.enhanced must look like "5.1.1" or "5.7.*", got ${JSON.stringify(r.enhanced)}` };
       rule.enhanced = r.enhanced;
     }
     if (r.textMatches !== undefined) {

@@ -95,7 +95,8 @@ export class HopHealth extends DestinationHealth {
     if (this.probing(now)) return 1;
     // Each failure in a row takes one off (negative feedback, as Postfix's): the attempts a
     // failure frees are not made again until the hop answers or is marked down.
-    if (!this.answered || this.failures > 0) return Math.max(1, (this.policy.initialConcurrency ?? defaultHealthPolicy.initialConcurrency ?? 5) - this.failures);
+    if (!this.answered || this.failures > 0)
+      return Math.max(1, (this.policy.initialConcurrency ?? defaultHealthPolicy.initialConcurrency ?? 5) - this.failures);
     return Infinity;
   }
 

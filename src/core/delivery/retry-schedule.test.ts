@@ -81,7 +81,10 @@ describe('nextRetry', () => {
       assert.ok(attempts < 100, 'schedule must terminate');
     }
     assert.equal(age, defaultRetryPolicy.maxAgeMs);
-    assert.deepEqual(delays.slice(0, 7), [5, 10, 20, 40, 80, 160, 240].map((m) => m * minute));
+    assert.deepEqual(
+      delays.slice(0, 7),
+      [5, 10, 20, 40, 80, 160, 240].map((m) => m * minute),
+    );
     // 5+10+20+40+80+160 = 315 min, then 4 h steps until 3.5 d = 5040 min: 19 full steps and a 165 min remainder.
     assert.equal(delays.length, 6 + 19 + 1);
     assert.equal(delays.at(-1), 165 * minute);

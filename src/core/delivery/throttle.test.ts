@@ -83,7 +83,12 @@ describe('TokenBucket', () => {
   });
 
   it('grants a token exactly when the returned wait has elapsed', () => {
-    for (const rate of [{ count: 3, perMs: 1_000 }, { count: 7, perMs: 60_000 }, { count: 5000, perMs: 3_600_000 }, { count: 1, perMs: 86_400_000 }]) {
+    for (const rate of [
+      { count: 3, perMs: 1_000 },
+      { count: 7, perMs: 60_000 },
+      { count: 5000, perMs: 3_600_000 },
+      { count: 1, perMs: 86_400_000 },
+    ]) {
       const bucket = new TokenBucket(rate, 2);
       let now = 0;
       let granted = 0;

@@ -1,16 +1,7 @@
 import { fail, ok, type Result } from '../errors.ts';
 import { parseRate } from '../delivery/throttle.ts';
 import { parseIp } from '../net/ip-address.ts';
-import {
-  environments,
-  productLines,
-  type Contact,
-  type DkimKey,
-  type Environment,
-  type ProductLine,
-  type Relay,
-  type ShapingRule,
-} from './fleet.ts';
+import { environments, productLines, type Contact, type DkimKey, type Environment, type ProductLine, type Relay, type ShapingRule } from './fleet.ts';
 
 const namePattern = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
 
@@ -62,7 +53,8 @@ export function validateAddress(address: unknown): Result<string> {
   const labels = domain.split('.');
   if (domain.length > 253 || !labels.every((l) => label.test(l))) return bad();
   if (labels.length < 2) return fail('invalid-address', `${JSON.stringify(address)}: the domain must be a fully qualified name, not ${JSON.stringify(domain)}`);
-  if (labels.every((l) => /^\d+$/.test(l))) return fail('invalid-address', `${JSON.stringify(address)}: an IP address as domain must be written in brackets, as [${domain}]`);
+  if (labels.every((l) => /^\d+$/.test(l)))
+    return fail('invalid-address', `${JSON.stringify(address)}: an IP address as domain must be written in brackets, as [${domain}]`);
   return ok(address);
 }
 
@@ -92,7 +84,8 @@ export function validateContact(input: { email?: unknown; locale?: unknown; time
   const email = validateAddress(input.email);
   if (!email.ok) return email;
   const locale = input.locale ?? 'en';
-  if (typeof locale !== 'string' || !/^[a-z]{2}(-[A-Z]{2})?$/.test(locale)) return fail('invalid-request', `locale must look like "en" or "es-ES", got ${JSON.stringify(locale)}`);
+  if (typeof locale !== 'string' || !/^[a-z]{2}(-[A-Z]{2})?$/.test(locale))
+    return fail('invalid-request', `locale must look like "en" or "es-ES", got ${JSON.stringify(locale)}`);
   const timezone = input.timezone ?? 'UTC';
   if (typeof timezone !== 'string' || !isValidZone(timezone)) return fail('invalid-request', `unknown time zone ${JSON.stringify(timezone)}`);
   return ok({ email: email.value, locale, timezone });
@@ -106,8 +99,10 @@ export function validateShaping(input: unknown): Result<ShapingRule[]> {
     if (typeof domain !== 'string' || domain.length === 0) return fail('invalid-request', 'each shaping rule needs a domain ("*" for the default)');
     const maxConnections = raw.maxConnections ?? 10;
     const maxMessagesPerConnection = raw.maxMessagesPerConnection ?? 100;
-    if (!Number.isInteger(maxConnections) || (maxConnections as number) < 1) return fail('invalid-request', `maxConnections for ${domain} must be a positive integer`);
-    if (!Number.isInteger(maxMessagesPerConnection) || (maxMessagesPerConnection as number) < 1) return fail('invalid-request', `maxMessagesPerConnection for ${domain} must be a positive integer`);
+    if (!Number.isInteger(maxConnections) || (maxConnections as number) < 1)
+      return fail('invalid-request', `maxConnections for ${domain} must be a positive integer`);
+    if (!Number.isInteger(maxMessagesPerConnection) || (maxMessagesPerConnection as number) < 1)
+      return fail('invalid-request', `maxMessagesPerConnection for ${domain} must be a positive integer`);
     const rate = raw.rate ?? null;
     if (rate !== null) {
       if (typeof rate !== 'string') return fail('invalid-request', `rate for ${domain} must be a string like "100/s"`);

@@ -96,10 +96,32 @@ export function unwrapIpv4(ip: IpAddress): IpAddress {
  * private, shared, link-local, documentation, benchmarking, multicast, reserved.
  */
 export const reservedNetworks: readonly Network[] = [
-  '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12',
-  '192.0.0.0/24', '192.0.2.0/24', '192.88.99.0/24', '192.168.0.0/16', '198.18.0.0/15',
-  '198.51.100.0/24', '203.0.113.0/24', '224.0.0.0/4', '240.0.0.0/4',
-  '::/128', '::1/128', '::ffff:0:0:0/96', '64:ff9b:1::/48', '100::/64', '2001::/23', '2001:db8::/32', 'fc00::/7', 'fe80::/10', 'fec0::/10', 'ff00::/8',
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.0.0.0/24',
+  '192.0.2.0/24',
+  '192.88.99.0/24',
+  '192.168.0.0/16',
+  '198.18.0.0/15',
+  '198.51.100.0/24',
+  '203.0.113.0/24',
+  '224.0.0.0/4',
+  '240.0.0.0/4',
+  '::/128',
+  '::1/128',
+  '::ffff:0:0:0/96',
+  '64:ff9b:1::/48',
+  '100::/64',
+  '2001::/23',
+  '2001:db8::/32',
+  'fc00::/7',
+  'fe80::/10',
+  'fec0::/10',
+  'ff00::/8',
 ].map((n) => parseNetwork(n)!);
 
 export function isReserved(ip: IpAddress): boolean {
@@ -109,7 +131,10 @@ export function isReserved(ip: IpAddress): boolean {
 
 /** Parses a comma-separated CIDR list (an operator's allow list); the bad entries are named. */
 export function parseNetworkList(text: string): { ok: true; networks: Network[] } | { ok: false; bad: string[] } {
-  const entries = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const networks = entries.map((e) => parseNetwork(e));
   const bad = entries.filter((_, i) => networks[i] === null);
   return bad.length > 0 ? { ok: false, bad } : { ok: true, networks: networks as Network[] };

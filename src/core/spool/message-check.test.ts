@@ -78,7 +78,10 @@ test('spans work with bare LF and for a headers-only message', () => {
   const raw = 'From: a@b.example\nSubject: s';
   const r = checkMessage(bytes(raw));
   assert.ok(r.ok);
-  assert.deepEqual(r.value.headers.map((h) => raw.slice(h.start, h.end)), ['From: a@b.example\n', 'Subject: s']);
+  assert.deepEqual(
+    r.value.headers.map((h) => raw.slice(h.start, h.end)),
+    ['From: a@b.example\n', 'Subject: s'],
+  );
 });
 
 test('checkBody: 8-bit bytes carried, a NUL refused', () => {
@@ -96,7 +99,8 @@ test('checkBody: 8-bit bytes carried, a NUL refused', () => {
 });
 
 test('trace fields are known whatever their case', () => {
-  for (const name of ['Received', 'RETURN-PATH', 'dkim-signature', 'ARC-Seal', 'Authentication-Results', 'Delivered-To', 'X-Original-To']) assert.ok(isTraceField(name), name);
+  for (const name of ['Received', 'RETURN-PATH', 'dkim-signature', 'ARC-Seal', 'Authentication-Results', 'Delivered-To', 'X-Original-To'])
+    assert.ok(isTraceField(name), name);
   for (const name of ['Subject', 'List-Unsubscribe', 'X-Campaign', 'Resent-From']) assert.equal(isTraceField(name), false, name);
 });
 

@@ -128,7 +128,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 function utf8Value(raw: Uint8Array, field: HeaderField): string | undefined {
   try {
     const text = utf8.decode(raw.subarray(field.start + field.name.length + 1, field.end));
-    return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '').join(' ');
+    return text
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== '')
+      .join(' ');
   } catch {
     return undefined;
   }

@@ -51,7 +51,10 @@ describe('parseHours', () => {
 describe('parseWeekdays', () => {
   const valid: [unknown, number[]][] = [
     [undefined, [1, 2, 3, 4, 5, 6, 7]],
-    [[5, 1, 3, 3], [1, 3, 5]],
+    [
+      [5, 1, 3, 3],
+      [1, 3, 5],
+    ],
     ['mon-fri', [1, 2, 3, 4, 5]],
     ['sat-sun', [6, 7]],
     ['fri-mon', [1, 5, 6, 7]],
@@ -112,7 +115,7 @@ describe('nextFit', () => {
     ['any time: at once', undefined, undefined, at(3, 13, 7), 30 * day, at(3, 13, 7)],
     ['night: waits for the evening', '22:00-06:00', undefined, at(1, 12), hour, at(1, 22)],
     ['night: inside, starts at once', '22:00-06:00', undefined, at(1, 23), hour, at(1, 23)],
-    ['night: after midnight, in the previous day\'s range', '22:00-06:00', undefined, at(2, 3), hour, at(2, 3)],
+    ["night: after midnight, in the previous day's range", '22:00-06:00', undefined, at(2, 3), hour, at(2, 3)],
     ['night: may end exactly at the range end', '22:00-06:00', undefined, at(2, 5), hour, at(2, 5)],
     ['night: too late, next evening', '22:00-06:00', undefined, at(2, 5, 1), hour, at(2, 22)],
     ['night: the whole range', '22:00-06:00', undefined, at(1, 20), 8 * hour, at(1, 22)],

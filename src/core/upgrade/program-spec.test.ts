@@ -120,7 +120,11 @@ describe('validateProgramSpec', () => {
     ['reminders as one string', { ...minimal, reminders: '72h' }, /^reminders must be a list/],
     ['a reminder that is not a duration', { ...minimal, reminders: ['72h', 'soon'] }, /^reminders\[1\] must be a duration/],
     ['a zero reminder', { ...minimal, reminders: ['0'] }, /^reminders\[0\] must be at least/],
-    ['a support contact that is neither address nor URL', { ...minimal, supportContact: 'call us' }, /^supportContact must be an email address or an http\(s\) URL/],
+    [
+      'a support contact that is neither address nor URL',
+      { ...minimal, supportContact: 'call us' },
+      /^supportContact must be an email address or an http\(s\) URL/,
+    ],
     ['a zero switch estimate', { ...minimal, switchEstimate: '0s' }, /^switchEstimate must be at least/],
     ['a drain allowance that is not a duration', { ...minimal, drainAllowance: '-5m' }, /^drainAllowance must be a duration/],
     ['a halt threshold above 1', { ...minimal, haltThreshold: 1.5 }, /^haltThreshold must be a fraction/],

@@ -38,8 +38,23 @@ export const programSpecDefaults: ProgramSpecDefaults = {
 export type ValidatedProgramSpec = { ok: true; spec: ProgramSpec } | { ok: false; error: string };
 
 const knownFields = new Set([
-  'name', 'from', 'to', 'products', 'nonprodStart', 'prodStart', 'waveSize', 'concurrency', 'hours', 'weekdays',
-  'minNoticeNonprod', 'minNoticeProd', 'reminders', 'supportContact', 'switchEstimate', 'drainAllowance', 'haltThreshold',
+  'name',
+  'from',
+  'to',
+  'products',
+  'nonprodStart',
+  'prodStart',
+  'waveSize',
+  'concurrency',
+  'hours',
+  'weekdays',
+  'minNoticeNonprod',
+  'minNoticeProd',
+  'reminders',
+  'supportContact',
+  'switchEstimate',
+  'drainAllowance',
+  'haltThreshold',
 ]);
 
 // Thrown only inside validateProgramSpec and turned into its result there: it keeps each
@@ -102,9 +117,11 @@ function name(field: string, kind: string, value: unknown): string {
 function products(value: unknown, fallback: ProductLine[]): ProductLine[] {
   if (value === undefined) return [...fallback];
   const list = typeof value === 'string' ? value.split(',').map((p) => p.trim()) : value;
-  if (!Array.isArray(list) || list.length === 0) throw new Invalid(`products must be a non-empty list of ${productLines.join(', ')}, got ${JSON.stringify(value)}`);
+  if (!Array.isArray(list) || list.length === 0)
+    throw new Invalid(`products must be a non-empty list of ${productLines.join(', ')}, got ${JSON.stringify(value)}`);
   for (const p of list) {
-    if (!(productLines as readonly unknown[]).includes(p)) throw new Invalid(`products: unknown product line ${JSON.stringify(p)}; use ${productLines.join(', ')}`);
+    if (!(productLines as readonly unknown[]).includes(p))
+      throw new Invalid(`products: unknown product line ${JSON.stringify(p)}; use ${productLines.join(', ')}`);
   }
   // Canonical order, no repeats: two specs naming the same lines are equal.
   return productLines.filter((p) => list.includes(p));
@@ -146,18 +163,22 @@ export function validateProgramSpec(input: unknown, defaults: Partial<ProgramSpe
   try {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new Invalid('a program must be an object');
     const raw = input as Record<string, unknown>;
-    const extra = Object.keys(raw).filter((k) => !knownFields.has(k)).sort();
+    const extra = Object.keys(raw)
+      .filter((k) => !knownFields.has(k))
+      .sort();
     if (extra.length > 0) throw new Invalid(`unknown field${extra.length > 1 ? 's' : ''} ${extra.join(', ')}`);
 
     const programName = name('name', 'program', raw.name);
     const sourceInfrastructure = name('from', 'infrastructure', raw.from);
     const targetInfrastructure = name('to', 'infrastructure', raw.to);
-    if (sourceInfrastructure === targetInfrastructure) throw new Invalid(`from and to must be different infrastructures, both are ${JSON.stringify(sourceInfrastructure)}`);
+    if (sourceInfrastructure === targetInfrastructure)
+      throw new Invalid(`from and to must be different infrastructures, both are ${JSON.stringify(sourceInfrastructure)}`);
     const nonProductionStart = instant('nonprodStart', raw.nonprodStart);
     const productionStart = instant('prodStart', raw.prodStart);
     if (productionStart < nonProductionStart) throw new Invalid(`prodStart (${raw.prodStart}) must not be before nonprodStart (${raw.nonprodStart})`);
 
-    if (raw.hours !== undefined && typeof raw.hours !== 'string') throw new Invalid(`hours must look like "22:00-06:00" (UTC), got ${JSON.stringify(raw.hours)}`);
+    if (raw.hours !== undefined && typeof raw.hours !== 'string')
+      throw new Invalid(`hours must look like "22:00-06:00" (UTC), got ${JSON.stringify(raw.hours)}`);
     const hours = parseHours(raw.hours as string | undefined);
     if (!hours.ok) throw new Invalid(hours.error);
     const weekdays = parseWeekdays(raw.weekdays);

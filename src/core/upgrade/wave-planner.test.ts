@@ -86,7 +86,10 @@ function assertSound(s: ProgramSpec, instances: PlannedInstance[], plan: Plan, a
   // Every affected instance in exactly one wave, and nothing else.
   const placed = plan.waves.flatMap((w) => w.instances.map((i) => i.id));
   assert.equal(placed.length, affected.length);
-  assert.deepEqual([...placed].sort((a, b) => a - b), affected.map((i) => i.id).sort((a, b) => a - b));
+  assert.deepEqual(
+    [...placed].sort((a, b) => a - b),
+    affected.map((i) => i.id).sort((a, b) => a - b),
+  );
 
   let previousEnd = -Infinity;
   let seenProduction = false;
@@ -141,7 +144,11 @@ describe('planProgram', () => {
     const instances = fleet(1_000, 150);
     const plan = planned(planProgram(s, instances, now));
     assertSound(s, instances, plan);
-    assert.equal(plan.waves.filter((w) => !w.retry).length, Math.ceil(instances.filter((i) => i.environment !== 'production').length / 50) + Math.ceil(instances.filter((i) => i.environment === 'production').length / 50));
+    assert.equal(
+      plan.waves.filter((w) => !w.retry).length,
+      Math.ceil(instances.filter((i) => i.environment !== 'production').length / 50) +
+        Math.ceil(instances.filter((i) => i.environment === 'production').length / 50),
+    );
     assert.deepEqual(plan.notes, []);
   });
 
@@ -169,7 +176,11 @@ describe('planProgram', () => {
     ];
     const plan = planned(planProgram(spec({ waveSize: 4 }), instances, now));
     const names = plan.waves.filter((w) => w.phase === 'non-production' && !w.retry).map((w) => w.instances.map((i) => i.name));
-    assert.deepEqual(names, [['i2', 'big-0', 'big-1', 'big-2'], ['big-3', 'big-4', 'big-5', 'big-6'], ['i3', 'i1']]);
+    assert.deepEqual(names, [
+      ['i2', 'big-0', 'big-1', 'big-2'],
+      ['big-3', 'big-4', 'big-5', 'big-6'],
+      ['i3', 'i1'],
+    ]);
   });
 
   it('plans only the instances of the program’s product lines', () => {
@@ -182,11 +193,21 @@ describe('planProgram', () => {
 
   it('switches each customer’s development and staging before its production, even when production may start at once', () => {
     const s = spec({ productionStart: now + 10 * day, minNoticeProductionMs: 0, waveSize: 2 });
-    const instances = [instance(1, 1, 'production'), instance(2, 1, 'staging'), instance(3, 1, 'development'), instance(4, 2, 'production'), instance(5, 2, 'development')];
+    const instances = [
+      instance(1, 1, 'production'),
+      instance(2, 1, 'staging'),
+      instance(3, 1, 'development'),
+      instance(4, 2, 'production'),
+      instance(5, 2, 'development'),
+    ];
     const plan = planned(planProgram(s, instances, now));
     assertSound(s, instances, plan);
     const waveOf = new Map(plan.waves.flatMap((w) => w.instances.map((i) => [i.id, w] as const)));
-    for (const [nonProduction, production] of [[2, 1], [3, 1], [5, 4]]) {
+    for (const [nonProduction, production] of [
+      [2, 1],
+      [3, 1],
+      [5, 4],
+    ]) {
       assert.ok(waveOf.get(nonProduction)!.end <= waveOf.get(production)!.start);
     }
   });
@@ -248,9 +269,18 @@ describe('planProgram', () => {
     const instances = Array.from({ length: 120 }, (_, k) => instance(k + 1, k + 1, 'development'));
     const plan = planned(planProgram(s, instances, now));
     const [a, b, c, retry] = plan.waves;
-    assert.deepEqual([a, b, c].map((w) => w.instances.length), [50, 50, 20]);
-    assert.deepEqual([a, b, c, retry].map((w) => w.estimateMs), [15 * minute, 15 * minute, 9 * minute, 15 * minute]);
-    assert.deepEqual([a, b, c, retry].map((w) => w.end - w.start), [15 * minute, 15 * minute, 10 * minute, 15 * minute]);
+    assert.deepEqual(
+      [a, b, c].map((w) => w.instances.length),
+      [50, 50, 20],
+    );
+    assert.deepEqual(
+      [a, b, c, retry].map((w) => w.estimateMs),
+      [15 * minute, 15 * minute, 9 * minute, 15 * minute],
+    );
+    assert.deepEqual(
+      [a, b, c, retry].map((w) => w.end - w.start),
+      [15 * minute, 15 * minute, 10 * minute, 15 * minute],
+    );
     assert.equal(plan.totalMs, 55 * minute);
   });
 
@@ -278,7 +308,10 @@ describe('planProgram', () => {
   it('refuses to plan when not even one instance fits the allowed hours', () => {
     const s = spec({ allowed: allowed('01:00-01:05'), drainAllowanceMs: 5 * minute });
     const result = planProgram(s, fleet(10, 3), now);
-    assert.deepEqual(result, { ok: false, error: 'a wave of even one instance needs 10m, longer than the allowed hours (01:00-01:05 UTC on weekdays 1,2,3,4,5,6,7) permit' });
+    assert.deepEqual(result, {
+      ok: false,
+      error: 'a wave of even one instance needs 10m, longer than the allowed hours (01:00-01:05 UTC on weekdays 1,2,3,4,5,6,7) permit',
+    });
   });
 
   it('refuses an instance listed twice', () => {
@@ -310,7 +343,13 @@ describe('planProgram', () => {
     const instances = [instance(1, 1, 'production'), instance(2, 2, 'production')];
     const plan = planned(planProgram(s, instances, now));
     assertSound(s, instances, plan);
-    assert.deepEqual(plan.waves.map((w) => [w.phase, w.retry, w.instances.length]), [['production', false, 2], ['production', true, 0]]);
+    assert.deepEqual(
+      plan.waves.map((w) => [w.phase, w.retry, w.instances.length]),
+      [
+        ['production', false, 2],
+        ['production', true, 0],
+      ],
+    );
     assert.equal(plan.start, s.productionStart);
   });
 

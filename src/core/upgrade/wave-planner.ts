@@ -103,9 +103,12 @@ function planPhase(spec: ProgramSpec, perInstanceMs: number, size: number, p: Ph
  * one instance fits, there is no plan. Pure and deterministic.
  */
 export function planProgram(spec: ProgramSpec, instances: readonly PlannedInstance[], now: number, perInstanceMs = spec.switchEstimateMs): PlanResult {
-  if (!Number.isSafeInteger(spec.waveSize) || spec.waveSize < 1) return { ok: false, error: `waveSize must be a whole number of at least 1, got ${spec.waveSize}` };
-  if (!Number.isSafeInteger(spec.concurrency) || spec.concurrency < 1) return { ok: false, error: `concurrency must be a whole number of at least 1, got ${spec.concurrency}` };
-  if (!Number.isFinite(perInstanceMs) || perInstanceMs < 0) return { ok: false, error: `the per-instance switch time must be a duration of 0 or more, got ${perInstanceMs}` };
+  if (!Number.isSafeInteger(spec.waveSize) || spec.waveSize < 1)
+    return { ok: false, error: `waveSize must be a whole number of at least 1, got ${spec.waveSize}` };
+  if (!Number.isSafeInteger(spec.concurrency) || spec.concurrency < 1)
+    return { ok: false, error: `concurrency must be a whole number of at least 1, got ${spec.concurrency}` };
+  if (!Number.isFinite(perInstanceMs) || perInstanceMs < 0)
+    return { ok: false, error: `the per-instance switch time must be a duration of 0 or more, got ${perInstanceMs}` };
 
   const lines = new Set(spec.productLines);
   const affected = instances.filter((i) => lines.has(i.productLine)).sort(planningOrder);

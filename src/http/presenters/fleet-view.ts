@@ -50,7 +50,16 @@ export function instanceDetailView(row: InstanceRow & { recentEvents: MessageEve
 }
 
 export function eventView(e: MessageEvent): EventRow {
-  return { id: e.id, instanceId: e.instanceId, messageId: e.messageId, deliveryId: e.deliveryId, type: e.type, recipient: e.recipient, at: iso(e.at), detail: e.detail };
+  return {
+    id: e.id,
+    instanceId: e.instanceId,
+    messageId: e.messageId,
+    deliveryId: e.deliveryId,
+    type: e.type,
+    recipient: e.recipient,
+    at: iso(e.at),
+    detail: e.detail,
+  };
 }
 
 function iso(ms: number): string {

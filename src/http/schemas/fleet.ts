@@ -41,7 +41,12 @@ export const InfrastructureBody = Type.Object(
     relays: Type.Optional(Type.Array(Type.String({ description: 'HOST:PORT; the port defaults to 25' }), { maxItems: 100 })),
     sourceAddresses: Type.Optional(Type.Array(Type.String({ description: 'an IP address' }), { maxItems: 1000 })),
     heloName: Type.Optional(Type.String()),
-    dkim: Type.Optional(Type.Array(Type.Object({ domain: Type.String(), selector: Type.String(), privateKey: Type.String({ description: 'PEM' }) }, { additionalProperties: false }), { maxItems: 100 })),
+    dkim: Type.Optional(
+      Type.Array(
+        Type.Object({ domain: Type.String(), selector: Type.String(), privateKey: Type.String({ description: 'PEM' }) }, { additionalProperties: false }),
+        { maxItems: 100 },
+      ),
+    ),
     shaping: Type.Optional(Type.Array(ShapingRuleBody, { maxItems: 1000 })),
     verificationAddress: Type.Optional(Type.String({ description: 'the canary address a switch verifies with' })),
   },
@@ -55,7 +60,9 @@ export const InstanceBody = Type.Object(
     productLine: Type.String({ description: productLines.join(' | ') }),
     environment: Type.String({ description: environments.join(' | ') }),
     infrastructure: Type.String({ description: 'an existing infrastructure' }),
-    allowFrom: Type.Optional(Type.Array(Type.String({ description: 'a CIDR such as 10.0.0.0/24' }), { maxItems: 1000, description: 'networks that may relay without AUTH' })),
+    allowFrom: Type.Optional(
+      Type.Array(Type.String({ description: 'a CIDR such as 10.0.0.0/24' }), { maxItems: 1000, description: 'networks that may relay without AUTH' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -74,7 +81,14 @@ export const Infrastructure = Type.Object({
   sourceAddresses: Type.Array(Type.String()),
   heloName: Type.String(),
   dkim: Type.Array(Type.Object({ domain: Type.String(), selector: Type.String() }), { description: 'the keys\u2019 domains and selectors; never the keys' }),
-  shaping: Type.Array(Type.Object({ domain: Type.String(), maxConnections: Type.Integer(), maxMessagesPerConnection: Type.Integer(), rate: Type.Union([Type.String(), Type.Null()]) })),
+  shaping: Type.Array(
+    Type.Object({
+      domain: Type.String(),
+      maxConnections: Type.Integer(),
+      maxMessagesPerConnection: Type.Integer(),
+      rate: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
   verificationAddress: Type.String(),
   createdAt: Timestamp,
 });
@@ -102,7 +116,10 @@ export const InstanceList = Type.Object({ instances: Type.Array(Instance) });
 
 export const InstanceCreated = Type.Object({
   instance: Instance,
-  credentials: Type.Object({ smtp: Type.Object({ username: Type.String(), password: Type.String() }), apiKey: Type.String() }, { description: 'shown only here, once' }),
+  credentials: Type.Object(
+    { smtp: Type.Object({ username: Type.String(), password: Type.String() }), apiKey: Type.String() },
+    { description: 'shown only here, once' },
+  ),
 });
 
 export const EventRow = Type.Object({

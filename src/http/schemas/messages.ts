@@ -22,7 +22,9 @@ export const MessageBody = Type.Object(
     html: Type.Optional(Type.String()),
     headers: Type.Optional(headerFields),
     attachments: Type.Optional(
-      Type.Array(Type.Object({ filename: Type.String(), content: Type.String({ description: 'base64' }), contentType: Type.Optional(Type.String()) }), { maxItems: 100 }),
+      Type.Array(Type.Object({ filename: Type.String(), content: Type.String({ description: 'base64' }), contentType: Type.Optional(Type.String()) }), {
+        maxItems: 100,
+      }),
     ),
     raw: Type.Optional(Type.String({ description: 'a whole RFC 5322 message; the envelope defaults to its From, To and Cc' })),
     mailFrom: Type.Optional(Type.String({ description: 'envelope sender of a raw message' })),
@@ -48,7 +50,9 @@ export const BatchBody = Type.Object(
 );
 
 export const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ maxLength: maxIdempotencyKeyLength, description: 'a retry with the same key and request gets the first answer and sends nothing' })),
+  'idempotency-key': Type.Optional(
+    Type.String({ maxLength: maxIdempotencyKeyLength, description: 'a retry with the same key and request gets the first answer and sends nothing' }),
+  ),
 });
 
 export const MessageAccepted = Type.Object({

@@ -18,7 +18,11 @@ export const ProgramBody = Type.Object({
   from: Type.String({ description: 'source infrastructure' }),
   to: Type.String({ description: 'target infrastructure' }),
   // The string first: with ajv's type coercion, an array branch tried first would wrap "a,b" into ["a,b"].
-  products: Type.Optional(Type.Union([Type.String({ description: 'comma-separated' }), Type.Array(Type.String())], { description: `product lines (${productLines.join(', ')}); default all` })),
+  products: Type.Optional(
+    Type.Union([Type.String({ description: 'comma-separated' }), Type.Array(Type.String())], {
+      description: `product lines (${productLines.join(', ')}); default all`,
+    }),
+  ),
   nonprodStart: Type.String({ description: 'ISO 8601 instant: earliest start of the non-production phase' }),
   prodStart: Type.String({ description: 'ISO 8601 instant: earliest start of the production phase' }),
   waveSize: Type.Optional(Type.Integer({ description: 'instances per wave; default 50' })),
@@ -44,7 +48,11 @@ export const ProgramSpec = Type.Object({
   productionStart: Type.Integer({ description: 'epoch ms' }),
   waveSize: Type.Integer(),
   concurrency: Type.Integer(),
-  allowed: Type.Object({ startMinute: Type.Integer(), endMinute: Type.Integer(), weekdays: Type.Array(Type.Integer({ description: 'ISO weekday, 1 = Monday' })) }),
+  allowed: Type.Object({
+    startMinute: Type.Integer(),
+    endMinute: Type.Integer(),
+    weekdays: Type.Array(Type.Integer({ description: 'ISO weekday, 1 = Monday' })),
+  }),
   minNoticeNonProductionMs: Type.Number(),
   minNoticeProductionMs: Type.Number(),
   remindersMs: Type.Array(Type.Number()),
@@ -81,7 +89,12 @@ const planFields = {
 };
 
 /** The waves a program would have if published now. */
-export const Plan = Type.Object({ program: Type.String(), state: ProgramState, perInstanceMs: Type.Number({ description: 'the switch time the plan assumes' }), ...planFields });
+export const Plan = Type.Object({
+  program: Type.String(),
+  state: ProgramState,
+  perInstanceMs: Type.Number({ description: 'the switch time the plan assumes' }),
+  ...planFields,
+});
 
 export const Published = Type.Object({ program: Type.String(), state: ProgramState, notices: Type.Integer({ description: 'notices queued' }), ...planFields });
 

@@ -1,7 +1,13 @@
 import { Type, type Static } from 'typebox';
 
 /** What a customer is told of an instance's switch. */
-export const CustomerFacingState = Type.Union([Type.Literal('not-scheduled'), Type.Literal('scheduled'), Type.Literal('sending-paused'), Type.Literal('completed'), Type.Literal('rolled-back')]);
+export const CustomerFacingState = Type.Union([
+  Type.Literal('not-scheduled'),
+  Type.Literal('scheduled'),
+  Type.Literal('sending-paused'),
+  Type.Literal('completed'),
+  Type.Literal('rolled-back'),
+]);
 
 const nullableTimestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 const nullableInteger = Type.Union([Type.Integer(), Type.Null()]);
@@ -35,6 +41,9 @@ export const InstanceUpgradeStatus = Type.Object({
 export const maxRequestReasonLength = 2000;
 
 /** The body of a reschedule request or an opt-out: a reason (or no body at all), recorded with the (refusing) answer. */
-export const CustomerRequestBody = Type.Union([Type.Object({ reason: Type.Optional(Type.String({ maxLength: maxRequestReasonLength })) }, { additionalProperties: false }), Type.Null({ description: 'no body' })]);
+export const CustomerRequestBody = Type.Union([
+  Type.Object({ reason: Type.Optional(Type.String({ maxLength: maxRequestReasonLength })) }, { additionalProperties: false }),
+  Type.Null({ description: 'no body' }),
+]);
 
 export type InstanceUpgradeStatus = Static<typeof InstanceUpgradeStatus>;

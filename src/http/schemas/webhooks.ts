@@ -1,7 +1,10 @@
 import { Type, type Static } from 'typebox';
 import { maxWebhookUrlLength } from '../../core/net/webhook-url.ts';
 
-export const WebhookBody = Type.Object({ url: Type.String({ maxLength: maxWebhookUrlLength, description: 'http(s), resolving to public Internet addresses' }) }, { additionalProperties: false });
+export const WebhookBody = Type.Object(
+  { url: Type.String({ maxLength: maxWebhookUrlLength, description: 'http(s), resolving to public Internet addresses' }) },
+  { additionalProperties: false },
+);
 
 export const WebhookCreated = Type.Object({
   id: Type.Integer(),

@@ -3,7 +3,10 @@ import type { ColumnTypes } from './column-types.ts';
 
 export async function up(db: Kysely<unknown>, t: ColumnTypes): Promise<void> {
   // The sender of upgrade notices is an instance of mailshift's own; programs never move it.
-  await db.schema.alterTable('instances').addColumn('system', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('instances')
+    .addColumn('system', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
 
   await db.schema
     .createTable('programs')

@@ -15,7 +15,5 @@ const steps: Record<string, Step> = {
 /** Migrations in a form kysely's Migrator takes, bound to the dialect's column types. */
 export function migrations(dialect: DialectName): Record<string, Migration> {
   const t = columnTypes(dialect);
-  return Object.fromEntries(
-    Object.entries(steps).map(([name, step]) => [name, { up: (db: Kysely<unknown>) => step.up(db, t) }]),
-  );
+  return Object.fromEntries(Object.entries(steps).map(([name, step]) => [name, { up: (db: Kysely<unknown>) => step.up(db, t) }]));
 }
