@@ -1,3 +1,4 @@
+import { iso } from './presenters/timestamp.ts';
 import type { FastifyRequest } from 'fastify';
 import type { Services } from '../app/services.ts';
 import { DomainError } from '../core/errors.ts';
@@ -207,8 +208,4 @@ function nameParam(request: FastifyRequest): string {
   const params = request.params;
   if (typeof params === 'object' && params !== null && 'name' in params && typeof params.name === 'string') return params.name;
   throw new DomainError('invalid-request', 'the route has no instance name');
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }

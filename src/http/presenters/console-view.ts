@@ -1,3 +1,4 @@
+import { iso } from './timestamp.ts';
 import type { InfrastructureHealth } from '../../app/console-service.ts';
 import type { NoticeRecord, PendingDelivery, TimelineBucket } from '../../app/console-reads.ts';
 import type { Instance as StoredInstance } from '../../core/fleet/fleet.ts';
@@ -49,8 +50,4 @@ export function infrastructureOverviewView(o: { since: number; capped: boolean; 
 
 export function consoleNoticeView(n: NoticeRecord): ConsoleNotice {
   return { ...noticeView(n), customer: n.customer, program: n.program };
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }

@@ -1,8 +1,10 @@
-import type { InstanceRow } from '../../app/fleet-reads.ts';
 import type { MessageEvent } from '../../app/message-reads.ts';
+import { eventView } from './message-view.ts';
+import { iso } from './timestamp.ts';
+import type { InstanceRow } from '../../app/fleet-reads.ts';
 import { formatRelay } from '../../core/fleet/fleet-input.ts';
 import type { Customer as StoredCustomer, Infrastructure as StoredInfrastructure, Instance as StoredInstance } from '../../core/fleet/fleet.ts';
-import type { Customer, EventRow, Infrastructure, Instance, InstanceDetail } from '../schemas/fleet.ts';
+import type { Customer, Infrastructure, Instance, InstanceDetail } from '../schemas/fleet.ts';
 
 /** Customers, infrastructures and instances as the admin API shows them (schemas: fleet.ts). */
 export function customerView(c: StoredCustomer): Customer {
@@ -47,21 +49,4 @@ export function instanceRowView(row: InstanceRow): Instance {
 
 export function instanceDetailView(row: InstanceRow & { recentEvents: MessageEvent[] }): InstanceDetail {
   return { ...instanceRowView(row), recentEvents: row.recentEvents.map(eventView) };
-}
-
-export function eventView(e: MessageEvent): EventRow {
-  return {
-    id: e.id,
-    instanceId: e.instanceId,
-    messageId: e.messageId,
-    deliveryId: e.deliveryId,
-    type: e.type,
-    recipient: e.recipient,
-    at: iso(e.at),
-    detail: e.detail,
-  };
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }

@@ -1,4 +1,6 @@
-import type { MessageDetail } from '../../app/message-reads.ts';
+import { iso } from './timestamp.ts';
+import type { MessageDetail, MessageEvent } from '../../app/message-reads.ts';
+import type { EventRow } from '../schemas/fleet.ts';
 import type { MessageView } from '../schemas/messages.ts';
 
 export { MessageView } from '../schemas/messages.ts';
@@ -23,19 +25,20 @@ export function messageView({ message, deliveries, events }: MessageDetail): Mes
       lastCategory: d.lastCategory,
       dueAt: iso(d.dueAt),
     })),
-    events: events.map((e) => ({
-      id: e.id,
-      instanceId: e.instanceId,
-      messageId: e.messageId,
-      deliveryId: e.deliveryId,
-      type: e.type,
-      recipient: e.recipient,
-      at: iso(e.at),
-      detail: e.detail,
-    })),
+    events: events.map(eventView),
   };
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
+/** One event of a message, as the message view and an instance's recent events show it. */
+export function eventView(e: MessageEvent): EventRow {
+  return {
+    id: e.id,
+    instanceId: e.instanceId,
+    messageId: e.messageId,
+    deliveryId: e.deliveryId,
+    type: e.type,
+    recipient: e.recipient,
+    at: iso(e.at),
+    detail: e.detail,
+  };
 }

@@ -1,3 +1,4 @@
+import { iso } from './timestamp.ts';
 import type { NoticeRecord } from '../../app/console-reads.ts';
 import type { ProgramRecord } from '../../app/program-service.ts';
 import type { Plan } from '../../core/upgrade/program.ts';
@@ -45,8 +46,4 @@ export function noticeView(n: Omit<NoticeRecord, 'customer' | 'program'>): Notic
 /** The token once, with the paths it opens. */
 export function statusTokenView({ customer, token }: { customer: string; token: string }): StatusTokenIssued {
   return { customer, token, api: `/api/status/v1/${token}`, page: `/status/${token}` };
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }
