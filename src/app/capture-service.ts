@@ -1,6 +1,9 @@
 import { checkMessage, headerValue } from '../core/spool/message-check.ts';
 
 /** A message as the capture server stored it. */
+/** A listing holds at most this many messages, whatever was asked. */
+const maxListed = 1000;
+
 export interface StoredCapture {
   id: number;
   mailFrom: string;
@@ -33,7 +36,7 @@ export class CaptureService {
 
   /** The newest `limit` messages, newest first. A message whose headers do not parse still lists, without subject. */
   async list(limit: number, withRaw = false): Promise<CaptureSummary[]> {
-    const messages = await this.store.list(limit);
+    const messages = await this.store.list(Math.min(limit, maxListed));
     return messages.map((m) => {
       const checked = checkMessage(m.raw);
       const headers = checked.ok ? checked.value.headers : [];

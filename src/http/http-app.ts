@@ -78,5 +78,13 @@ async function registerOpenApi(app: HttpApp): Promise<void> {
     }),
   });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: false }, staticCSP: true });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/api/docs',
+    // No validator badge: the page makes no request to another host.
+    uiConfig: { deepLinking: false, validatorUrl: null },
+    staticCSP: true,
+    // The API is served over plain HTTP behind the operator's proxy or on loopback: a CSP that
+    // upgrades every request to https would leave the page blank.
+    transformStaticCSP: (header) => header.replace(/upgrade-insecure-requests;?\s*/, ''),
+  });
 }

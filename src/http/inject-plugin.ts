@@ -7,7 +7,7 @@ import { guardedCheck } from './auth-door.ts';
 import { bodyReservation } from './body-reservation.ts';
 import { suppressionRoutes, webhookRoutes } from './instance-routes.ts';
 import { messageView } from './presenters/message-view.ts';
-import { responses } from './schemas/common.ts';
+import { Refusal, responses } from './schemas/common.ts';
 import { BatchAccepted, BatchBody, IdempotencyHeaders, MessageAccepted, MessageBody, MessageIdParams, MessageView } from './schemas/messages.ts';
 import { CustomerRequestBody, InstanceUpgradeStatus } from './schemas/upgrade-status.ts';
 import type { HttpApp } from './typed-app.ts';
@@ -99,7 +99,7 @@ export async function injectPlugin(app: HttpApp, services: Services): Promise<vo
   );
 
   // A customer may ask; the answer is recorded and is always a refusal with the reason.
-  const askSchema = (summary: string) => ({ tags: ['upgrades'], summary, security, body: CustomerRequestBody, response: responses({}) });
+  const askSchema = (summary: string) => ({ tags: ['upgrades'], summary, security, body: CustomerRequestBody, response: responses({ 409: Refusal }) });
   app.post('/api/v1/upgrade/reschedule-request', { schema: askSchema('Ask to move this instance\u2019s window (refused with the reason)') }, async (request) =>
     services.programService.request(instanceOf(request), 'reschedule', request.body?.reason ?? ''),
   );

@@ -1,6 +1,6 @@
 import type { Services } from '../app/services.ts';
 import { noticeView, planView, programSummary, statusTokenView } from './presenters/program-view.ts';
-import { NameParams, responses } from './schemas/common.ts';
+import { NameParams, Refusal, responses } from './schemas/common.ts';
 import { NoticeList, Plan, ProgramBody, ProgramCreated, ProgramList, ProgramResumed, ProgramStatus, Published, StatusTokenIssued } from './schemas/programs.ts';
 import { CustomerRequestBody, InstanceUpgradeStatus } from './schemas/upgrade-status.ts';
 import type { HttpApp } from './typed-app.ts';
@@ -107,7 +107,7 @@ export async function programRoutes(app: HttpApp, services: Pick<Services, 'prog
           summary: `Record a customer\u2019s ${kind} request (refused with the reason)`,
           params: NameParams,
           body: CustomerRequestBody,
-          response: responses({}),
+          response: responses({ 409: Refusal }),
         },
       },
       async (request) => s.request(await services.fleet.instanceByName(request.params.name), kind, request.body?.reason ?? ''),

@@ -317,7 +317,8 @@ describe('admin API (app.inject)', () => {
       const one = expectStatus(await h.admin('GET', `${admin}/capture/messages?limit=1&raw=true`), 200);
       assert.equal(one.messages.length, 1);
       assert.equal(one.messages[0].raw, 'Subject: no From, so not a message mailshift would accept\r\n\r\nstill listed');
-      for (const query of ['limit=0', 'limit=1001', 'limit=abc', 'raw=maybe'])
+      assert.equal(expectStatus(await h.admin('GET', `${admin}/capture/messages?limit=1001`), 200).messages.length, 3);
+      for (const query of ['limit=0', 'limit=abc', 'raw=maybe'])
         assertProblem(await h.admin('GET', `${admin}/capture/messages?${query}`), 400, 'invalid-request');
       expectStatus(await h.admin('DELETE', `${admin}/capture/messages`), 204);
       assert.deepEqual(expectStatus(await h.admin('GET', `${admin}/capture/messages`), 200), { messages: [] });

@@ -2,7 +2,7 @@ import { Type, type Static } from 'typebox';
 import { Timestamp } from './common.ts';
 
 export const CaptureQuery = Type.Object({
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
+  limit: Type.Integer({ minimum: 1, default: 50, description: 'at most 1000 are listed' }),
   raw: Type.Boolean({ default: false, description: 'include each message\u2019s source' }),
 });
 

@@ -20,6 +20,9 @@ export function responses<T extends Record<number, TSchema>>(success: T) {
   return { ...success, '4xx': Type.Ref('Problem'), '5xx': Type.Ref('Problem') };
 }
 
+/** The answer of a route that records a request and always refuses it, with the reason (problem+json). */
+export const Refusal = Type.Ref('Problem', { description: 'always: the refusal, with its reason' });
+
 /** `204 No Content`. */
 export const NoContent = Type.Null({ description: 'no content' });
 

@@ -42,7 +42,7 @@ export const maxRequestReasonLength = 2000;
 
 /** The body of a reschedule request or an opt-out: a reason (or no body at all), recorded with the (refusing) answer. */
 export const CustomerRequestBody = Type.Union([
-  Type.Object({ reason: Type.Optional(Type.String({ maxLength: maxRequestReasonLength })) }, { additionalProperties: false }),
+  Type.Object({ reason: Type.Optional(Type.String({ description: `recorded up to ${maxRequestReasonLength} characters` })) }, { additionalProperties: false }),
   Type.Null({ description: 'no body' }),
 ]);
 
