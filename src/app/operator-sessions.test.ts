@@ -31,7 +31,13 @@ for (const kind of testDatabases()) {
       const sessions = new OperatorSessions(new SessionRepository(f.store.db), token, wall);
       const { cookie } = await sessions.open();
       assert.equal(await new OperatorSessions(new SessionRepository(f.store.db), `${token}-rotated`, wall).current(cookie), null);
-      for (const forged of [undefined, '', 'x', `${cookie.slice(0, -1)}${cookie.endsWith('A') ? 'B' : 'A'}`, cookie.replace(/^\d+/, String(t0 + 2 * sessionLifetimeMs))])
+      for (const forged of [
+        undefined,
+        '',
+        'x',
+        `${cookie.slice(0, -1)}${cookie.endsWith('A') ? 'B' : 'A'}`,
+        cookie.replace(/^\d+/, String(t0 + 2 * sessionLifetimeMs)),
+      ])
         assert.equal(await sessions.current(forged), null, String(forged));
       now = t0 + sessionLifetimeMs;
       assert.equal(await sessions.current(cookie), null, 'expired');
