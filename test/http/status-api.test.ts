@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Fastify from 'fastify';
 import { injectApp, type InjectApp } from '../helpers/inject.ts';
+import { programBody } from '../helpers/upgrade-fleet.ts';
 import { assertProblem } from './assert-problem.ts';
 import { statusPlugin } from '../../src/http/status-plugin.ts';
 import { statusPageView } from '../../src/http/presenters/status-view.ts';
@@ -10,7 +11,6 @@ import { Problem } from '../../src/http/schemas/common.ts';
 import type { HttpApp } from '../../src/http/typed-app.ts';
 import type { CustomerStatus, InstanceUpgradeStatus, UpgradeStatusService } from '../../src/app/upgrade-status.ts';
 
-const day = 86_400_000;
 /** Every field the customer's page may carry, and nothing else. */
 const allowed = [
   'instance',
@@ -54,16 +54,7 @@ describe('customer status API (app.inject)', () => {
       if (name === 'acme-prod') prodKey = res.body.credentials.apiKey;
     }
     const now = Date.now();
-    await ok('POST', '/api/admin/v1/programs', {
-      name: 'secret-program-name',
-      from: 'blue',
-      to: 'green',
-      nonprodStart: new Date(now + 8 * day).toISOString(),
-      prodStart: new Date(now + 31 * day).toISOString(),
-      switchEstimate: '2s',
-      drainAllowance: '1m',
-      supportContact: 'help@mailshift.example',
-    });
+    await ok('POST', '/api/admin/v1/programs', programBody('secret-program-name', now));
     await ok('POST', '/api/admin/v1/programs/secret-program-name/publish');
     token = (await ok('POST', '/api/admin/v1/customers/acme/status-token')).body.token;
     otherToken = (await ok('POST', '/api/admin/v1/customers/globex/status-token')).body.token;
