@@ -93,7 +93,7 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   chmodSync(config.dataDir, 0o700);
   // Before the store opens: a refused token must not leave a database handle behind.
   const adminToken = config.adminToken ?? readOrCreateToken(join(config.dataDir, 'admin-token'));
-  const store = await openStore({ url: config.databaseUrl, schema: config.databaseSchema });
+  const store = await openStore({ url: config.databaseUrl, schema: config.databaseSchema, exclusive: true });
 
   const repositories = createRepositories(store);
   const { fleet: fleetRepository, spool, events, suspensions, suppressions, captures, webhooks } = repositories;

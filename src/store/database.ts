@@ -18,13 +18,23 @@ export interface StoreOptions {
   url: string;
   /** PostgreSQL schema to use (created if missing); lets tests run side by side. */
   schema?: string;
+  /**
+   * SQLite only: hold the file for this process alone, so that a second mailshift on it
+   * refuses to start instead of sharing a spool that only one process can claim safely.
+   */
+  exclusive?: boolean;
+}
+
+/** A SQLite spool another process holds: several nodes need PostgreSQL. */
+export class StoreInUseError extends Error {
+  override readonly name = 'StoreInUseError';
 }
 
 // int8 (bigint) columns hold epoch milliseconds and ids: well inside 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const store = isPostgresUrl(options.url) ? await openPostgres(options) : openSqlite(options.url);
+  const store = isPostgresUrl(options.url) ? await openPostgres(options) : openSqlite(options.url, options.exclusive === true);
   const results = await migrate(store, options.schema);
   const failed = results.find((r) => r.status === 'Error');
   if (failed) {
@@ -38,18 +48,39 @@ export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//.test(url);
 }
 
-function openSqlite(path: string): Store {
+function openSqlite(path: string, exclusive: boolean): Store {
   if (path !== ':memory:') restrictFiles(path);
   const sqlite = new SQLite(path);
+  try {
+    configureSqlite(sqlite, exclusive);
+  } catch (err) {
+    sqlite.close();
+    if (!exclusive || (err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+    throw new StoreInUseError(
+      `another mailshift process is using ${path}: a SQLite spool serves one process; to run several nodes, give them one PostgreSQL database (MAILSHIFT_DATABASE_URL=postgres://…)`,
+    );
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+/**
+ * An exclusive connection takes the file's lock at its first write and keeps it until it
+ * closes (the operating system drops it when the process dies, so a kill -9 leaves nothing
+ * to clean up); another process waits the busy timeout for it, then is refused.
+ */
+function configureSqlite(sqlite: SQLite.Database, exclusive: boolean): void {
+  // First: a process starting while the previous one is still exiting waits for its lock.
+  sqlite.pragma('busy_timeout = 5000');
+  // Before WAL is entered: an exclusive connection keeps its WAL index in its own memory.
+  if (exclusive) sqlite.pragma('locking_mode = EXCLUSIVE');
   // Larger pages hold a message body in fewer overflow pages (only takes effect on a new file).
   sqlite.pragma('page_size = 16384');
   sqlite.pragma('journal_mode = WAL');
   // FULL: the WAL is fsynced at every commit, so an accepted message survives power loss.
   sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  if (exclusive) sqlite.exec('BEGIN IMMEDIATE; COMMIT');
 }
 
 /**
