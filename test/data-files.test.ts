@@ -11,7 +11,9 @@ test('the spool, its WAL, the TLS key and the admin token are readable by mailsh
   try {
     const db = join(h.dataDir, 'mailshift.db');
     assert.ok(existsSync(`${db}-wal`), 'WAL mode makes a -wal file');
-    for (const file of [db, `${db}-wal`, `${db}-shm`, join(h.dataDir, 'admin-token'), join(h.dataDir, 'tls', 'self-signed.key')]) {
+    // The server holds the file alone (exclusive locking): its WAL index is in memory, not in a -shm file.
+    assert.ok(!existsSync(`${db}-shm`), 'no shared-memory file');
+    for (const file of [db, `${db}-wal`, join(h.dataDir, 'admin-token'), join(h.dataDir, 'tls', 'self-signed.key')]) {
       assert.equal(mode(file).toString(8), '600', file);
     }
     assert.equal(mode(h.dataDir).toString(8), '700');

@@ -1,6 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { request } from 'node:http';
 import { Sink } from './helpers/sink.ts';
 import { adminToken, eventually, startHarness, type Harness } from './helpers/harness.ts';
@@ -157,27 +156,32 @@ describe('HTTP door: brute force, sessions, metrics, body limits', () => {
     assert.equal((await httpFrom(source, `${h.url}/healthz`, 'GET')).status, 200);
   });
 
-  test('logging out revokes the session: the same cookie is refused afterwards, on another node too', async () => {
+  // Two nodes share one PostgreSQL database (a SQLite spool belongs to one process).
+  const shared = testDatabases().find((d) => d.name === 'postgres')!;
+  test('logging out revokes the session: the same cookie is refused afterwards, on another node too', { skip: shared.skip }, async () => {
+    const database = await shared.create();
+    const node1 = await startHarness(database.env);
     const source = '127.0.0.70';
-    const signIn = await httpFrom(source, `${h.url}/api/session`, 'POST', { body: { token: adminToken } });
+    const signIn = await httpFrom(source, `${node1.url}/api/session`, 'POST', { body: { token: adminToken } });
     assert.equal(signIn.status, 200);
     const cookie = String(signIn.headers['set-cookie']).split(';')[0];
     const withCookie = { cookie };
-    // A second node on the same database.
-    const node2 = await startHarness({ MAILSHIFT_DATABASE_URL: join(h.dataDir, 'mailshift.db') });
+    const node2 = await startHarness(database.env);
     try {
-      assert.equal((await httpFrom(source, `${h.url}/api/session`, 'GET', { headers: withCookie })).status, 200);
+      assert.equal((await httpFrom(source, `${node1.url}/api/session`, 'GET', { headers: withCookie })).status, 200);
       assert.equal((await httpFrom(source, `${node2.url}/api/admin/v1/instances`, 'GET', { headers: withCookie })).status, 200);
-      assert.equal((await httpFrom(source, `${h.url}/api/session`, 'DELETE', { headers: withCookie })).status, 204);
-      assertProblem(await httpFrom(source, `${h.url}/api/session`, 'GET', { headers: withCookie }), 401, 'auth-required');
-      assertProblem(await httpFrom(source, `${h.url}/api/admin/v1/instances`, 'GET', { headers: withCookie }), 401, 'auth-required');
+      assert.equal((await httpFrom(source, `${node1.url}/api/session`, 'DELETE', { headers: withCookie })).status, 204);
+      assertProblem(await httpFrom(source, `${node1.url}/api/session`, 'GET', { headers: withCookie }), 401, 'auth-required');
+      assertProblem(await httpFrom(source, `${node1.url}/api/admin/v1/instances`, 'GET', { headers: withCookie }), 401, 'auth-required');
       assertProblem(await httpFrom(source, `${node2.url}/api/admin/v1/instances`, 'GET', { headers: withCookie }), 401, 'auth-required');
       assertProblem(await httpFrom(source, `${node2.url}/api/admin/v1/delivery/timeline`, 'GET', { headers: withCookie }), 401, 'auth-required');
       // A forged cookie of the right shape is refused as well.
       const forged = cookie.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
-      assertProblem(await httpFrom(source, `${h.url}/api/session`, 'GET', { headers: { cookie: forged } }), 401, 'auth-required');
+      assertProblem(await httpFrom(source, `${node1.url}/api/session`, 'GET', { headers: { cookie: forged } }), 401, 'auth-required');
     } finally {
       await node2.close();
+      await node1.close();
+      await database.drop();
     }
   });
 
