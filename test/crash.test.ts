@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { Sink } from './helpers/sink.ts';
-import { freePorts, spawnServer, waitForHealthy, type ServerProcess } from './helpers/process.ts';
+import { serverEnv, spawnServer, waitForHealthy, type ServerProcess } from './helpers/process.ts';
 
 /**
  * Crash safety of the spool: "accepted" means committed, so a server killed with SIGKILL in
@@ -37,19 +37,12 @@ test('every accepted message is delivered after the server is killed with SIGKIL
   const started = Date.now();
   const dataDir = mkdtempSync(join(tmpdir(), 'mailshift-crash-'));
   const sink = await Sink.start();
-  const [smtpPort, httpPort, capturePort] = await freePorts(3);
-  const url = `http://127.0.0.1:${httpPort}`;
-  const env = {
-    MAILSHIFT_DATA_DIR: dataDir,
-    MAILSHIFT_SMTP_PORT: String(smtpPort),
-    MAILSHIFT_HTTP_PORT: String(httpPort),
-    MAILSHIFT_CAPTURE_PORT: String(capturePort),
-    MAILSHIFT_ADMIN_TOKEN: adminToken,
+  const { env, url } = await serverEnv(dataDir, adminToken, {
     MAILSHIFT_LEASE_MS: '3000',
     MAILSHIFT_POLL_MS: '200',
     MAILSHIFT_CLAIM_BATCH: String(claimBatch),
-    MAILSHIFT_LOG_LEVEL: 'warn',
-  };
+  });
+  const smtpPort = Number(env.MAILSHIFT_SMTP_PORT);
   const servers: ServerProcess[] = [];
   const transports: Transporter[] = [];
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { openStore } from '../src/store/database.ts';
 import { Sink } from './helpers/sink.ts';
 import { eventually } from './helpers/harness.ts';
-import { freePorts, spawnServer, waitForHealthy } from './helpers/process.ts';
+import { serverEnv, spawnServer, waitForHealthy } from './helpers/process.ts';
 
 const token = 'shutdown-test-token-4e8b2d6a9c1f7035';
 
@@ -22,16 +22,7 @@ async function admin(url: string, method: string, path: string, body?: unknown) 
 test('SIGTERM finishes sessions in flight, hands the rest back, and exits cleanly; a restart delivers the rest once', { timeout: 90_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'mailshift-shutdown-'));
   const sink = await Sink.start(undefined, { dataDelayMs: 300 });
-  const [smtp, http, capture] = await freePorts(3);
-  const env = {
-    MAILSHIFT_DATA_DIR: dataDir,
-    MAILSHIFT_SMTP_PORT: String(smtp),
-    MAILSHIFT_HTTP_PORT: String(http),
-    MAILSHIFT_CAPTURE_PORT: String(capture),
-    MAILSHIFT_ADMIN_TOKEN: token,
-    MAILSHIFT_LOG_LEVEL: 'warn',
-  };
-  const url = `http://127.0.0.1:${http}`;
+  const { env, url } = await serverEnv(dataDir, token);
   let server = spawnServer(env);
   try {
     await waitForHealthy(url, server);

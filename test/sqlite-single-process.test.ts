@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts, spawnServer, waitForHealthy } from './helpers/process.ts';
+import { serverEnv, spawnServer, waitForHealthy } from './helpers/process.ts';
 
 const token = 'test-admin-token-5f3a9c81d2e7b604';
 
@@ -11,18 +11,7 @@ test('a second mailshift on the same SQLite file refuses to start and names Post
   timeout: 60_000,
 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'mailshift-single-'));
-  const envFor = async () => {
-    const [smtp, http, capture] = await freePorts(3);
-    const env = {
-      MAILSHIFT_DATA_DIR: dataDir,
-      MAILSHIFT_SMTP_PORT: String(smtp),
-      MAILSHIFT_HTTP_PORT: String(http),
-      MAILSHIFT_CAPTURE_PORT: String(capture),
-      MAILSHIFT_ADMIN_TOKEN: token,
-      MAILSHIFT_LOG_LEVEL: 'warn',
-    };
-    return { env, url: `http://127.0.0.1:${http}` };
-  };
+  const envFor = () => serverEnv(dataDir, token);
   const first = await envFor();
   const one = spawnServer(first.env);
   try {

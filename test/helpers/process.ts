@@ -93,3 +93,25 @@ export async function freePorts(n: number): Promise<number[]> {
   await Promise.all(servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))));
   return servers.map(({ port }) => port);
 }
+
+/**
+ * The environment of a `mailshift serve` child on free loopback ports over `dataDir`, and
+ * its HTTP base URL; `extra` adds or overrides settings.
+ */
+export async function serverEnv(
+  dataDir: string,
+  adminToken: string,
+  extra: Record<string, string> = {},
+): Promise<{ env: Record<string, string>; url: string }> {
+  const [smtp, http, capture] = await freePorts(3);
+  const env = {
+    MAILSHIFT_DATA_DIR: dataDir,
+    MAILSHIFT_SMTP_PORT: String(smtp),
+    MAILSHIFT_HTTP_PORT: String(http),
+    MAILSHIFT_CAPTURE_PORT: String(capture),
+    MAILSHIFT_ADMIN_TOKEN: adminToken,
+    MAILSHIFT_LOG_LEVEL: 'warn',
+    ...extra,
+  };
+  return { env, url: `http://127.0.0.1:${http}` };
+}
