@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationResult, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, sql, PostgresDialect, SqliteDialect, type MigrationResult, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.ts';
 import type { DialectName } from './migrations/column-types.ts';
 import { migrations } from './migrations/index.ts';
@@ -137,13 +137,21 @@ async function openPostgres(options: StoreOptions): Promise<Store> {
 
 async function migrate(store: Store, schema?: string): Promise<MigrationResult[]> {
   const set = migrations(store.dialect);
+  // Always named on PostgreSQL (the configured schema, else the connection's current one):
+  // the migrator looks for its bookkeeping tables in every schema, so another schema of
+  // the same database holding mailshift's tables would otherwise be taken for this one's.
+  const bookkeeping = store.dialect === 'postgres' ? (schema?.replace(/"/g, '') ?? (await currentSchema(store))) : undefined;
   const migrator = new Migrator({
     db: store.db,
     provider: { getMigrations: async () => set },
-    // Named, or the migrator finds another schema's bookkeeping tables in the same database.
-    ...(schema ? { migrationTableSchema: schema.replace(/"/g, '') } : {}),
+    ...(bookkeeping ? { migrationTableSchema: bookkeeping } : {}),
   });
   const { results, error } = await migrator.migrateToLatest();
   if (error) throw error;
   return results ?? [];
+}
+
+async function currentSchema(store: Store): Promise<string | undefined> {
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(store.db);
+  return rows[0]?.schema ?? undefined;
 }

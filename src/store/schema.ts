@@ -208,6 +208,9 @@ export interface NoticeTable {
   body: string | null;
   message_id: string | null;
   sent_at: number | null;
+  /** The node sending it now, until `lease_until`; see migrations/004-cluster.ts. */
+  lease_owner: Generated<string | null>;
+  lease_until: Generated<number | null>;
 }
 
 export interface RescheduleRequestTable {
@@ -235,6 +238,42 @@ export interface SessionTable {
   revoked_at: number | null;
 }
 
+/** A node of the cluster; see migrations/004-cluster.ts. */
+export interface NodeTable {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+  /** JSON: NodeRole[]. */
+  roles: string;
+  started_at: number;
+  last_seen_at: number;
+  stopped_at: number | null;
+}
+
+/** A named lease (the leader's) with its fencing epoch. */
+export interface LeaseTable {
+  name: string;
+  holder: string;
+  epoch: number;
+  expires_at: number;
+}
+
+/** A cluster-wide token bucket of one rate rule; see migrations/005-cluster-limits.ts. */
+export interface RateBudgetTable {
+  key: string;
+  tokens: number;
+  updated_at: number;
+}
+
+/** A connection slot of one destination, held by a node while a session is open. */
+export interface ConnectionSlotTable {
+  key: string;
+  slot: number;
+  node_id: string;
+  expires_at: number;
+}
+
 export interface Database {
   customers: CustomerTable;
   contacts: ContactTable;
@@ -256,4 +295,8 @@ export interface Database {
   reschedule_requests: RescheduleRequestTable;
   status_tokens: StatusTokenTable;
   sessions: SessionTable;
+  nodes: NodeTable;
+  leases: LeaseTable;
+  rate_budgets: RateBudgetTable;
+  connection_slots: ConnectionSlotTable;
 }

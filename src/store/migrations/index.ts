@@ -3,6 +3,8 @@ import { columnTypes, type DialectName } from './column-types.ts';
 import * as sendingCore from './001-sending-core.ts';
 import * as upgradePrograms from './002-upgrade-programs.ts';
 import * as sessions from './003-sessions.ts';
+import * as cluster from './004-cluster.ts';
+import * as clusterLimits from './005-cluster-limits.ts';
 
 type Step = { up(db: Kysely<unknown>, t: ReturnType<typeof columnTypes>): Promise<void> };
 
@@ -10,6 +12,8 @@ const steps: Record<string, Step> = {
   '001-sending-core': sendingCore,
   '002-upgrade-programs': upgradePrograms,
   '003-sessions': sessions,
+  '004-cluster': cluster,
+  '005-cluster-limits': clusterLimits,
 };
 
 /** Migrations in a form kysely's Migrator takes, bound to the dialect's column types. */
