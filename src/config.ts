@@ -5,6 +5,7 @@ import { parseDuration } from './core/duration.ts';
 import { validateBounceRules, type BounceRule } from './core/delivery/bounce-rules.ts';
 import { defaultRetryPolicy, parseRetryPolicy, type RetryPolicy } from './core/delivery/retry-schedule.ts';
 import { parseNetworkList, type Network } from './core/net/ip-address.ts';
+import { parseRoles, type NodeRole } from './core/cluster/nodes.ts';
 
 export interface Config {
   databaseUrl: string;
@@ -67,6 +68,12 @@ export interface Config {
   inflightWaitMs: number;
   /** Outbound TCP connect and greeting timeout. */
   connectTimeoutMs: number;
+  /** What this node does; all four by default (see `nodeRoles`). */
+  roles: readonly NodeRole[];
+  /** A node not seen for this long is dead; it heartbeats five times as often. */
+  nodeTtlMs: number;
+  /** How long the leader's lease lasts unrenewed; it renews three times as often. */
+  leaderLeaseMs: number;
 }
 
 /** A token an attacker could guess or a person chose: too short, or too few distinct characters. */
@@ -130,6 +137,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxSpillBytes: integer(env, 'MAILSHIFT_MAX_SPILL_BYTES', 2 * 1024 * 1024 * 1024),
     inflightWaitMs: integer(env, 'MAILSHIFT_INFLIGHT_WAIT_MS', 10_000),
     connectTimeoutMs: integer(env, 'MAILSHIFT_CONNECT_TIMEOUT_MS', 10_000),
+    roles: roles(env.MAILSHIFT_ROLES),
+    nodeTtlMs: integer(env, 'MAILSHIFT_NODE_TTL_MS', 10_000),
+    leaderLeaseMs: integer(env, 'MAILSHIFT_LEADER_LEASE_MS', 15_000),
   };
   for (const [name, token] of [
     ['MAILSHIFT_ADMIN_TOKEN', config.adminToken],
@@ -186,4 +196,10 @@ function port(env: Record<string, string | undefined>, name: string, fallback: n
   const n = integer(env, name, fallback);
   if (n > 65535) throw new ConfigError(`${name} must be a port number, got ${n}`);
   return n;
+}
+
+function roles(value: string | undefined): NodeRole[] {
+  const parsed = parseRoles(value);
+  if (!parsed.ok) throw new ConfigError(`MAILSHIFT_ROLES: ${parsed.error}`);
+  return parsed.roles;
 }

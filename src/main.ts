@@ -44,6 +44,12 @@ import { CaptureService } from './app/capture-service.ts';
 import { ConsoleService } from './app/console-service.ts';
 import { OperatorSessions } from './app/operator-sessions.ts';
 import { HealthService } from './app/health-service.ts';
+import { ClusterService } from './app/cluster-service.ts';
+import { NodeRegistry } from './engine/node-registry.ts';
+import { Leadership } from './engine/leadership.ts';
+import { SuspensionWatch } from './engine/suspension-watch.ts';
+import { unfenced } from './store/fence.ts';
+import { mailshiftVersion } from './version.ts';
 
 export interface RunningMailshift {
   /** With the delivery engine itself (the composition root knows it), for tests that look at what it holds. */
@@ -53,6 +59,8 @@ export interface RunningMailshift {
   httpPort: number;
   smtpPort: number;
   capturePort: number;
+  /** This node's id in the cluster (also the owner name of its claims). */
+  nodeId: string;
   stop(): Promise<void>;
 }
 
@@ -78,8 +86,20 @@ export interface ComposedMailshift {
   noticeLoop: PeriodicTask;
   webhookSender: WebhookSender;
   retention: Retention;
+  /** This node in the cluster's registry (SQLite: the only one). */
+  registry: NodeRegistry;
+  /** PostgreSQL with the orchestrator role: the election that decides whether this node runs the loops done once. */
+  leadership: Leadership | null;
+  /** PostgreSQL: suspensions made on other nodes, passed to this node's engine. */
+  suspensionWatch: SuspensionWatch | null;
+  /** Starts and stops the leader's loops (upgrade runner, notices, webhooks, retention). */
+  startLeaderWork(): Promise<void>;
+  stopLeaderWork(): Promise<void>;
   closeStore(): Promise<void>;
 }
+
+/** How often a node looks for suspensions made on others: well within a second. */
+const suspensionWatchMs = 250;
 
 /**
  * Composition root, first half: opens the store and builds every service once, with no
@@ -94,8 +114,26 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   // Before the store opens: a refused token must not leave a database handle behind.
   const adminToken = config.adminToken ?? readOrCreateToken(join(config.dataDir, 'admin-token'));
   const store = await openStore({ url: config.databaseUrl, schema: config.databaseSchema, exclusive: true });
+  // SQLite: one process, which leads without an election. PostgreSQL: a cluster of nodes.
+  const clustered = store.dialect === 'postgres';
+  const nodeId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
   const repositories = createRepositories(store);
+  const leadership =
+    clustered && config.roles.includes('orchestrator')
+      ? new Leadership(
+          repositories.leases,
+          systemClock,
+          log.child({ part: 'leader' }),
+          { holder: nodeId, leaseMs: config.leaderLeaseMs },
+          {
+            elected: async () => startLeaderWork(),
+            deposed: async () => stopLeaderWork(),
+          },
+        )
+      : null;
+  // The leader's loops write through repositories whose writes check its lease (fencing).
+  const leaderRepositories = clustered ? createRepositories(store, leadership?.fence ?? unfenced) : repositories;
   const { fleet: fleetRepository, spool, events, suspensions, suppressions, captures, webhooks } = repositories;
   const metrics = new Metrics(async () => {
     const totals = new Map<string, number>();
@@ -108,7 +146,7 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   const fleet = new FleetService(fleetRepository, suspensions, clock, { heloName: config.hostname });
 
   const engine = new DeliveryEngine(spool, fleetRepository, clock, metrics, log.child({ part: 'delivery' }), {
-    owner: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    owner: nodeId,
     leaseMs: config.leaseMs,
     claimBatch: config.claimBatch,
     pollMs: config.pollMs,
@@ -132,20 +170,32 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   );
 
   const { programs, waves, switches } = repositories;
-  const notices = new NoticeService(
-    { notices: repositories.notices, waves, events },
+  const sender = { from: config.noticeFrom, node: nodeId, instance: () => noticeSender(fleetRepository, config.noticeInfrastructure, clock.now()) };
+  const noticeLog = log.child({ part: 'notices' });
+  // Operators' requests queue notices on any node; the leader's runner and notice loop through the fenced set.
+  const notices = new NoticeService({ notices: repositories.notices, waves, events }, fleetRepository, acceptor, sender, clock, noticeLog, () =>
+    noticeLoop.wake(),
+  );
+  const leaderNotices = new NoticeService(
+    { notices: leaderRepositories.notices, waves: leaderRepositories.waves, events },
     fleetRepository,
     acceptor,
-    { from: config.noticeFrom, instance: () => noticeSender(fleetRepository, config.noticeInfrastructure, clock.now()) },
+    sender,
     clock,
-    log.child({ part: 'notices' }),
+    noticeLog,
     () => noticeLoop.wake(),
   );
-  const noticeLoop = makeNoticeLoop(notices, log.child({ part: 'notices' }), config.pollMs);
+  const noticeLoop = makeNoticeLoop(leaderNotices, noticeLog, config.pollMs);
   const steps = new SwitchSteps(fleet, fleetRepository, spool, clock, { drainTimeoutMs: config.drainTimeoutMs, connectionTimeoutMs: config.connectTimeoutMs });
-  const runner = new UpgradeRunner({ programs, waves, switches }, fleetRepository, steps, clock, notices, log.child({ part: 'upgrades' }), {
-    pollMs: config.pollMs,
-  });
+  const runner = new UpgradeRunner(
+    { programs: leaderRepositories.programs, waves: leaderRepositories.waves, switches: leaderRepositories.switches },
+    fleetRepository,
+    steps,
+    clock,
+    leaderNotices,
+    log.child({ part: 'upgrades' }),
+    { pollMs: config.pollMs },
+  );
   const programService = new ProgramService(
     { programs, waves, switches, notices: repositories.notices, tokens: repositories.statusTokens, requests: repositories.customerRequests },
     fleetRepository,
@@ -172,6 +222,11 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   const consoleService = new ConsoleService({ reads: repositories.console, fleet: fleetRepository, instances: fleet, held: suspensions }, clock);
   const operatorSessions = new OperatorSessions(repositories.sessions, adminToken, systemClock);
   const health = new HealthService({ store: { ping: async () => void (await sql`select 1`.execute(store.db)) }, engine });
+  const cluster = new ClusterService({ nodes: repositories.nodes, leases: repositories.leases }, systemClock, {
+    self: nodeId,
+    ttlMs: config.nodeTtlMs,
+    single: !clustered,
+  });
   const services: Services = {
     config,
     adminToken,
@@ -195,83 +250,142 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     console: consoleService,
     operatorSessions,
     health,
+    cluster,
   };
-  const webhookSender = new WebhookSender(webhooks, events, clock, log.child({ part: 'webhooks' }), new WebhookTargets(config.webhookAllowNetworks));
-  const retention = new Retention(repositories.retention, clock, log.child({ part: 'retention' }), config.retention);
-  return { services, repositories, dialect: store.dialect, log, engine, runner, noticeLoop, webhookSender, retention, closeStore: () => store.close() };
+  const webhookSender = new WebhookSender(
+    leaderRepositories.webhooks,
+    events,
+    clock,
+    log.child({ part: 'webhooks' }),
+    new WebhookTargets(config.webhookAllowNetworks),
+  );
+  const retention = new Retention(leaderRepositories.retention, clock, log.child({ part: 'retention' }), config.retention);
+  // The work done once for the cluster: by the elected leader (PostgreSQL), or by the one process (SQLite).
+  async function startLeaderWork(): Promise<void> {
+    webhookSender.start();
+    retention.start();
+    noticeLoop.start();
+    runner.start();
+  }
+  async function stopLeaderWork(): Promise<void> {
+    await runner.stop();
+    await noticeLoop.stop();
+    await retention.stop();
+    await webhookSender.stop();
+  }
+  const registry = new NodeRegistry(repositories.nodes, spool, systemClock, log.child({ part: 'cluster' }), {
+    node: { id: nodeId, host: hostname(), pid: process.pid, version: mailshiftVersion, roles: config.roles, startedAt: systemClock.now() },
+    ttlMs: config.nodeTtlMs,
+  });
+  const suspensionWatch =
+    clustered && config.roles.includes('delivery') ? new SuspensionWatch(suspensions, engine, log.child({ part: 'cluster' }), suspensionWatchMs) : null;
+  return {
+    services,
+    repositories,
+    dialect: store.dialect,
+    log,
+    engine,
+    runner,
+    noticeLoop,
+    webhookSender,
+    retention,
+    registry,
+    leadership,
+    suspensionWatch,
+    startLeaderWork,
+    stopLeaderWork,
+    closeStore: () => store.close(),
+  };
 }
 
-/** Composition root, second half: starts the listeners and loops over the composed parts. */
+/** Composition root, second half: starts the listeners and loops of this node's roles. */
 export async function startMailshift(config: Readonly<Config>, options: StartOptions = {}): Promise<RunningMailshift> {
   const composed = await composeMailshift(config, options);
-  const { services, repositories, log, engine, runner, noticeLoop, webhookSender, retention } = composed;
+  const { services, repositories, log, engine, registry, leadership, suspensionWatch } = composed;
   const { clock, fleet, acceptor, authGuard, inflight, metrics } = services;
   const { fleet: fleetRepository, captures } = repositories;
+  const roles = new Set(config.roles);
+  metrics.registry.setDefaultLabels({ node: registry.id });
   const capture = await startCaptureServer(config.capturePort, captures, clock, log.child({ part: 'capture' }));
-  await ensureLocalInfrastructure(fleet, fleetRepository, capture.port);
+  await ensureLocalInfrastructure(fleet, fleetRepository, capture.port, composed.dialect === 'sqlite');
 
-  const tls = await loadTls({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, dataDir: config.dataDir, hostname: config.hostname });
-  // The operator's own key file is theirs to manage; say so when others can read it.
-  if (config.tlsKeyPath && (statSync(config.tlsKeyPath).mode & 0o077) !== 0)
-    log.warn({ path: config.tlsKeyPath }, 'the TLS private key is readable by other users');
-  const inbound = await startInboundServer(
-    {
-      host: config.host,
-      port: config.smtpPort,
-      hostname: config.hostname,
-      maxMessageBytes: config.maxMessageBytes,
-      maxRecipients,
-      tls,
-      dataDir: config.dataDir,
-      maxClients: config.smtpMaxClients,
-      maxClientsPerAddress: config.smtpMaxClientsPerAddress,
-      identifyMs: config.smtpIdentifyMs,
-      inflightWaitMs: config.inflightWaitMs,
-      maxSpillBytes: config.maxSpillBytes,
-    },
-    fleet,
-    acceptor,
-    { authGuard, inflight, metrics },
-    log.child({ part: 'smtp' }),
+  let inbound: Awaited<ReturnType<typeof startInboundServer>> | null = null;
+  if (roles.has('smtp')) {
+    const tls = await loadTls({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, dataDir: config.dataDir, hostname: config.hostname });
+    // The operator's own key file is theirs to manage; say so when others can read it.
+    if (config.tlsKeyPath && (statSync(config.tlsKeyPath).mode & 0o077) !== 0)
+      log.warn({ path: config.tlsKeyPath }, 'the TLS private key is readable by other users');
+    inbound = await startInboundServer(
+      {
+        host: config.host,
+        port: config.smtpPort,
+        hostname: config.hostname,
+        maxMessageBytes: config.maxMessageBytes,
+        maxRecipients,
+        tls,
+        dataDir: config.dataDir,
+        maxClients: config.smtpMaxClients,
+        maxClientsPerAddress: config.smtpMaxClientsPerAddress,
+        identifyMs: config.smtpIdentifyMs,
+        inflightWaitMs: config.inflightWaitMs,
+        maxSpillBytes: config.maxSpillBytes,
+      },
+      fleet,
+      acceptor,
+      { authGuard, inflight, metrics },
+      log.child({ part: 'smtp' }),
+    );
+  }
+  let http: Awaited<ReturnType<typeof buildHttpApp>> | null = null;
+  let httpPort = 0;
+  if (roles.has('http')) {
+    http = await buildHttpApp(services, log.child({ part: 'http' }));
+    await http.listen({ port: config.httpPort, host: config.host });
+    const address = http.server.address();
+    httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+  }
+
+  await registry.start();
+  if (roles.has('delivery')) await engine.start();
+  suspensionWatch?.start();
+  if (leadership) leadership.start();
+  else if (composed.dialect === 'sqlite' && roles.has('orchestrator')) await composed.startLeaderWork();
+  log.info(
+    { node: registry.id, roles: config.roles, smtpPort: inbound?.port, httpPort, capturePort: capture.port, database: composed.dialect },
+    'mailshift started',
   );
-  const http = await buildHttpApp(services, log.child({ part: 'http' }));
-  await http.listen({ port: config.httpPort, host: config.host });
-  const address = http.server.address();
-  const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
-
-  webhookSender.start();
-  await engine.start();
-  retention.start();
-  noticeLoop.start();
-  runner.start();
-  log.info({ smtpPort: inbound.port, httpPort, capturePort: capture.port, database: composed.dialect }, 'mailshift started');
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
       // Stop accepting first; then finish what is in flight and hand back the rest.
-      await Promise.all([inbound.close(), http.close()]);
-      await retention.stop();
-      await runner.stop();
-      await noticeLoop.stop();
+      await Promise.all([inbound?.close(), http?.close()]);
+      if (leadership) await leadership.stop();
+      else await composed.stopLeaderWork();
+      await suspensionWatch?.stop();
       await acceptor.flush();
       await engine.stop();
-      await webhookSender.stop();
+      await registry.stop();
       await capture.close();
       await composed.closeStore();
       log.info('mailshift stopped');
     })());
 
-  return { services: { ...services, engine }, repositories, httpPort, smtpPort: inbound.port, capturePort: capture.port, stop };
+  return { services: { ...services, engine }, repositories, httpPort, smtpPort: inbound?.port ?? 0, capturePort: capture.port, nodeId: registry.id, stop };
 }
 
-/** `local` relays to the built-in capture server, so a new installation can send at once. */
-async function ensureLocalInfrastructure(fleet: FleetService, repo: FleetRepository, capturePort: number): Promise<void> {
+/**
+ * `local` relays to the built-in capture server, so a new installation can send at once.
+ * One process on SQLite points it at its own capture port; in a cluster a node's start
+ * never rewrites the shared row: `local` is made once, by the first node, and relays to
+ * that node's capture server (a single-node convenience; a cluster relays to real sinks).
+ */
+async function ensureLocalInfrastructure(fleet: FleetService, repo: FleetRepository, capturePort: number, single: boolean): Promise<void> {
   const relay = { host: '127.0.0.1', port: capturePort };
   const existing = await repo.findInfrastructure({ name: 'local' });
   if (!existing) {
     await fleet.createInfrastructure({ name: 'local', relays: [`127.0.0.1:${capturePort}`], verificationAddress: 'verify@mailshift.localhost' });
-  } else if (existing.relays.length === 1 && existing.relays[0].host === relay.host && existing.relays[0].port !== capturePort) {
+  } else if (single && existing.relays.length === 1 && existing.relays[0].host === relay.host && existing.relays[0].port !== capturePort) {
     await repo.updateRelays(existing.id, [relay]);
   }
 }

@@ -18,11 +18,16 @@ export interface NoticeSender {
   /** The instance notices are sent from (mailshift's own, on a working infrastructure). */
   instance(): Promise<Instance>;
   from: string;
+  /** The node sending: each notice is claimed for it before it goes out. */
+  node: string;
 }
+
+/** How long a claimed notice is this node's: a sender that died after sending may repeat that one notice after it. */
+const noticeLeaseMs = 120_000;
 
 /** The records this reads and writes: the notice outbox, a program's waves, the instances' events. */
 export interface NoticeStores {
-  notices: Pick<NoticeRepository, 'addNotices' | 'dueNotices' | 'noticeSent'>;
+  notices: Pick<NoticeRepository, 'addNotices' | 'dueNotices' | 'claimNotice' | 'noticeSent'>;
   waves: Pick<WaveRepository, 'waves'>;
   events: Pick<EventRepository, 'addEvents'>;
 }
@@ -171,6 +176,8 @@ export class NoticeService {
       let sent = 0;
       for (const n of due) {
         try {
+          // Another node's (a leader that was deposed while sending) or already sent.
+          if (!(await this.store.notices.claimNotice(n.id, this.sender.node, this.clock.now(), noticeLeaseMs))) continue;
           await this.send(n, from);
           sent++;
         } catch (err) {

@@ -17,6 +17,7 @@ import type { CaptureService } from './capture-service.ts';
 import type { ConsoleService } from './console-service.ts';
 import type { OperatorSessions } from './operator-sessions.ts';
 import type { HealthService } from './health-service.ts';
+import type { ClusterService } from './cluster-service.ts';
 
 /**
  * A background loop as the services see it (the delivery engine, the upgrade runner):
@@ -57,4 +58,6 @@ export interface Services {
   console: ConsoleService;
   operatorSessions: OperatorSessions;
   health: HealthService;
+  /** The cluster's nodes and its leader. */
+  cluster: ClusterService;
 }

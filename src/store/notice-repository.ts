@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, NoticeTable } from './schema.ts';
+import { fenced, unfenced, type Fence } from './fence.ts';
 import type { NoticeKind } from '../core/upgrade/notice-kinds.ts';
 
 export interface NewNotice {
@@ -17,9 +18,16 @@ export interface NewNotice {
 /** A stored notice, as its row (the templates' detail is JSON text). */
 export type NoticeRow = Selectable<NoticeTable>;
 
-/** The outbox of upgrade notices: queued with a due time, marked sent with what was sent. */
+/**
+ * The outbox of upgrade notices: queued with a due time, claimed with a lease by the node
+ * that sends it, marked sent with what was sent.
+ */
 export class NoticeRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** `fence` guards the leader's writes: queuing wave notices, claiming and marking sent. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly fence: Fence = unfenced,
+  ) {}
 
   async addNotices(notices: NewNotice[]): Promise<void> {
     const rows = notices.map((n) => ({
@@ -34,11 +42,14 @@ export class NoticeRepository {
       state: 'pending' as const,
       detail: JSON.stringify(n.detail),
     }));
-    for (let i = 0; i < rows.length; i += 500)
-      await this.db
-        .insertInto('notices')
-        .values(rows.slice(i, i + 500))
-        .execute();
+    if (rows.length === 0) return;
+    await fenced(this.db, this.fence, async (trx) => {
+      for (let i = 0; i < rows.length; i += 500)
+        await trx
+          .insertInto('notices')
+          .values(rows.slice(i, i + 500))
+          .execute();
+    });
   }
 
   async dueNotices(now: number, limit: number): Promise<NoticeRow[]> {
@@ -47,14 +58,35 @@ export class NoticeRepository {
       .selectAll()
       .where('state', '=', 'pending')
       .where('due_at', '<=', now)
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
       .orderBy('due_at')
       .orderBy('id')
       .limit(limit)
       .execute();
   }
 
+  /**
+   * Takes a pending notice for `owner` until `now + leaseMs`; false when it was sent or
+   * another holds it. A sender that dies after sending and before `noticeSent` leaves its
+   * lease to expire, and that one notice may then go out again; no other can.
+   */
+  async claimNotice(id: number, owner: string, now: number, leaseMs: number): Promise<boolean> {
+    const r = await fenced(this.db, this.fence, (trx) =>
+      trx
+        .updateTable('notices')
+        .set({ lease_owner: owner, lease_until: now + leaseMs })
+        .where('id', '=', id)
+        .where('state', '=', 'pending')
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now), eb('lease_owner', '=', owner)]))
+        .executeTakeFirst(),
+    );
+    return Number(r.numUpdatedRows) === 1;
+  }
+
   async noticeSent(id: number, subject: string, body: string, messageId: string | null, now: number): Promise<void> {
-    await this.db.updateTable('notices').set({ state: 'sent', subject, body, message_id: messageId, sent_at: now }).where('id', '=', id).execute();
+    await fenced(this.db, this.fence, (trx) =>
+      trx.updateTable('notices').set({ state: 'sent', subject, body, message_id: messageId, sent_at: now, lease_until: null }).where('id', '=', id).execute(),
+    );
   }
 
   async notices(filter: { customerId?: number; programId?: number }, limit = 500): Promise<NoticeRow[]> {

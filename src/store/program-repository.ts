@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, ProgramTable } from './schema.ts';
+import { fenced, unfenced, type Fence } from './fence.ts';
 import type { PlannedWave, ProgramSpec, ProgramState } from '../core/upgrade/program.ts';
 
 export type { ProgramState } from '../core/upgrade/program.ts';
@@ -16,7 +17,11 @@ export interface ProgramRecord {
 
 /** Upgrade programs: their spec and lifecycle; publishing locks their waves and switches. */
 export class ProgramRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** `fence` guards `setState`, which the leader's runner calls. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly fence: Fence = unfenced,
+  ) {}
 
   async create(name: string, spec: ProgramSpec, now: number): Promise<ProgramRecord> {
     const { id } = await this.db
@@ -75,7 +80,7 @@ export class ProgramRepository {
   }
 
   async setState(programId: number, state: ProgramState, haltedReason: string | null = null): Promise<void> {
-    await this.db.updateTable('programs').set({ state, halted_reason: haltedReason }).where('id', '=', programId).execute();
+    await fenced(this.db, this.fence, (trx) => trx.updateTable('programs').set({ state, halted_reason: haltedReason }).where('id', '=', programId).execute());
   }
 }
 

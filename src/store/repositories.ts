@@ -1,10 +1,13 @@
 import type { Store } from './database.ts';
+import { unfenced, type Fence } from './fence.ts';
 import { CaptureRepository } from './capture-repository.ts';
 import { ConsoleQueries } from './console-queries.ts';
 import { CustomerRequestRepository } from './customer-request-repository.ts';
 import { EventRepository } from './event-repository.ts';
 import { FleetRepository } from './fleet-repository.ts';
 import { IdempotencyRepository } from './idempotency-repository.ts';
+import { LeaseRepository } from './lease-repository.ts';
+import { NodeRepository } from './node-repository.ts';
 import { NoticeRepository } from './notice-repository.ts';
 import { ProgramRepository } from './program-repository.ts';
 import { RetentionRepository } from './retention-repository.ts';
@@ -39,27 +42,36 @@ export interface Repositories {
   customerRequests: CustomerRequestRepository;
   sessions: SessionRepository;
   console: ConsoleQueries;
+  nodes: NodeRepository;
+  leases: LeaseRepository;
 }
 
-export function createRepositories(store: Pick<Store, 'db' | 'dialect'>): Repositories {
+/**
+ * `fence` guards the writes of the work done once for the cluster (programs, waves,
+ * switches, notices, webhook cursors, retention); the composition root makes a second,
+ * fenced set for the leader's loops.
+ */
+export function createRepositories(store: Pick<Store, 'db' | 'dialect'>, fence: Fence = unfenced): Repositories {
   const { db } = store;
   return {
     fleet: new FleetRepository(db),
     spool: new SpoolRepository(db, store.dialect),
     events: new EventRepository(db),
     idempotency: new IdempotencyRepository(db),
-    retention: new RetentionRepository(db),
+    retention: new RetentionRepository(db, fence),
     suppressions: new SuppressionRepository(db),
     suspensions: new SuspensionRepository(db),
     captures: new CaptureRepository(db),
-    webhooks: new WebhookRepository(db),
-    programs: new ProgramRepository(db),
-    waves: new WaveRepository(db),
-    switches: new SwitchRepository(db),
-    notices: new NoticeRepository(db),
+    webhooks: new WebhookRepository(db, fence),
+    programs: new ProgramRepository(db, fence),
+    waves: new WaveRepository(db, fence),
+    switches: new SwitchRepository(db, fence),
+    notices: new NoticeRepository(db, fence),
     statusTokens: new StatusTokenRepository(db),
     customerRequests: new CustomerRequestRepository(db),
     sessions: new SessionRepository(db),
     console: new ConsoleQueries(db),
+    nodes: new NodeRepository(db),
+    leases: new LeaseRepository(db, store.dialect),
   };
 }

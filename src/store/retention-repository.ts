@@ -1,9 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
+import { fenced, unfenced, type Fence } from './fence.ts';
 
 /** What retention removes: finished mail, old events and old idempotency keys. */
 export class RetentionRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly fence: Fence = unfenced,
+  ) {}
 
   /**
    * Removes messages older than `messagesBefore` whose every delivery is finished (with
@@ -11,7 +15,7 @@ export class RetentionRepository {
    * `keysBefore`, in one transaction. Mail still queued is never touched.
    */
   async prune(messagesBefore: number, eventsBefore: number, keysBefore: number, limit = 1000): Promise<{ messages: number; events: number; keys: number }> {
-    return this.db.transaction().execute(async (trx) => {
+    return fenced(this.db, this.fence, async (trx) => {
       const old = await trx
         .selectFrom('messages as m')
         .select('m.id')

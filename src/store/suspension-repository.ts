@@ -43,6 +43,12 @@ export class SuspensionRepository {
     });
   }
 
+  /** Every suspended instance, for nodes that watch suspensions made elsewhere. */
+  async suspendedIds(): Promise<number[]> {
+    const rows = await this.db.selectFrom('instances').select('id').where('suspended', '=', 1).execute();
+    return rows.map((r) => r.id);
+  }
+
   /** Deliveries waiting on a suspended instance. */
   async heldCount(instanceId: number): Promise<number> {
     const row = await this.db

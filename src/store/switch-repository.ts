@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, SwitchTable } from './schema.ts';
+import { fenced, unfenced, type Fence } from './fence.ts';
 import type { Environment } from '../core/fleet/fleet.ts';
 import type { SwitchState } from '../core/upgrade/switch-machine.ts';
 import { toProgram, type ProgramRecord } from './program-repository.ts';
@@ -35,7 +36,11 @@ export interface SwitchLogEntry {
 
 /** Per-instance switches of published programs, each step logged with the transition that made it. */
 export class SwitchRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** `fence` guards `transition`: a deposed leader's late step is refused. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly fence: Fence = unfenced,
+  ) {}
 
   async switches(programId: number, waveIdx?: number): Promise<SwitchRecord[]> {
     let q = this.switchRows().where('s.program_id', '=', programId).orderBy('s.wave_idx').orderBy('i.name');
@@ -76,7 +81,7 @@ export class SwitchRepository {
    * and its log entry are one transaction.
    */
   async transition(switchId: number, from: SwitchState, to: SwitchState, now: number, fields: SwitchFields = {}, detail?: string): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    return fenced(this.db, this.fence, async (trx) => {
       const r = await trx
         .updateTable('switches')
         .set({ ...fields, state: to, updated_at: now })

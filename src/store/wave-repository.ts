@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, ProgramWaveTable } from './schema.ts';
+import { fenced, unfenced, type Fence } from './fence.ts';
 import type { Phase, WaveState } from '../core/upgrade/program.ts';
 
 export interface WaveRecord {
@@ -20,7 +21,11 @@ export type WaveFields = Partial<Pick<ProgramWaveTable, 'state' | 'actual_start'
 
 /** A published program's waves (written by `ProgramRepository.publish`): their windows and progress. */
 export class WaveRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** `fence` guards `setWave`, which the leader's runner calls. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly fence: Fence = unfenced,
+  ) {}
 
   async waves(programId: number): Promise<WaveRecord[]> {
     const rows = await this.db.selectFrom('program_waves').selectAll().where('program_id', '=', programId).orderBy('idx').execute();
@@ -28,7 +33,7 @@ export class WaveRepository {
   }
 
   async setWave(waveId: number, fields: WaveFields): Promise<void> {
-    await this.db.updateTable('program_waves').set(fields).where('id', '=', waveId).execute();
+    await fenced(this.db, this.fence, (trx) => trx.updateTable('program_waves').set(fields).where('id', '=', waveId).execute());
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
+import { fenced, unfenced, type Fence } from './fence.ts';
 
 export interface Webhook {
   id: number;
@@ -15,7 +16,11 @@ export interface Webhook {
 export type CreateWebhookResult = { kind: 'created'; webhook: Webhook } | { kind: 'limit-reached'; limit: number };
 
 export class WebhookRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** `fence` guards the sender's writes (cursor, failures): one node posts each batch. */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly fence: Fence = unfenced,
+  ) {}
 
   create(instanceId: number, url: string, secret: string, startAfterEventId: number, now: number): Promise<Webhook> {
     return insertWebhook(this.db, instanceId, url, secret, startAfterEventId, now);
@@ -63,15 +68,19 @@ export class WebhookRepository {
   }
 
   async advance(id: number, cursor: number): Promise<void> {
-    await this.db.updateTable('webhooks').set({ cursor, failures: 0, next_attempt_at: 0, last_error: null }).where('id', '=', id).execute();
+    await fenced(this.db, this.fence, (trx) =>
+      trx.updateTable('webhooks').set({ cursor, failures: 0, next_attempt_at: 0, last_error: null }).where('id', '=', id).execute(),
+    );
   }
 
   async failed(id: number, failures: number, nextAttemptAt: number, error: string): Promise<void> {
-    await this.db
-      .updateTable('webhooks')
-      .set({ failures, next_attempt_at: nextAttemptAt, last_error: error.slice(0, 500) })
-      .where('id', '=', id)
-      .execute();
+    await fenced(this.db, this.fence, (trx) =>
+      trx
+        .updateTable('webhooks')
+        .set({ failures, next_attempt_at: nextAttemptAt, last_error: error.slice(0, 500) })
+        .where('id', '=', id)
+        .execute(),
+    );
   }
 
   async lastEventId(): Promise<number> {
