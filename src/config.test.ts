@@ -23,6 +23,12 @@ test('bad values are refused with the variable named', () => {
   assert.throws(() => loadConfig({ MAILSHIFT_RETRY: '{"initialDelayMs":"soon"}' }), /MAILSHIFT_RETRY/);
   assert.throws(() => loadConfig({ MAILSHIFT_RETAIN_EVENTS: 'forever' }), /MAILSHIFT_RETAIN_EVENTS/);
   assert.throws(() => loadConfig({ MAILSHIFT_BOUNCE_RULES: '/nonexistent/rules.json' }), /cannot read/);
+  assert.throws(() => loadConfig({ MAILSHIFT_ROLES: 'smtp,relay' }), /MAILSHIFT_ROLES: unknown role relay/);
+});
+
+test('a node does everything unless its roles are named', () => {
+  assert.deepEqual(loadConfig({}).roles, ['smtp', 'http', 'delivery', 'orchestrator']);
+  assert.deepEqual(loadConfig({ MAILSHIFT_ROLES: 'delivery,orchestrator' }).roles, ['delivery', 'orchestrator']);
 });
 
 test('bounce rules come from a JSON file', () => {
