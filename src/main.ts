@@ -140,6 +140,8 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     for (const r of await spool.queueCounts()) totals.set(r.state, (totals.get(r.state) ?? 0) + r.count);
     return [...totals].map(([state, count]) => ({ state, count }));
   });
+  // Every series carries the node, so a cluster's scrapes add up without colliding.
+  metrics.registry.setDefaultLabels({ node: nodeId });
   const names = new FleetNames(fleetRepository);
   const authGuard = new AuthGuard(clock, metrics, log.child({ part: 'auth' }));
   const inflight = new InflightBudget(config.maxInflightBytes);
@@ -305,7 +307,6 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
   const { clock, fleet, acceptor, authGuard, inflight, metrics } = services;
   const { fleet: fleetRepository, captures } = repositories;
   const roles = new Set(config.roles);
-  metrics.registry.setDefaultLabels({ node: registry.id });
   const capture = await startCaptureServer(config.capturePort, captures, clock, log.child({ part: 'capture' }));
   await ensureLocalInfrastructure(fleet, fleetRepository, capture.port, composed.dialect === 'sqlite');
 

@@ -12,6 +12,9 @@ export interface NodeRegistryOptions {
   onDead?: (ids: string[]) => Promise<void>;
 }
 
+/** Stopped nodes are listed for a while, then forgotten. */
+const forgetAfterMs = 7 * 24 * 3_600_000;
+
 /**
  * This node in the cluster's registry: registered at start, seen at every heartbeat, and
  * marked stopped at a clean stop. Each heartbeat also looks for nodes unseen past their
@@ -22,7 +25,7 @@ export class NodeRegistry {
   private readonly task: PeriodicTask;
 
   constructor(
-    private readonly nodes: Pick<NodeRepository, 'register' | 'heartbeat' | 'reapDead' | 'stopped'>,
+    private readonly nodes: Pick<NodeRepository, 'register' | 'heartbeat' | 'reapDead' | 'stopped' | 'forgetStopped'>,
     private readonly claims: Pick<SpoolRepository, 'releaseOwners'>,
     private readonly clock: Clock,
     private readonly log: Logger,
@@ -54,6 +57,7 @@ export class NodeRegistry {
   async beat(): Promise<void> {
     const now = this.clock.now();
     await this.nodes.heartbeat(this.id, now);
+    await this.nodes.forgetStopped(now - forgetAfterMs);
     const dead = (await this.nodes.reapDead(now, this.options.ttlMs)).filter((id) => id !== this.id);
     if (dead.length === 0) return;
     const released = await this.claims.releaseOwners(dead, now);

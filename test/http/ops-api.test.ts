@@ -30,6 +30,14 @@ describe('ops routes and the API description (app.inject)', () => {
     }
   });
 
+  test('/metrics names the node on every series, so a cluster’s scrapes do not collide', async () => {
+    const res = await h.call('GET', '/metrics', undefined, { authorization: `Bearer ${metricsToken}` });
+    const node = h.composed.registry.id;
+    const series = res.text.split('\n').filter((l) => l.startsWith('mailshift_'));
+    assert.ok(series.length > 0);
+    for (const line of series) assert.ok(line.includes(`node="${node}"`), line);
+  });
+
   test('/api/openapi.json describes the operators\u2019 routes with their parameters and response schemas', async () => {
     const doc = expectStatus(await h.call('GET', '/api/openapi.json'), 200);
     assert.equal(doc.openapi, '3.1.0');
