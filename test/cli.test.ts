@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -135,6 +135,33 @@ test('instance create --json prints the credentials, suspend holds it, queue sho
   const resumed = await cliJson<{ heldMs: number; released: number }>(['instance', 'resume', 'shop-prod']);
   assert.equal(typeof resumed.heldMs, 'number');
   assert.equal(typeof resumed.released, 'number');
+});
+
+test('nodes --json lists this server as the one node, alive and leader; the table shows the same', async () => {
+  const body = await cliJson<{
+    self: string;
+    nodes: { id: string; host: string; roles: string[]; leader: boolean; alive: boolean; lastSeenAt: string; claims: number }[];
+  }>(['nodes']);
+  assert.equal(body.self, app.nodeId);
+  assert.equal(body.nodes.length, 1);
+  const [node] = body.nodes;
+  assert.equal(node.id, app.nodeId);
+  assert.equal(node.host, hostname());
+  assert.deepEqual(node.roles, ['smtp', 'http', 'delivery', 'orchestrator']);
+  assert.equal(node.leader, true);
+  assert.equal(node.alive, true);
+  assert.equal(node.claims, 0);
+  assert.ok(!Number.isNaN(Date.parse(node.lastSeenAt)));
+
+  const human = await cli(['nodes']);
+  assert.equal(human.code, 0, human.stderr);
+  const [header, row, ...rest] = human.stdout.trimEnd().split('\n');
+  assert.deepEqual(header.split(/\s{2,}/), ['ID', 'HOST', 'ROLES', 'LEADER', 'ALIVE', 'LAST SEEN', 'CLAIMS']);
+  const [id, host, roles, leader, alive, lastSeen, claims, ...more] = row.split(/\s{2,}/);
+  assert.deepEqual([id, host, roles, leader, alive, claims, more], [app.nodeId, hostname(), 'smtp,http,delivery,orchestrator', 'yes', 'yes', '0', []]);
+  // A heartbeat may come between the two calls: the time is checked for its form only.
+  assert.ok(!Number.isNaN(Date.parse(lastSeen)), lastSeen);
+  assert.deepEqual(rest, []);
 });
 
 test('a wrong admin token fails with an error on stderr', async () => {

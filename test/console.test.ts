@@ -285,8 +285,36 @@ describe('web console and customer status page, in a real browser', () => {
     await page.getByRole('cell', { name: /Your slot cannot be moved/ }).waitFor();
   });
 
+  test('nodes: reached from the navigation, this node alive and the leader, a stale one dead', async () => {
+    const self = h.app.nodeId;
+    // A node of another host, unseen for ten minutes: past its time to live.
+    const stale = Date.now() - 600_000;
+    await h.app.repositories.nodes.register({
+      id: 'old-host:4242:abcdef',
+      host: 'old-host',
+      pid: 4242,
+      version: '0.0.9',
+      roles: ['delivery'],
+      startedAt: stale,
+    });
+    await go('/fleet');
+    await page.getByRole('link', { name: 'Nodes', exact: true }).click();
+    await page.getByRole('heading', { name: 'Nodes', level: 1 }).waitFor();
+    const row = (id: string) => page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: id }) });
+    await row(self).getByText('leader', { exact: true }).waitFor();
+    await row(self).getByText('alive', { exact: true }).waitFor();
+    await page
+      .locator('.summary')
+      .filter({ hasText: `Leader: ${self}.` })
+      .waitFor();
+    await page.locator('.summary').filter({ hasText: '1 of 2 alive' }).waitFor();
+    await row('old-host:4242:abcdef').getByText('dead', { exact: true }).waitFor();
+    assert.equal(await row('old-host:4242:abcdef').getByText('leader', { exact: true }).count(), 0, 'a dead node does not lead');
+    await shot(page, '17-nodes');
+  });
+
   test('every control is labelled and the main ones are reachable by keyboard', async () => {
-    for (const path of ['/fleet', '/fleet/acme-prod', '/programs', '/notices', '/delivery', '/infrastructures']) {
+    for (const path of ['/fleet', '/fleet/acme-prod', '/programs', '/notices', '/delivery', '/infrastructures', '/nodes']) {
       await go(path);
       const unlabelled = (await page.evaluate(`[...document.querySelectorAll('input, select, textarea, button')]
         .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.closest('label') && !(e.textContent || '').trim())

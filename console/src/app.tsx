@@ -10,6 +10,7 @@ import { Programs } from './pages/programs.tsx';
 import { ProgramPage } from './pages/program.tsx';
 import { Notices } from './pages/notices.tsx';
 import { Delivery } from './pages/delivery.tsx';
+import { Nodes } from './pages/nodes.tsx';
 
 const sections = [
   { href: '/fleet', label: 'Fleet' },
@@ -17,6 +18,7 @@ const sections = [
   { href: '/programs', label: 'Programs' },
   { href: '/notices', label: 'Notices' },
   { href: '/delivery', label: 'Delivery' },
+  { href: '/nodes', label: 'Nodes' },
 ];
 
 function route(path: string): { title: string; page: ReactElement } {
@@ -28,6 +30,7 @@ function route(path: string): { title: string; page: ReactElement } {
   if (path.startsWith('/programs')) return { title: 'Programs', page: <Programs /> };
   if (path.startsWith('/notices')) return { title: 'Notices', page: <Notices /> };
   if (path.startsWith('/delivery')) return { title: 'Delivery', page: <Delivery /> };
+  if (path.startsWith('/nodes')) return { title: 'Nodes', page: <Nodes /> };
   return { title: 'Fleet', page: <Fleet /> };
 }
 

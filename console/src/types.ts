@@ -27,6 +27,7 @@ export type { Plan, ProgramList, ProgramCreated, ProgramStatus, StatusTokenIssue
 export type { InstanceUpgradeStatus } from '../../src/http/schemas/upgrade-status.ts';
 export type { SuppressionList } from '../../src/http/schemas/suppressions.ts';
 export type { Session } from '../../src/http/schemas/session.ts';
+export type { ClusterView, NodeStatus } from '../../src/http/schemas/cluster.ts';
 
 export type PlanWave = Plan['waves'][number];
 export type StatusWave = ProgramStatus['waves'][number];

@@ -4,10 +4,12 @@ import type { Services } from '../app/services.ts';
 import { DomainError } from '../core/errors.ts';
 import { suppressionRoutes, webhookRoutes, type Mount } from './instance-routes.ts';
 import { captureView } from './presenters/capture-view.ts';
+import { clusterView } from './presenters/cluster-view.ts';
 import { customerView, infrastructureView, instanceDetailView, instanceRowView, instanceView } from './presenters/fleet-view.ts';
 import { messageView } from './presenters/message-view.ts';
 import { programRoutes } from './program-routes.ts';
 import { CaptureList, CaptureQuery } from './schemas/capture.ts';
+import { ClusterView } from './schemas/cluster.ts';
 import { NameParams, NoContent, responses } from './schemas/common.ts';
 import {
   Customer,
@@ -33,9 +35,12 @@ const prefix = '/api/admin/v1';
 const security = [{ adminToken: [] }];
 
 export type AdminServices = OperatorDoor &
-  Pick<Services, 'fleet' | 'fleetReads' | 'captureService' | 'messages' | 'programService' | 'upgradeStatus' | 'suppressionService' | 'webhookService'>;
+  Pick<
+    Services,
+    'fleet' | 'fleetReads' | 'captureService' | 'messages' | 'programService' | 'upgradeStatus' | 'suppressionService' | 'webhookService' | 'cluster'
+  >;
 
-/** The operators' API: fleet, queue, capture, suspension, programs. Admin token or operator session. */
+/** The operators' API: fleet, queue, capture, suspension, programs, nodes. Admin token or operator session. */
 export async function adminPlugin(app: HttpApp, services: AdminServices): Promise<void> {
   // The admin token is rate-limited per source and as one account; sessions are checked against the store.
   app.addHook('onRequest', requireOperator(services));
@@ -159,6 +164,19 @@ export async function adminPlugin(app: HttpApp, services: AdminServices): Promis
     `${prefix}/queue`,
     { schema: { tags: ['queue'], security, summary: 'Deliveries per state, in total and per instance', response: responses({ 200: QueueView }) } },
     async () => reads.queue(),
+  );
+
+  app.get(
+    `${prefix}/nodes`,
+    {
+      schema: {
+        tags: ['cluster'],
+        security,
+        summary: 'The cluster\u2019s nodes (running, or stopped within the hour) and which one leads',
+        response: responses({ 200: ClusterView }),
+      },
+    },
+    async () => clusterView(await services.cluster.view()),
   );
 
   app.get(
