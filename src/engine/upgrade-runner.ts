@@ -1,12 +1,30 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.ts';
 import type { Infrastructure, Instance } from '../core/fleet/fleet.ts';
-import { formatSwitchFailure, parseSwitchFailure, type StepResult, type SwitchFailure } from '../core/upgrade/switch-failure.ts';
-import { advance, afterWindow, terminalStates, type SwitchState } from '../core/upgrade/switch-machine.ts';
+import {
+  programTransition,
+  switchRun,
+  switchTransition,
+  waveRun,
+  waveTransition,
+  type InstanceLocation,
+  type ProgramEffect,
+  type ProgramView,
+  type SwitchChanges,
+  type SwitchEvent,
+  type SwitchOutcome,
+  type SwitchRun,
+  type SwitchWindow,
+  type WaveChanges,
+  type WaveEffect,
+  type WaveRun,
+} from '../core/upgrade/lifecycle.ts';
+import type { StepResult, SwitchFailure } from '../core/upgrade/switch-failure.ts';
+import type { SwitchState } from '../core/upgrade/switch-machine.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { ProgramRecord, ProgramRepository } from '../store/program-repository.ts';
 import type { SwitchFields, SwitchRecord, SwitchRepository } from '../store/switch-repository.ts';
-import type { WaveRecord, WaveRepository } from '../store/wave-repository.ts';
+import type { WaveFields, WaveRecord, WaveRepository } from '../store/wave-repository.ts';
 import { PeriodicTask } from './periodic-task.ts';
 import type { SwitchSteps } from './switch-steps.ts';
 
@@ -35,15 +53,22 @@ export interface RunnerOptions {
 /** A wait longer than this is cut short, so a clock that drifts is looked at again. */
 const maxWaitMs = 24 * 3_600_000;
 
-/** How a wave's run ended. `unfinished`: a switch hit an unexpected error and is tried again at the next poll. */
-type WaveOutcome = 'completed' | 'halted' | 'stopped' | 'unfinished';
-
-/** How a switch's run ended, and the failure that rolled it back or failed it, if any. */
-interface SwitchEnd {
-  state: SwitchState;
-  failure: SwitchFailure | null;
+/** What one wave's switches share while it runs. */
+interface WaveContext {
+  program: ProgramRecord;
+  waves: readonly WaveRecord[];
+  window: SwitchWindow;
+  source: Infrastructure;
+  target: Infrastructure;
 }
 
+/** The effects the runner carries out the same way whichever machine asked. */
+type StoreEffect = Exclude<ProgramEffect | WaveEffect, { kind: 'wait' | 'run-wave' }>;
+
+/**
+ * Carries out the upgrade lifecycle (src/core/upgrade/lifecycle.ts): loads the records, asks
+ * the machine what is due, and carries out its effects (store writes, notices, switch steps).
+ */
 export class UpgradeRunner {
   private readonly task: PeriodicTask;
 
@@ -98,82 +123,71 @@ export class UpgradeRunner {
     return Number.isFinite(next) ? next : this.clock.now() + this.options.pollMs;
   }
 
+  /** Runs the program's waves that are due, one after the other; returns when to look again. */
   private async advanceProgram(program: ProgramRecord): Promise<number> {
-    const waves = await this.store.waves.waves(program.id);
-    for (const wave of waves) {
-      if (wave.state === 'completed') continue;
-      if (wave.state === 'halted' || !this.running) return Infinity;
-      const now = this.clock.now();
-      if (wave.state === 'scheduled') {
-        if (now < wave.start) return wave.start;
-        await this.store.waves.setWave(wave.id, { state: 'running', actual_start: now });
-        if (program.state !== 'running') await this.store.programs.setState(program.id, 'running');
-        wave.state = 'running';
-        wave.actualStart = now;
-        const switches = await this.store.switches.switches(program.id, wave.idx);
-        // No "started" notice for a window that has already passed (the orchestrator was down).
-        if (switches.length > 0 && now <= wave.end) await this.events.waveStarted(program, wave, switches);
+    let view: ProgramView<WaveRecord> = { state: program.state, waves: await this.store.waves.waves(program.id) };
+    for (;;) {
+      const polled = programTransition(view, { kind: 'poll' }, this.clock.now());
+      // Stopping: no wave is opened, run or waited for (a program found done is still marked so).
+      if (!this.running && polled.state.state !== 'completed') return Infinity;
+      view = polled.state;
+      let due: WaveRecord | undefined;
+      for (const effect of polled.effects) {
+        if (effect.kind === 'wait') return effect.until;
+        if (effect.kind === 'run-wave') due = waveOf(view, effect.idx);
+        else await this.apply(program, view, effect);
       }
-      const outcome = await this.runWave(program, wave, waves);
-      if (outcome === 'unfinished') return this.clock.now() + this.options.pollMs;
-      if (outcome !== 'completed' || !this.running) return Infinity;
+      if (!due) return Infinity;
+      const run = await this.runWave(program, due, view.waves);
+      if (run.ended === 'unfinished') return this.clock.now() + this.options.pollMs;
+      if (run.ended !== 'completed' || !this.running) return Infinity;
+      view = programTransition(view, { kind: 'wave-ended', wave: run.wave }, this.clock.now()).state;
     }
-    await this.store.programs.setState(program.id, 'completed');
-    this.log.info({ program: program.name }, 'upgrade program completed');
-    return Infinity;
+  }
+
+  private async apply(program: ProgramRecord, view: ProgramView<WaveRecord>, effect: StoreEffect): Promise<void> {
+    switch (effect.kind) {
+      case 'set-wave':
+        await this.store.waves.setWave(waveOf(view, effect.idx).id, waveFields(effect.changes));
+        return;
+      case 'set-program':
+        await this.store.programs.setState(program.id, effect.state, effect.haltedReason);
+        if (effect.state === 'completed') this.log.info({ program: program.name }, 'upgrade program completed');
+        return;
+      case 'notify-wave-started':
+      case 'notify-wave-finished': {
+        const wave = waveOf(view, effect.idx);
+        const switches = await this.store.switches.switches(program.id, wave.idx);
+        // A notice about no instance reaches no one.
+        if (switches.length === 0) return;
+        if (effect.kind === 'notify-wave-started') await this.events.waveStarted(program, wave, switches);
+        else await this.events.waveFinished(program, wave, switches);
+        return;
+      }
+    }
   }
 
   /** Runs a wave's switches, `concurrency` at a time. */
-  private async runWave(program: ProgramRecord, wave: WaveRecord, waves: WaveRecord[]): Promise<WaveOutcome> {
+  private async runWave(program: ProgramRecord, wave: WaveRecord, waves: readonly WaveRecord[]): Promise<WaveRun<WaveRecord>> {
     const [source, target] = await Promise.all([
       this.fleet.findInfrastructure({ name: program.spec.sourceInfrastructure }),
       this.fleet.findInfrastructure({ name: program.spec.targetInfrastructure }),
     ]);
     if (!source || !target) throw new Error(`program ${program.name}: infrastructure missing`);
-    const all = await this.store.switches.switches(program.id, wave.idx);
-    const queue = all.filter((s) => !terminalStates.has(s.state));
-    const retryWave = waves.find((w) => w.retry && w.phase === wave.phase && w.idx > wave.idx);
-    let failed = 0;
-    let unfinished = 0;
-    let halted = false;
+    const queue = await this.store.switches.switches(program.id, wave.idx);
+    let run = waveRun(wave, waves, queue.length, program.spec.haltThreshold);
+    const context: WaveContext = { program, waves, window: { idx: wave.idx, end: wave.end, retryIdx: run.retryIdx }, source, target };
+    // Workers share `run`: each transition is read and written back with no await between.
     const worker = async () => {
-      while (queue.length > 0 && !halted && this.running) {
+      while (queue.length > 0 && !run.halting && this.running) {
         const sw = queue.shift()!;
         try {
-          const end: SwitchEnd =
-            sw.state === 'scheduled' && this.clock.now() > wave.end
-              ? { state: 'scheduled', failure: null }
-              : await this.runSwitch(program, wave, sw, source, target);
-          if (end.state === 'scheduled') {
-            // Never start a switch outside the window the customer was told about.
-            if (this.running && this.clock.now() > wave.end) await this.missedWindow(sw, wave, retryWave);
-            continue;
-          }
-          if (end.state !== 'rolled-back' && end.state !== 'failed') continue;
-          failed++;
-          if (end.state === 'rolled-back') {
-            await this.events.rolledBack(program, sw, end.failure, retryWave);
-            if (retryWave && !wave.retry) {
-              await this.store.switches.transition(
-                sw.id,
-                'rolled-back',
-                'scheduled',
-                this.clock.now(),
-                { wave_idx: retryWave.idx, attempts: sw.attempts + 1 },
-                `moved to retry wave ${retryWave.idx}`,
-              );
-            }
-          } else {
-            this.log.error(
-              { program: program.name, instance: sw.instanceName, step: end.failure?.step, error: end.failure?.detail },
-              'switch failed: needs an operator',
-            );
-          }
-          if (all.length > 0 && failed / all.length > program.spec.haltThreshold) halted = true;
+          const outcome = await this.runSwitch(context, sw);
+          if (outcome !== null) run = waveTransition(run, { kind: 'switch-ended', outcome }, this.clock.now()).state;
         } catch (err) {
           // Broken infrastructure (the store), not a failed step: the switch keeps its
           // persisted state, the others go on, and the next poll picks it up again.
-          unfinished++;
+          run = waveTransition(run, { kind: 'switch-unfinished' }, this.clock.now()).state;
           this.log.error({ err, program: program.name, instance: sw.instanceName, state: sw.state }, 'a switch could not be carried out; it is tried again');
         }
       }
@@ -181,133 +195,120 @@ export class UpgradeRunner {
     const workers = await Promise.allSettled(Array.from({ length: Math.max(1, program.spec.concurrency) }, worker));
     for (const w of workers) {
       if (w.status === 'fulfilled') continue;
-      unfinished++;
+      run = waveTransition(run, { kind: 'switch-unfinished' }, this.clock.now()).state;
       this.log.error({ err: w.reason, program: program.name, wave: wave.idx }, 'a switch worker failed');
     }
-    if (!this.running && !halted) return 'stopped';
-    const now = this.clock.now();
-    if (halted) {
-      const reason = `wave ${wave.idx}: ${failed} of ${all.length} switches failed (threshold ${Math.round(program.spec.haltThreshold * 100)}%)`;
-      await this.store.waves.setWave(wave.id, { state: 'halted', actual_end: now });
-      await this.store.programs.setState(program.id, 'halted', reason);
-      this.log.warn({ program: program.name, wave: wave.idx, failed }, 'wave halted');
-      return 'halted';
-    }
-    if (unfinished > 0) return 'unfinished';
-    await this.store.waves.setWave(wave.id, { state: 'completed', actual_end: now });
-    const finished = await this.store.switches.switches(program.id, wave.idx);
-    if (finished.length > 0) await this.events.waveFinished(program, { ...wave, state: 'completed', actualEnd: now }, finished);
-    return 'completed';
+    const drained = waveTransition(run, { kind: 'drained', stopped: !this.running }, this.clock.now());
+    run = drained.state;
+    const view = { state: program.state, waves: waves.map((w) => (w.idx === run.wave.idx ? run.wave : w)) };
+    for (const effect of drained.effects) await this.apply(program, view, effect);
+    if (run.ended === 'halted') this.log.warn({ program: program.name, wave: wave.idx, failed: run.failed }, 'wave halted');
+    return run;
   }
 
-  /** A switch that did not start within its window: to the retry wave if there is one, else failed. */
-  private async missedWindow(sw: SwitchRecord, wave: WaveRecord, retryWave: WaveRecord | undefined): Promise<void> {
-    const now = this.clock.now();
-    if (retryWave && !wave.retry) {
-      await this.store.switches.transition(
-        sw.id,
-        'scheduled',
-        'scheduled',
-        now,
-        { wave_idx: retryWave.idx },
-        `window of wave ${wave.idx} closed before it started; moved to retry wave ${retryWave.idx}`,
+  /**
+   * Carries a switch as far as it goes in this run, persisting each step; returns how it
+   * ended, or null when it did not (the runner stops, or another runner moved it first).
+   */
+  private async runSwitch(context: WaveContext, sw: SwitchRecord): Promise<SwitchOutcome | null> {
+    const { program, source, target } = context;
+    const stored: SwitchRecord = { ...sw };
+    const feed = (run: SwitchRun, event: SwitchEvent) => this.applySwitchEvent(context, stored, run, event);
+    let run = await feed(switchRun(sw, context.window), { kind: 'pick-up' });
+    if (run?.ended === null) {
+      const instance = await this.fleet.findInstance({ id: sw.instanceId });
+      if (!instance) throw new Error(`instance ${sw.instanceId} vanished`);
+      run = await feed(run, { kind: 'located', on: locationOf(instance, source, target), source: source.name });
+      while (run?.ended === null && this.running) {
+        run = await feed(run, { kind: 'step-done', result: await this.step(run.state, program, instance, source, target) });
+      }
+    }
+    if (run?.ended === 'failed') {
+      this.log.error(
+        { program: program.name, instance: sw.instanceName, step: run.failure?.step, error: run.failure?.detail },
+        'switch failed: needs an operator',
       );
-    } else {
-      const missed: SwitchFailure = { step: 'window', detail: 'closed before the switch could start' };
-      await this.store.switches.transition(sw.id, 'scheduled', 'failed', now, { error: formatSwitchFailure(missed) }, 'missed its window');
     }
+    return run?.ended ?? null;
   }
 
-  /** Carries a switch from its persisted state to a terminal one (or back to scheduled when its window closed first), persisting each step. */
-  private async runSwitch(program: ProgramRecord, wave: WaveRecord, sw: SwitchRecord, source: Infrastructure, target: Infrastructure): Promise<SwitchEnd> {
-    let state = sw.state;
-    // A switch found rolling back after a restart rolls back for the failure stored before.
-    let failure = parseSwitchFailure(sw.error);
-    const instance = await this.fleet.findInstance({ id: sw.instanceId });
-    if (!instance) throw new Error(`instance ${sw.instanceId} vanished`);
-    if (this.clock.now() > wave.end && state !== 'scheduled') {
-      const next = afterWindow(state);
-      const closed: SwitchFailure = { step: 'window', detail: 'closed before the switch finished' };
-      if (
-        next !== state &&
-        (await this.store.switches.transition(sw.id, state, next, this.clock.now(), { error: formatSwitchFailure(closed) }, 'window closed'))
-      ) {
-        state = next;
-        failure = closed;
+  /** Feeds the switch machine one event and carries out its effects; null when another runner moved the switch first. */
+  private async applySwitchEvent(context: WaveContext, stored: SwitchRecord, run: SwitchRun, event: SwitchEvent): Promise<SwitchRun | null> {
+    const now = this.clock.now();
+    const next = switchTransition(run, event, now);
+    for (const effect of next.effects) {
+      if (effect.kind === 'persist-switch') {
+        const { from, to, changes, detail } = effect;
+        if (!(await this.store.switches.transition(stored.id, from, to, now, switchFields(changes), detail ?? undefined))) return null;
+        Object.assign(stored, { state: to }, changes);
+      } else {
+        const retryWave = effect.retryIdx === null ? undefined : context.waves.find((w) => w.idx === effect.retryIdx);
+        await this.events.rolledBack(context.program, { ...stored }, effect.failure, retryWave);
       }
-      // It never paused sending: left for the missed-window handling, not started late.
-      if (state === 'scheduled') return { state, failure };
     }
-    if (state === 'scheduled' && instance.infrastructureId !== source.id) {
-      // Moved by someone else since the plan: never pull it back to the source on a failure.
-      const now = this.clock.now();
-      if (instance.infrastructureId === target.id) {
-        await this.store.switches.transition(sw.id, state, 'completed', now, { switched_at: now, paused_ms: 0, released: 0 }, 'already on the target');
-        return { state: 'completed', failure: null };
-      }
-      const moved: SwitchFailure = { step: 'pre-check', detail: `instance is no longer on ${source.name}` };
-      await this.store.switches.transition(sw.id, state, 'failed', now, { error: formatSwitchFailure(moved) }, formatSwitchFailure(moved));
-      return { state: 'failed', failure: moved };
-    }
-    let suspendedAt = sw.suspendedAt;
-    while (!terminalStates.has(state) && this.running) {
-      const { result, fields } = await this.step(state, program, instance, source, target, suspendedAt);
-      const next = advance(state, result);
-      const now = this.clock.now();
-      const error = result.ok ? undefined : formatSwitchFailure(result);
-      const all: SwitchFields = { ...fields, ...(error === undefined ? {} : { error }) };
-      if (state === 'suspending' && result.ok) suspendedAt = all.suspended_at ?? now;
-      if (!(await this.store.switches.transition(sw.id, state, next, now, all, error))) break;
-      if (!result.ok) failure = { step: result.step, detail: result.detail };
-      state = next;
-    }
-    sw.state = state;
-    return { state, failure };
+    return next.state;
   }
 
+  /** Carries out one state's step; each is safe to repeat after a crash. */
   private async step(
     state: SwitchState,
     program: ProgramRecord,
     instance: Instance,
     source: Infrastructure,
     target: Infrastructure,
-    suspendedAt: number | null,
-  ): Promise<{ result: StepResult; fields: SwitchFields }> {
-    const now = () => this.clock.now();
+  ): Promise<StepResult<{ released?: number }>> {
     switch (state) {
-      case 'scheduled':
-        return { result: { ok: true }, fields: { started_at: now() } };
       case 'prechecking':
-        return { result: await this.steps.precheck(target), fields: {} };
-      case 'suspending': {
-        const result = await this.steps.suspend(instance, program.name);
-        return { result, fields: result.ok ? { suspended_at: now() } : {} };
-      }
+        return this.steps.precheck(target);
+      case 'suspending':
+        return this.steps.suspend(instance, program.name);
       case 'draining':
-        return { result: await this.steps.drain(instance), fields: {} };
+        return this.steps.drain(instance);
       case 'rebinding':
-        return { result: await this.steps.rebind(instance, target), fields: {} };
+        return this.steps.rebind(instance, target);
       case 'verifying':
-        return { result: await this.steps.verify(target, instance, program.name), fields: {} };
-      case 'resuming': {
-        const r = await this.steps.resume(instance, program.name);
-        const at = now();
-        return r.ok
-          ? { result: { ok: true }, fields: { released: r.released, switched_at: at, paused_ms: suspendedAt === null ? null : at - suspendedAt } }
-          : { result: r, fields: {} };
-      }
+        return this.steps.verify(target, instance, program.name);
+      case 'resuming':
+        return this.steps.resume(instance, program.name);
       case 'rolling-back': {
-        // A failure here is the roll-back's, whichever of its two steps it was.
         const back = await this.steps.rebind(instance, source);
-        if (!back.ok) return { result: { ...back, step: 'roll-back' }, fields: {} };
-        const r = await this.steps.resume(instance, program.name);
-        const at = now();
-        return r.ok
-          ? { result: { ok: true }, fields: { released: r.released, paused_ms: suspendedAt === null ? null : at - suspendedAt } }
-          : { result: { ...r, step: 'roll-back' }, fields: {} };
+        return back.ok ? this.steps.resume(instance, program.name) : back;
       }
       default:
-        return { result: { ok: true }, fields: {} };
+        // Starting (`scheduled`) has no step of its own.
+        return { ok: true };
     }
   }
+}
+
+function waveOf(view: ProgramView<WaveRecord>, idx: number): WaveRecord {
+  const wave = view.waves.find((w) => w.idx === idx);
+  if (!wave) throw new Error(`no wave ${idx}`);
+  return wave;
+}
+
+function locationOf(instance: Instance, source: Infrastructure, target: Infrastructure): InstanceLocation {
+  if (instance.infrastructureId === source.id) return 'source';
+  return instance.infrastructureId === target.id ? 'target' : 'elsewhere';
+}
+
+function waveFields(changes: WaveChanges): WaveFields {
+  const fields: WaveFields = {};
+  if (changes.state !== undefined) fields.state = changes.state;
+  if (changes.actualStart !== undefined) fields.actual_start = changes.actualStart;
+  if (changes.actualEnd !== undefined) fields.actual_end = changes.actualEnd;
+  return fields;
+}
+
+function switchFields(changes: SwitchChanges): SwitchFields {
+  const fields: SwitchFields = {};
+  if (changes.startedAt !== undefined) fields.started_at = changes.startedAt;
+  if (changes.suspendedAt !== undefined) fields.suspended_at = changes.suspendedAt;
+  if (changes.switchedAt !== undefined) fields.switched_at = changes.switchedAt;
+  if (changes.pausedMs !== undefined) fields.paused_ms = changes.pausedMs;
+  if (changes.released !== undefined) fields.released = changes.released;
+  if (changes.error !== undefined) fields.error = changes.error;
+  if (changes.attempts !== undefined) fields.attempts = changes.attempts;
+  if (changes.waveIdx !== undefined) fields.wave_idx = changes.waveIdx;
+  return fields;
 }
