@@ -196,7 +196,7 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     clock,
     leaderNotices,
     log.child({ part: 'upgrades' }),
-    { pollMs: config.pollMs },
+    { pollMs: config.pollMs, ...(clustered ? { maxWaitMs: config.pollMs } : {}) },
   );
   const programService = new ProgramService(
     { programs, waves, switches, notices: repositories.notices, tokens: repositories.statusTokens, requests: repositories.customerRequests },

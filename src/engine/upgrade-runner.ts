@@ -48,6 +48,11 @@ export interface RunnerStores {
 
 export interface RunnerOptions {
   pollMs: number;
+  /**
+   * The longest it sleeps between looks (default a day). In a cluster, programs published
+   * or resumed through another node cannot wake it, so it looks every poll.
+   */
+  maxWaitMs?: number;
 }
 
 /** A wait longer than this is cut short, so a clock that drifts is looked at again. */
@@ -82,7 +87,7 @@ export class UpgradeRunner {
     private readonly options: RunnerOptions,
   ) {
     // Waits on the clock, so warped time (simulate, tests) skips to the next window.
-    this.task = new PeriodicTask(async () => Math.min(maxWaitMs, Math.max(0, (await this.tick()) - this.clock.now())), log, {
+    this.task = new PeriodicTask(async () => Math.min(options.maxWaitMs ?? maxWaitMs, Math.max(0, (await this.tick()) - this.clock.now())), log, {
       name: 'upgrade runner tick',
       intervalMs: options.pollMs,
       sleep: (ms) => clock.sleep(ms),

@@ -8,6 +8,8 @@ export interface SinkMessage {
   /** The client's EHLO name. */
   helo: string;
   localPort: number;
+  /** When the client finished sending the message's data (epoch ms), before any reply delay. */
+  at: number;
 }
 
 /** Refuse a recipient with this SMTP reply, or accept it (undefined). */
@@ -61,6 +63,7 @@ export class Sink {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', async () => {
+          const at = Date.now();
           const raw = Buffer.concat(chunks).toString('utf8');
           const canary = /^X-Mailshift-Canary: 1/im.test(raw);
           const wait = canary ? options.canaryDelayMs : options.dataDelayMs;
@@ -71,6 +74,7 @@ export class Sink {
             raw,
             helo: session.hostNameAppearsAs,
             localPort: session.localPort,
+            at,
           });
           sink.notify();
           cb();
