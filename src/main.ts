@@ -49,6 +49,8 @@ import { NodeRegistry } from './engine/node-registry.ts';
 import { Leadership } from './engine/leadership.ts';
 import { SuspensionWatch } from './engine/suspension-watch.ts';
 import { unfenced } from './store/fence.ts';
+import { ClusterLimits } from './engine/cluster-limits.ts';
+import { LimitRepository } from './store/limit-repository.ts';
 import { mailshiftVersion } from './version.ts';
 
 export interface RunningMailshift {
@@ -147,8 +149,11 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   const inflight = new InflightBudget(config.maxInflightBytes);
   const fleet = new FleetService(fleetRepository, suspensions, clock, { heloName: config.hostname });
 
+  // PostgreSQL: a destination's rate and connection cap hold for the whole cluster.
+  const limits = clustered ? new ClusterLimits(new LimitRepository(store.db, store.dialect), clock, log.child({ part: 'limits' }), { nodeId }) : undefined;
   const engine = new DeliveryEngine(spool, fleetRepository, clock, metrics, log.child({ part: 'delivery' }), {
     owner: nodeId,
+    limits,
     leaseMs: config.leaseMs,
     claimBatch: config.claimBatch,
     pollMs: config.pollMs,
@@ -278,6 +283,7 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   const registry = new NodeRegistry(repositories.nodes, spool, systemClock, log.child({ part: 'cluster' }), {
     node: { id: nodeId, host: hostname(), pid: process.pid, version: mailshiftVersion, roles: config.roles, startedAt: systemClock.now() },
     ttlMs: config.nodeTtlMs,
+    onDead: limits ? (ids) => limits.releaseNodes(ids) : undefined,
   });
   const suspensionWatch =
     clustered && config.roles.includes('delivery') ? new SuspensionWatch(suspensions, engine, log.child({ part: 'cluster' }), suspensionWatchMs) : null;

@@ -206,9 +206,12 @@ describe('delivery', () => {
     const health = await fetch(`${h.url}/healthz`);
     assert.equal(health.status, 200);
     const text = await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } })).text();
-    assert.match(text, /mailshift_deliveries_total\{instance="held",infrastructure="infra-held",outcome="delivered"\} 100/);
-    assert.match(text, /mailshift_messages_accepted_total\{instance="held",infrastructure="infra-held",via="smtp"\} 100/);
-    assert.match(text, /mailshift_queue_depth\{state="delivered"\} \d+/);
-    assert.match(text, /mailshift_delivery_latency_seconds_count\{infrastructure="infra-held"\} 100/);
+    // Every series also names the node; labels are matched in any order.
+    const series = (name: string, labels: string[], value: string) =>
+      new RegExp(`^${name}\\{${labels.map((l) => `(?=[^}]*${l})`).join('')}[^}]*node="[^"]+"[^}]*\\} ${value}$`, 'm');
+    assert.match(text, series('mailshift_deliveries_total', ['instance="held"', 'infrastructure="infra-held"', 'outcome="delivered"'], '100'));
+    assert.match(text, series('mailshift_messages_accepted_total', ['instance="held"', 'infrastructure="infra-held"', 'via="smtp"'], '100'));
+    assert.match(text, series('mailshift_queue_depth', ['state="delivered"'], '\\d+'));
+    assert.match(text, series('mailshift_delivery_latency_seconds_count', ['infrastructure="infra-held"'], '100'));
   });
 });

@@ -13,7 +13,8 @@ import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { ClaimedDelivery, Outcome, SpoolRepository } from '../store/spool-repository.ts';
 import { DestinationQueue, type DestinationState, type ForcedOutcome, type QueueHost } from './destination-queue.ts';
 import { defaultLookupTimeoutMs, hopKey, resolveRoute, systemResolver, type Hop, type MxResolver, type Route } from './routes.ts';
-import { parseRate, TokenBucket } from '../core/delivery/throttle.ts';
+import { parseRate } from '../core/delivery/throttle.ts';
+import { LocalLimits, type DestinationLimits, type RateGate } from './cluster-limits.ts';
 import { dkimKeyFor, dkimSign } from './dkim.ts';
 import { MessageCache } from './message-cache.ts';
 import { PeriodicTask } from './periodic-task.ts';
@@ -41,6 +42,11 @@ export interface EngineOptions {
   mxPort?: number;
   /** How long the DNS look-ups of one MX route may take before its delivery is deferred (5 s). */
   mxLookupTimeoutMs?: number;
+  /**
+   * Where the rate and connection limits of destinations are kept: in this process
+   * (default), or shared by the nodes of a cluster (ClusterLimits, on PostgreSQL).
+   */
+  limits?: DestinationLimits;
 }
 
 /** A destination: one (infrastructure, domain), whose queue, DNS health and MX route the engine keeps. */
@@ -71,7 +77,8 @@ export class DeliveryEngine implements QueueHost {
   running = false;
   private readonly queues = new Map<string, DestinationQueue>();
   /** Rate limiters per (infrastructure, domain); they outlive idle queues. */
-  private readonly buckets = new Map<string, TokenBucket | null>();
+  private readonly rates = new Map<string, RateGate | null>();
+  private readonly destinationLimits: DestinationLimits;
   private readonly infrastructures = new Map<number, Infrastructure>();
   private readonly names = new Map<number, string>();
   private readonly cache: MessageCache;
@@ -112,6 +119,7 @@ export class DeliveryEngine implements QueueHost {
     private readonly options: EngineOptions,
   ) {
     this.cache = new MessageCache(spool);
+    this.destinationLimits = options.limits ?? new LocalLimits();
     this.outcomes = new GroupCommit((batch) => this.spool.record(batch), 1000, 10);
     const perInstance = options.maxHeldPerInstance ?? options.claimBatch;
     const perDestination = options.maxHeldPerDestination ?? options.claimBatch;
@@ -139,6 +147,8 @@ export class DeliveryEngine implements QueueHost {
     const dead = (await this.spool.inflightOwners(host)).filter((o) => o !== this.options.owner && !processAlive(Number(o.split(':')[1])));
     const released = await this.spool.releaseOwners(dead, this.clock.now());
     if (released > 0) this.log.info({ released, owners: dead }, 'released the claims of a process that died');
+    await this.destinationLimits.releaseNodes(dead);
+    this.destinationLimits.start();
     this.running = true;
     this.claims.start();
     this.leases.start();
@@ -178,6 +188,7 @@ export class DeliveryEngine implements QueueHost {
     while (this.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await this.postponed;
     await this.outcomes.flush();
+    await this.destinationLimits.stop();
   }
 
   /** Deliveries of a suspended instance waiting in memory go back to the spool untouched. */
@@ -248,11 +259,13 @@ export class DeliveryEngine implements QueueHost {
         let queue = this.queues.get(key);
         if (!queue) {
           const rule = shapingFor(infra.shaping, d.domain);
-          if (!this.buckets.has(key)) {
+          const limitKey = `${infra.id}:${d.domain}`;
+          if (!this.rates.has(key)) {
             const rate = rule.rate ? parseRate(rule.rate) : null;
-            this.buckets.set(key, rate && rate.ok ? new TokenBucket(rate.rate) : null);
+            this.rates.set(key, rate?.ok ? this.destinationLimits.rate(limitKey, rate.rate) : null);
           }
-          queue = new DestinationQueue(infra, d.domain, rule, this.buckets.get(key)!, destination, this);
+          const limits = { rate: this.rates.get(key)!, slots: this.destinationLimits.slots(limitKey) };
+          queue = new DestinationQueue(infra, d.domain, rule, limits, destination, this);
           this.queues.set(key, queue);
         }
         this.hold(d);
@@ -278,8 +291,10 @@ export class DeliveryEngine implements QueueHost {
       );
     for (const [key, queue] of this.queues) if (queue.idle) this.queues.delete(key);
     for (const [key, dest] of this.destinations) {
-      // Kept while its route is down, so the next claims leave it in the spool.
-      if (dest.health.healthy && !this.queues.has(key) && this.destinationDownUntil(dest, now) === 0) this.destinations.delete(key);
+      // Kept while its route is down or its slots are held elsewhere, so the next claims leave it in the spool.
+      if (dest.health.healthy && !this.queues.has(key) && this.destinationDownUntil(dest, now) === 0 && !((dest.elsewhereUntil ?? 0) > now)) {
+        this.destinations.delete(key);
+      }
     }
     for (const [key, hop] of this.hops) if (hop.forgettable(now - hopMemoryMs) && !this.hopWaiters.has(key)) this.hops.delete(key);
     const more =
@@ -291,7 +306,8 @@ export class DeliveryEngine implements QueueHost {
 
   /**
    * What the next claim leaves in the spool: instances and destinations that hold nearly
-   * their bound already (a slow rate, a silent server), and destinations marked down.
+   * their bound already (a slow rate, a silent server), destinations marked down, and
+   * those whose connection slots other nodes hold.
    */
   private skipped(now: number): { skipInstances: number[]; skipDestinations: { infrastructureId: number; domain: string }[]; full: boolean } {
     const skipInstances = [...this.heldByInstance].filter(([, n]) => n + this.limits.instanceShare > this.limits.perInstance).map(([id]) => id);
@@ -300,7 +316,7 @@ export class DeliveryEngine implements QueueHost {
     let fullDestinations = 0;
     for (const [key, dest] of this.destinations) {
       const full = (this.queues.get(key)?.held ?? 0) + this.limits.destinationShare > this.limits.perDestination;
-      const down = downs < maxSkippedDown && this.destinationDownUntil(dest, now) > 0 && ++downs > 0;
+      const down = downs < maxSkippedDown && (this.destinationDownUntil(dest, now) > 0 || (dest.elsewhereUntil ?? 0) > now) && ++downs > 0;
       if (full) fullDestinations++;
       if (full || down) skipDestinations.push({ infrastructureId: dest.infrastructureId, domain: dest.domain });
     }
@@ -397,7 +413,7 @@ export class DeliveryEngine implements QueueHost {
     for (const [until, ids] of batches) {
       try {
         await this.spool.postpone(ids, this.options.owner, now, until);
-        this.log.info({ deliveries: ids.length, until: new Date(until).toISOString() }, 'destination marked down; its deliveries wait in the spool');
+        this.log.info({ deliveries: ids.length, until: new Date(until).toISOString() }, 'deliveries handed back to the spool, unattempted');
       } catch (err) {
         // The leases expire and the deliveries come back all the same.
         this.log.error({ err }, 'handing back the deliveries of a destination marked down failed');

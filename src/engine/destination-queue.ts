@@ -1,10 +1,10 @@
 import type { Clock } from '../core/clock.ts';
 import type { BounceCategory, SmtpReply } from '../core/delivery/bounce-rules.ts';
 import { routeDownUntil, type DestinationHealth, type HopHealth } from '../core/delivery/destination-health.ts';
-import type { TokenBucket } from '../core/delivery/throttle.ts';
 import type { Infrastructure, ShapingRule } from '../core/fleet/fleet.ts';
 import type { ClaimedDelivery } from '../store/spool-repository.ts';
 import { OutboundConnection, type OutboundOptions } from '../smtp/outbound-connection.ts';
+import type { ConnectionSlot, RateGate, SlotPool } from './cluster-limits.ts';
 import type { SpooledMessage } from './message-cache.ts';
 import { asciiDomain, hopKey, relayHops, type Hop, type Route } from './routes.ts';
 
@@ -51,6 +51,11 @@ export interface DestinationState {
   readonly health: DestinationHealth;
   /** The last MX route resolved, until `expires`. */
   route?: { hosts: Hop[]; expires: number };
+  /**
+   * Until when its deliveries are left to other nodes: every connection slot of the
+   * destination was held by them for a while, so deliveries this node claimed went back.
+   */
+  elsewhereUntil?: number;
 }
 
 /** An idle connection is closed rather than kept through a long throttle wait. */
@@ -58,6 +63,15 @@ const maxIdleWaitMs = 10_000;
 
 /** How long a resolved MX route is used before it is looked up again. */
 export const routeTtlMs = 60_000;
+
+/**
+ * A queue without a session that finds every connection slot of its destination held by
+ * other nodes this long hands its deliveries back to the spool for them (their sessions
+ * go on as long as there is work, so it might otherwise wait for the whole backlog), and
+ * its node claims none of that destination for a while.
+ */
+const slotWaitMs = 2000;
+const elsewhereMs = 5000;
 
 const needsSmtpUtf8: SmtpReply = {
   code: null,
@@ -73,7 +87,9 @@ interface Reserved {
 
 /**
  * Ready deliveries for one (infrastructure, destination domain) with its traffic shaping:
- * at most `maxConnections` sessions, `maxMessagesPerConnection` per session, and a rate.
+ * at most `maxConnections` sessions, `maxMessagesPerConnection` per session, and a rate;
+ * in a cluster each session also holds one of the destination's slots, shared by every
+ * node, and the rate's tokens come from a bucket they share.
  * Sessions go to the route's next hops that are up; when all of them (or the domain) are
  * down, the queue hands its deliveries back to the spool and takes no more. The route is
  * known before a session takes a connection slot (MX look-ups hold none), and each
@@ -87,13 +103,15 @@ export class DestinationQueue {
   /** Sessions per instance they are charged to. */
   private readonly sessions = new Map<number, number>();
   private resolving = false;
+  /** Since when this queue, with no session, has waited for a destination slot. */
+  private slotWaitSince: number | null = null;
 
-  /** `bucket` and `destination` outlive the queue (the engine keeps them), so an idle queue forgets neither. */
+  /** `limits` and `destination` outlive the queue (the engine keeps them), so an idle queue forgets neither. */
   constructor(
     readonly infra: Infrastructure,
     readonly domain: string,
     private readonly rule: ShapingRule,
-    private readonly bucket: TokenBucket | null,
+    private readonly limits: { rate: RateGate | null; slots: SlotPool },
     readonly destination: DestinationState,
     private readonly host: QueueHost,
   ) {}
@@ -206,9 +224,10 @@ export class DestinationQueue {
   }
 
   /**
-   * Starts sessions while there is work, room under the domain's limit, a hop that may
-   * take an attempt and a slot for the instance whose deliveries wait (`only`: for that
-   * instance, at most `most`). Returns how many were started.
+   * Starts sessions while there is work, room under the domain's limit, one of its slots,
+   * a hop that may take an attempt and a slot for the instance whose deliveries wait
+   * (`only`: for that instance, at most `most`). Returns how many were started. A
+   * destination slot not at hand is asked for, and `spawn()` is called again once it is.
    */
   spawn(only?: number, most = Infinity): number {
     const now = this.host.clock.now();
@@ -217,7 +236,10 @@ export class DestinationQueue {
       this.standDown(down);
       return 0;
     }
-    if (!this.host.running || this.pending.length === 0) return 0;
+    if (!this.host.running || this.pending.length === 0) {
+      this.slotWaitSince = null;
+      return 0;
+    }
     const hops = this.hops(now);
     if (!hops) return 0;
     // A domain just back from being down gets one session until it answers.
@@ -227,26 +249,35 @@ export class DestinationQueue {
     while (started < most && this.active < limit) {
       const owner = this.owner(only, capped);
       if (owner === undefined) break;
+      const destinationSlot = this.limits.slots.acquire(this.rule.maxConnections, () => this.spawn());
+      if (!destinationSlot) {
+        if (this.active === 0) this.slotHeldElsewhere(now);
+        break;
+      }
       const reserved = this.reserve(hops, now);
       if (!reserved) {
+        destinationSlot.release();
         this.host.waitForHop(this, hops);
         break;
       }
       const slot = this.host.acquireConnection(owner, this);
       if (slot !== 'ok') {
         reserved.health.abandoned();
+        destinationSlot.release();
         if (slot === 'full') break;
         capped.add(owner);
         continue;
       }
       this.active++;
+      this.slotWaitSince = null;
       this.sessions.set(owner, (this.sessions.get(owner) ?? 0) + 1);
       this.rotation++;
       started++;
       let charged = owner;
-      void this.session(owner, reserved, (to) => (charged = to))
+      void this.session(owner, reserved, destinationSlot, (to) => (charged = to))
         .catch((err) => this.host.failed(err))
         .finally(() => {
+          destinationSlot.release();
           this.active--;
           const n = (this.sessions.get(charged) ?? 1) - 1;
           if (n > 0) this.sessions.set(charged, n);
@@ -268,6 +299,15 @@ export class DestinationQueue {
       if (!capped.has(d.instanceId) && this.wants(d.instanceId)) return d.instanceId;
     }
     return undefined;
+  }
+
+  private slotHeldElsewhere(now: number): void {
+    this.slotWaitSince ??= now;
+    if (now - this.slotWaitSince < slotWaitMs) return;
+    this.slotWaitSince = null;
+    this.destination.elsewhereUntil = now + elsewhereMs;
+    // Due at once, for the nodes that hold the slots; no attempt burned.
+    this.standDown(now);
   }
 
   private standDown(until: number): void {
@@ -294,19 +334,24 @@ export class DestinationQueue {
     this.sessions.set(to, (this.sessions.get(to) ?? 0) + 1);
   }
 
-  private async session(first: number, reserved: Reserved, moved: (to: number) => void): Promise<void> {
+  private async session(first: number, reserved: Reserved, destinationSlot: ConnectionSlot, moved: (to: number) => void): Promise<void> {
     let owner = first;
     let conn: OutboundConnection | null = null;
     let hold: Reserved | null = reserved;
     let sent = 0;
     try {
-      while (this.host.running && this.pending.length > 0) {
+      while (this.host.running && this.pending.length > 0 && !destinationSlot.lost) {
         const until = this.downUntil(this.host.clock.now());
         if (until > 0) {
           this.standDown(until);
           break;
         }
-        const wait = this.bucket ? this.bucket.take(this.host.clock.now()) : 0;
+        const wait = this.limits.rate ? this.limits.rate.take(this.host.clock.now()) : 0;
+        if (typeof wait !== 'number') {
+          // A grant of the shared bucket is on its way.
+          await wait;
+          continue;
+        }
         if (wait > 0) {
           if (conn && wait > maxIdleWaitMs) {
             conn.close();

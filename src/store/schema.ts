@@ -261,13 +261,19 @@ export interface LeaseTable {
 
 /** A cluster-wide token bucket of one rate rule; see migrations/005-cluster-limits.ts. */
 export interface RateBudgetTable {
+  /** `<infrastructureId>:<domain>`. */
   key: string;
   tokens: number;
+  /** The last grant (negative: tokens given back), read back by the statement that made it. */
+  granted: number;
   updated_at: number;
+  /** When the bucket is full again, so the row may be dropped. */
+  full_at: number;
 }
 
-/** A connection slot of one destination, held by a node while a session is open. */
+/** A connection slot (0…maxConnections-1) of one destination, held by a node while a session is open. */
 export interface ConnectionSlotTable {
+  /** `<infrastructureId>:<domain>`. */
   key: string;
   slot: number;
   node_id: string;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRate, TokenBucket, type Rate } from './throttle.ts';
+import { grantSize, grantWait, parseRate, refillWait, TokenBucket, type Rate } from './throttle.ts';
 
 describe('parseRate', () => {
   const valid: [string, Rate][] = [
@@ -113,5 +113,35 @@ describe('TokenBucket', () => {
     assert.equal(bucket.take(5_000), 1_000);
     assert.equal(bucket.take(10_500), 500);
     assert.equal(bucket.take(11_000), 0);
+  });
+});
+
+describe('shared buckets', () => {
+  it('grants a thirtieth of the burst at once, at least one token', () => {
+    assert.equal(grantSize(20), 1);
+    assert.equal(grantSize(59), 1);
+    assert.equal(grantSize(60), 2);
+    assert.equal(grantSize(1000), 33);
+    assert.equal(grantSize(1), 1);
+    // Three nodes holding a grant each hold no more than a tenth of the burst beyond it.
+    for (const capacity of [30, 100, 1000, 5000, 100_000]) assert.ok(3 * grantSize(capacity) <= capacity / 10);
+  });
+
+  it('waits whole milliseconds until `wanted` tokens are there', () => {
+    assert.equal(refillWait({ count: 20, perMs: 1000 }, 0, 1), 50);
+    assert.equal(refillWait({ count: 20, perMs: 1000 }, 0.5, 1), 25);
+    assert.equal(refillWait({ count: 3, perMs: 1000 }, 0, 1), 334);
+    assert.equal(refillWait({ count: 20, perMs: 1000 }, 2, 1), 1, 'at least 1 ms');
+  });
+
+  it('after an empty grant, waits for a whole grant when it is near, else for one token', () => {
+    // 1000/s, grants of 33: 33 ms for a whole grant, within 50 ms.
+    assert.equal(grantWait({ count: 1000, perMs: 1000 }, 0, 33, 50), 33);
+    // 100/s, grants of 3: a whole grant in 30 ms.
+    assert.equal(grantWait({ count: 100, perMs: 1000 }, 0, 3, 50), 30);
+    // 5000/h, grants of 166: two minutes for a grant; one token in 720 ms is what it waits for.
+    assert.equal(grantWait({ count: 5000, perMs: 3_600_000 }, 0, 166, 50), 720);
+    // 20000/min, grants of 666: 2 s for a grant; a token in 3 ms, so it waits the 50 ms at most.
+    assert.equal(grantWait({ count: 20_000, perMs: 60_000 }, 0, 666, 50), 50);
   });
 });

@@ -50,7 +50,7 @@ export class TokenBucket {
       this.tokens = Math.max(0, this.tokens - 1);
       return 0;
     }
-    return Math.max(1, Math.ceil(((1 - this.tokens) * this.rate.perMs) / this.rate.count));
+    return refillWait(this.rate, this.tokens, 1);
   }
 
   private refill(now: number): void {
@@ -64,4 +64,27 @@ export class TokenBucket {
     this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) * this.rate.count) / this.rate.perMs);
     this.last = now;
   }
+}
+
+/** Whole milliseconds (at least 1) until a bucket holding `tokens` holds `wanted` at `rate`. */
+export function refillWait(rate: Rate, tokens: number, wanted: number): number {
+  return Math.max(1, Math.ceil(((wanted - tokens) * rate.perMs) / rate.count));
+}
+
+/**
+ * Tokens a node takes at once from a bucket shared by a cluster. What nodes hold unspent
+ * is burst the bucket does not see, so a grant is a thirtieth of the burst: three nodes
+ * holding a grant each add at most a tenth to it. Smaller rates take one token at a time.
+ */
+export function grantSize(capacity: number): number {
+  return Math.max(1, Math.floor(capacity / 30));
+}
+
+/**
+ * How long a node waits to ask a shared bucket again after it granted nothing: until a
+ * whole grant has gathered, but no longer than `maxMs` unless one token takes longer; so
+ * a fast rate is taken a few tokens per statement, and a slow one is not held back.
+ */
+export function grantWait(rate: Rate, tokens: number, grant: number, maxMs: number): number {
+  return Math.max(refillWait(rate, tokens, 1), Math.min(refillWait(rate, tokens, grant), maxMs));
 }

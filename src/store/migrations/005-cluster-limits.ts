@@ -3,7 +3,7 @@ import type { ColumnTypes } from './column-types.ts';
 
 /**
  * Traffic-shaping limits that hold for the whole cluster: a token bucket per
- * (infrastructure, destination) rate rule that nodes lease short-lived shares from, and
+ * (infrastructure, destination) rate rule that nodes take short-lived grants from, and
  * numbered connection slots per destination that a node holds while a session is open.
  */
 export async function up(db: Kysely<unknown>, t: ColumnTypes): Promise<void> {
@@ -11,8 +11,14 @@ export async function up(db: Kysely<unknown>, t: ColumnTypes): Promise<void> {
     .createTable('rate_budgets')
     .addColumn('key', 'text', (c) => c.primaryKey())
     .addColumn('tokens', 'double precision', (c) => c.notNull())
+    // The last grant made (negative: tokens given back): the statement that makes a grant
+    // reads it back, since what it returns are the row's new values.
+    .addColumn('granted', 'integer', (c) => c.notNull())
     .addColumn('updated_at', t.time, (c) => c.notNull())
+    // When the bucket is full again: from then on the row says no more than a missing one.
+    .addColumn('full_at', t.time, (c) => c.notNull())
     .execute();
+  await db.schema.createIndex('rate_budgets_full').on('rate_budgets').column('full_at').execute();
   await db.schema
     .createTable('connection_slots')
     .addColumn('key', 'text', (c) => c.notNull())
