@@ -135,10 +135,10 @@ describe('HTTP door: brute force, sessions, metrics, body limits', () => {
     const res = await httpFrom('127.0.0.60', `${h.url}/metrics`, 'GET', { headers: bearer(metricsToken) });
     assert.equal(res.status, 200);
     for (const door of ['api', 'admin', 'console']) {
-      const m = new RegExp(`mailshift_auth_failures_total\\{door="${door}"\\} (\\d+)`).exec(res.body);
+      const m = new RegExp(`mailshift_auth_failures_total\\{door="${door}",node="[^"]+"\\} (\\d+)`).exec(res.body);
       assert.ok(m && Number(m[1]) >= 10, `failures at the ${door} door: ${m?.[1]}`);
     }
-    assert.match(res.body, /mailshift_auth_rate_limited_total\{door="api",scope="source"\} \d+/);
+    assert.match(res.body, /mailshift_auth_rate_limited_total\{door="api",scope="source",node="[^"]+"\} \d+/);
   });
 
   test('/metrics needs the admin or the scrape token; /healthz stays open', async () => {
