@@ -3,6 +3,7 @@
  * sessions, relayed to a loopback sink; mailshift against a private Postfix when installed.
  *
  *   npm run bench -- [--messages N] [--sizes 2k,100k] [--warmup N] [--json] [--node-tools] [--no-postfix]
+ *   npm run bench -- --database postgres [--nodes N] [--no-kill] …   (see bench/cluster.ts)
  *
  * Prints figures; asserts nothing about speed.
  */
@@ -36,6 +37,12 @@ const option = (name: string) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : undefined;
 };
+// `--database postgres [--nodes N]`: SQLite against PostgreSQL on one and N nodes (bench/cluster.ts) instead.
+if (option('database') !== undefined) {
+  const { runClusterBench } = await import('./cluster.ts');
+  await runClusterBench(argv);
+  process.exit(0);
+}
 const sizes = (option('sizes') ?? '2k,100k')
   .split(',')
   .map((s) => s.trim())
