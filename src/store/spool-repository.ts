@@ -1,4 +1,4 @@
-import { sql, type Insertable, type Kysely } from 'kysely';
+import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type { BounceCategory } from '../core/delivery/bounce-rules.ts';
 import type { DeliveryCategory, DeliveryState } from '../core/spool/delivery-states.ts';
 import type { Database, DeliveryTable } from './schema.ts';
@@ -256,26 +256,12 @@ export class SpoolRepository {
   async record(outcomes: Outcome[]): Promise<void> {
     if (outcomes.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
-      const kept: Outcome[] = [];
-      for (const o of outcomes) {
+      const updated = this.dialect === 'postgres' ? await updateOutcomesAtOnce(trx, outcomes) : await updateOutcomesOneByOne(trx, outcomes);
+      // A delivery counts once, with its first outcome (a second could only come from a bug).
+      const counted = new Set<number>();
+      const kept = outcomes.filter((o) => updated.has(claimKey(o)) && !counted.has(o.delivery.id) && counted.add(o.delivery.id));
+      for (const o of kept) {
         const d = o.delivery;
-        const updated = await trx
-          .updateTable('deliveries')
-          .set({
-            state: o.kind === 'deferred' ? 'scheduled' : o.kind,
-            attempts: o.kind === 'expired' ? sql<number>`attempts` : sql<number>`attempts + 1`,
-            due_at: o.kind === 'deferred' ? o.retryAt : o.at,
-            updated_at: o.at,
-            last_reply: o.reply,
-            last_category: o.kind === 'delivered' ? null : o.category,
-            lease_owner: null,
-          })
-          .where('id', '=', d.id)
-          .where('state', '=', 'inflight')
-          .where('lease_owner', '=', d.owner)
-          .executeTakeFirst();
-        if (Number(updated.numUpdatedRows) !== 1) continue;
-        kept.push(o);
         if (o.kind === 'bounced' && o.suppress) {
           await trx
             .insertInto('suppressions')
@@ -402,4 +388,82 @@ export class SpoolRepository {
       dueAt: r.due_at,
     }));
   }
+}
+
+/** A delivery as one claim holder had it: an outcome counts only for the claim that is current. */
+function claimKey(o: Outcome): string {
+  return `${o.delivery.id}:${o.delivery.owner}`;
+}
+
+/** What an outcome writes on its delivery row. */
+function outcomeRow(o: Outcome) {
+  return {
+    id: o.delivery.id,
+    owner: o.delivery.owner,
+    state: (o.kind === 'deferred' ? 'scheduled' : o.kind) satisfies DeliveryState as DeliveryState,
+    increment: o.kind === 'expired' ? 0 : 1,
+    dueAt: o.kind === 'deferred' ? o.retryAt : o.at,
+    at: o.at,
+    reply: o.reply,
+    category: o.kind === 'delivered' ? null : o.category,
+  };
+}
+
+/** SQLite runs in-process: a prepared statement per row costs no round trip. */
+async function updateOutcomesOneByOne(trx: Transaction<Database>, outcomes: Outcome[]): Promise<Set<string>> {
+  const updated = new Set<string>();
+  for (const o of outcomes) {
+    const r = outcomeRow(o);
+    if (updated.has(claimKey(o))) continue;
+    const result = await trx
+      .updateTable('deliveries')
+      .set({
+        state: r.state,
+        attempts: sql<number>`attempts + ${r.increment}`,
+        due_at: r.dueAt,
+        updated_at: r.at,
+        last_reply: r.reply,
+        last_category: r.category,
+        lease_owner: null,
+      })
+      .where('id', '=', r.id)
+      .where('state', '=', 'inflight')
+      .where('lease_owner', '=', r.owner)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 1) updated.add(claimKey(o));
+  }
+  return updated;
+}
+
+/**
+ * PostgreSQL: one statement per 500 outcomes instead of a round trip each, so a node
+ * spends less and the window in which a delivery is sent but not yet recorded (and would
+ * be sent again after a crash) stays short. Only rows still claimed by the outcome's owner
+ * change; the ids returned are those.
+ */
+async function updateOutcomesAtOnce(trx: Transaction<Database>, outcomes: Outcome[]): Promise<Set<string>> {
+  const updated = new Set<string>();
+  for (let i = 0; i < outcomes.length; i += chunk) {
+    // One row per claim: a repeated outcome would make the row's new values ambiguous.
+    const seen = new Set<string>();
+    const rows = outcomes
+      .slice(i, i + chunk)
+      .filter((o) => !seen.has(claimKey(o)) && seen.add(claimKey(o)))
+      .map(outcomeRow);
+    const values = sql.join(
+      rows.map(
+        (r) =>
+          sql`(${r.id}::bigint, ${r.owner}::text, ${r.state}::text, ${r.increment}::int, ${r.dueAt}::bigint, ${r.at}::bigint, ${r.reply}::text, ${r.category}::text)`,
+      ),
+    );
+    const result = await sql<{ id: number; owner: string }>`
+      update deliveries as d set
+        state = v.state, attempts = d.attempts + v.increment, due_at = v.due_at, updated_at = v.at,
+        last_reply = v.reply, last_category = v.category, lease_owner = null
+      from (values ${values}) as v(id, owner, state, increment, due_at, at, reply, category)
+      where d.id = v.id and d.state = 'inflight' and d.lease_owner = v.owner
+      returning d.id, v.owner`.execute(trx);
+    for (const row of result.rows) updated.add(`${Number(row.id)}:${row.owner}`);
+  }
+  return updated;
 }

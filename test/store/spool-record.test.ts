@@ -160,5 +160,40 @@ for (const kind of testDatabases()) {
       );
       await fx.spool.record([]);
     });
+
+    test('in one batch, an outcome whose claim was lost is dropped and a repeated one counts once', async () => {
+      const fx = f();
+      await fx.spool.commit([message('m-1', fx.instance.id, ['a@x.test', 'b@x.test', 'c@x.test'])], t0, t0 + day);
+      const [a, b, c] = (await fx.spool.claim(t0, 10, 'node-1', lease)).sort((x, y) => x.recipient.localeCompare(y.recipient));
+      // node-1 was found dead: b went back to the spool and node-2 holds it now.
+      await fx.spool.releaseOwners(['node-1'], t0 + 1);
+      const again = await fx.spool.claim(t0 + 1, 10, 'node-2', lease);
+      const bAgain = again.find((d) => d.id === b!.id)!;
+      await fx.spool.record([{ kind: 'deferred', delivery: bAgain, reply: '421', category: 'connection', at: t0 + 2, retryAt: t0 + 60_000 }]);
+      const aAgain = again.find((d) => d.id === a!.id)!;
+      const cAgain = again.find((d) => d.id === c!.id)!;
+      await fx.spool.record([
+        { kind: 'delivered', delivery: a!, reply: '250 late', at: t0 + 3 },
+        { kind: 'delivered', delivery: aAgain, reply: '250 first', at: t0 + 3 },
+        { kind: 'delivered', delivery: aAgain, reply: '250 repeated', at: t0 + 3 },
+        { kind: 'bounced', delivery: cAgain, reply: '550 gone', category: 'unknown-user', at: t0 + 3, suppress: true },
+      ]);
+      const byRecipient = Object.fromEntries((await fx.spool.deliveriesOf('m-1')).map((d) => [d.recipient, [d.state, d.lastReply, d.attempts]]));
+      assert.deepEqual(byRecipient, {
+        'a@x.test': ['delivered', '250 first', 1],
+        'b@x.test': ['scheduled', '421', 1],
+        'c@x.test': ['bounced', '550 gone', 1],
+      });
+      const events = (await fx.events.eventsForMessage('m-1')).filter((e) => e.type !== 'accepted');
+      assert.deepEqual(
+        events.map((e) => [e.type, e.recipient, e.detail.reply]),
+        [
+          ['deferred', 'b@x.test', '421'],
+          ['delivered', 'a@x.test', '250 first'],
+          ['bounced', 'c@x.test', '550 gone'],
+        ],
+      );
+      assert.equal((await fx.suppressions.list(fx.instance.id)).length, 1);
+    });
   });
 }
