@@ -1,18 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type pg from 'pg';
-
-const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-
-function stat(pid: number): { ppid: number; ticks: number } | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
-  } catch {
-    return null;
-  }
-}
+import { readStat, ticksPerSecond } from './proc.ts';
 
 export interface PgCpu {
   /** Client backends whose application_name starts with the run's prefix: the nodes' own connections. */
@@ -72,12 +59,12 @@ export class PgCpuSampler {
       kind: r.backend_type !== 'client backend' ? 'auxSeconds' : (r.application_name ?? '').startsWith(this.appPrefix) ? 'backendSeconds' : 'otherSeconds',
     }));
     if (this.postmaster === null) {
-      const any = rows.length > 0 ? stat(rows[0].pid) : null;
+      const any = rows.length > 0 ? readStat(rows[0].pid) : null;
       if (any) this.postmaster = any.ppid;
     }
     if (this.postmaster !== null) seen.push({ pid: this.postmaster, kind: 'auxSeconds' });
     for (const { pid, kind } of seen) {
-      const st = stat(pid);
+      const st = readStat(pid);
       if (!st) continue;
       const prev = this.ticks.get(pid);
       // A reused pid (a backend gone, another started) is a new process: count from zero.
