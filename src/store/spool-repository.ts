@@ -64,69 +64,28 @@ export class SpoolRepository {
   /** Commits many accepted messages in one transaction (group commit). */
   async commit(messages: NewMessage[], now: number, expiresAt: number): Promise<void> {
     if (messages.length === 0) return;
+    const rows = acceptedRows(messages, now, expiresAt);
+    if (this.dialect === 'postgres' && rows.deliveries.length > 0 && rowParameters(rows) <= maxStatementParameters) {
+      await commitAtOnce(this.db, rows);
+      return;
+    }
     await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < messages.length; i += 100) {
-        const part = messages.slice(i, i + 100);
+      for (let i = 0; i < rows.messages.length; i += 100) {
         await trx
           .insertInto('messages')
-          .values(
-            part.map((m) => ({
-              id: m.id,
-              instance_id: m.instanceId,
-              mail_from: m.mailFrom,
-              raw: m.raw,
-              size: m.raw.length,
-              header_message_id: m.headerMessageId,
-              created_at: now,
-            })),
-          )
+          .values(rows.messages.slice(i, i + 100))
           .execute();
       }
-      const deliveries: Insertable<DeliveryTable>[] = messages.flatMap((m) =>
-        m.recipients.map((r) => ({
-          message_id: m.id,
-          instance_id: m.instanceId,
-          recipient: r.address,
-          domain: r.domain,
-          state: r.suppressed ? 'suppressed' : 'scheduled',
-          attempts: 0,
-          due_at: now,
-          expires_at: expiresAt,
-          created_at: now,
-          updated_at: now,
-          last_reply: r.suppressed,
-          last_category: r.suppressed ? 'suppressed' : null,
-          lease_owner: null,
-        })),
-      );
-      for (let i = 0; i < deliveries.length; i += chunk) {
+      for (let i = 0; i < rows.deliveries.length; i += chunk) {
         await trx
           .insertInto('deliveries')
-          .values(deliveries.slice(i, i + chunk))
+          .values(rows.deliveries.slice(i, i + chunk))
           .execute();
       }
-      const events = messages.flatMap((m) => [
-        event(m.instanceId, m.id, null, 'accepted', null, now, { recipients: m.recipients.length, size: m.raw.length }),
-        ...m.recipients.filter((r) => r.suppressed).map((r) => event(m.instanceId, m.id, null, 'suppressed', r.address, now, { reason: r.suppressed })),
-      ]);
-      await insertEvents(trx, events);
-      const keys = messages.filter((m) => m.idempotency);
-      if (keys.length > 0) {
-        await trx
-          .insertInto('idempotency_keys')
-          .values(
-            keys.map((m) => ({
-              instance_id: m.instanceId,
-              key: m.idempotency!.key,
-              request_hash: m.idempotency!.requestHash,
-              response: m.idempotency!.response,
-              created_at: now,
-            })),
-          )
-          // A key already stored aborts the whole commit: the same request was accepted
-          // meanwhile (another process), and the caller replays that answer instead.
-          .execute();
-      }
+      await insertEvents(trx, rows.events);
+      // A key already stored aborts the whole commit: the same request was accepted
+      // meanwhile (another process), and the caller replays that answer instead.
+      if (rows.keys.length > 0) await trx.insertInto('idempotency_keys').values(rows.keys).execute();
     });
   }
 
@@ -466,4 +425,73 @@ async function updateOutcomesAtOnce(trx: Transaction<Database>, outcomes: Outcom
     for (const row of result.rows) updated.add(`${Number(row.id)}:${row.owner}`);
   }
   return updated;
+}
+
+/** The rows one group commit writes: the messages, a delivery per recipient, their events, idempotency keys. */
+function acceptedRows(messages: NewMessage[], now: number, expiresAt: number) {
+  return {
+    messages: messages.map((m) => ({
+      id: m.id,
+      instance_id: m.instanceId,
+      mail_from: m.mailFrom,
+      raw: m.raw,
+      size: m.raw.length,
+      header_message_id: m.headerMessageId,
+      created_at: now,
+    })),
+    deliveries: messages.flatMap((m) =>
+      m.recipients.map(
+        (r): Insertable<DeliveryTable> => ({
+          message_id: m.id,
+          instance_id: m.instanceId,
+          recipient: r.address,
+          domain: r.domain,
+          state: r.suppressed ? 'suppressed' : 'scheduled',
+          attempts: 0,
+          due_at: now,
+          expires_at: expiresAt,
+          created_at: now,
+          updated_at: now,
+          last_reply: r.suppressed,
+          last_category: r.suppressed ? 'suppressed' : null,
+          lease_owner: null,
+        }),
+      ),
+    ),
+    events: messages.flatMap((m) => [
+      event(m.instanceId, m.id, null, 'accepted', null, now, { recipients: m.recipients.length, size: m.raw.length }),
+      ...m.recipients.filter((r) => r.suppressed).map((r) => event(m.instanceId, m.id, null, 'suppressed', r.address, now, { reason: r.suppressed })),
+    ]),
+    keys: messages
+      .filter((m) => m.idempotency)
+      .map((m) => ({
+        instance_id: m.instanceId,
+        key: m.idempotency!.key,
+        request_hash: m.idempotency!.requestHash,
+        response: m.idempotency!.response,
+        created_at: now,
+      })),
+  };
+}
+
+type AcceptedRows = ReturnType<typeof acceptedRows>;
+
+/** PostgreSQL takes at most 65,535 parameters in a statement; a commit past this many takes the several-statement path. */
+const maxStatementParameters = 30_000;
+
+function rowParameters(rows: AcceptedRows): number {
+  return rows.messages.length * 7 + rows.deliveries.length * 13 + rows.events.length * 7 + rows.keys.length * 5;
+}
+
+/**
+ * PostgreSQL: the whole commit as one statement (data-modifying CTEs), so a group commit
+ * costs one round trip instead of one per table and a BEGIN and COMMIT. A statement is
+ * atomic on its own: a stored idempotency key aborts all of it, as in the transaction.
+ */
+async function commitAtOnce(db: Kysely<Database>, rows: AcceptedRows): Promise<void> {
+  let q = db
+    .with('accepted_messages', (c) => c.insertInto('messages').values(rows.messages))
+    .with('accepted_deliveries', (c) => c.insertInto('deliveries').values(rows.deliveries));
+  if (rows.keys.length > 0) q = q.with('accepted_keys', (c) => c.insertInto('idempotency_keys').values(rows.keys)) as unknown as typeof q;
+  await q.insertInto('events').values(rows.events).execute();
 }
