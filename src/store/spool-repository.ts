@@ -103,56 +103,10 @@ export class SpoolRepository {
     const perDestination = fairness.perDestination ?? limit;
     const skipInstances = fairness.skipInstances ?? [];
     const skipDestinations = fairness.skipDestinations ?? [];
+    if (this.dialect === 'postgres') return this.claimAtOnce(now, limit, owner, leaseMs, { perInstance, perDestination, skipInstances, skipDestinations });
     return this.db.transaction().execute(async (trx) => {
-      // The oldest due deliveries of instances not suspended or skipped, found in due order
-      // (deliveries_due) and no more than a few claims' worth: the ranking below then costs
-      // the same whatever the backlog. An instance whose backlog fills this window alone is
-      // skipped by the engine once it holds its share, so the others' turn comes next claim.
-      // The cross join keeps SQLite from scanning instances and searching the due range for each.
-      const candidates = trx
-        .selectFrom('deliveries as d')
-        .crossJoin('instances as i')
-        .whereRef('i.id', '=', 'd.instance_id')
-        .select(['d.id', 'd.due_at', 'd.domain', 'd.instance_id', 'i.infrastructure_id'])
-        .where('d.state', 'in', ['scheduled', 'inflight'])
-        .where('d.due_at', '<=', now)
-        .where('i.suspended', '=', 0)
-        .$if(skipInstances.length > 0, (q) => q.where('d.instance_id', 'not in', skipInstances))
-        .$if(skipDestinations.length > 0, (q) =>
-          q.where(({ and, or, not, eb }) =>
-            not(or(skipDestinations.map((s) => and([eb('i.infrastructure_id', '=', s.infrastructureId), eb('d.domain', '=', s.domain)])))),
-          ),
-        )
-        .orderBy('d.due_at')
-        .limit(Math.max(limit * 4, candidateWindow));
-      const byInstance = trx
-        .selectFrom(candidates.as('c'))
-        .select([
-          'c.id',
-          'c.due_at',
-          'c.domain',
-          'c.infrastructure_id',
-          sql<number>`row_number() over (partition by c.instance_id order by c.due_at, c.id)`.as('instance_rank'),
-        ]);
-      // Within a destination the instances take turns too (ranked by their own rank first),
-      // so two tenants sending to the same domain share its places.
-      const ranked = trx
-        .selectFrom(byInstance.as('b'))
-        .select([
-          'b.id',
-          'b.due_at',
-          'b.instance_rank',
-          sql<number>`row_number() over (partition by b.infrastructure_id, b.domain order by b.instance_rank, b.due_at, b.id)`.as('destination_rank'),
-        ]);
-      const picked = trx
-        .selectFrom(ranked.as('r'))
-        .select('r.id')
-        .where('r.instance_rank', '<=', perInstance)
-        .where('r.destination_rank', '<=', perDestination)
-        .orderBy('r.instance_rank')
-        .orderBy('r.due_at')
-        .limit(limit);
-      let q = trx
+      const picked = this.picked(trx, now, limit, { perInstance, perDestination, skipInstances, skipDestinations });
+      const q = trx
         .selectFrom('deliveries as d')
         .innerJoin('instances as i', 'i.id', 'd.instance_id')
         .select(['d.id', 'd.message_id', 'd.instance_id', 'i.infrastructure_id', 'd.recipient', 'd.domain', 'd.attempts', 'd.created_at', 'd.expires_at'])
@@ -160,7 +114,6 @@ export class SpoolRepository {
         // Checked again on the locked row: another worker may have claimed it meanwhile.
         .where('d.state', 'in', ['scheduled', 'inflight'])
         .where('d.due_at', '<=', now);
-      if (this.dialect === 'postgres') q = q.forUpdate('d').skipLocked();
       const rows = await q.execute();
       if (rows.length === 0) return [];
       const ids = rows.map((r) => r.id);
@@ -171,19 +124,87 @@ export class SpoolRepository {
           .where('id', 'in', ids.slice(i, i + chunk))
           .execute();
       }
-      return rows.map((r) => ({
-        id: r.id,
-        messageId: r.message_id,
-        instanceId: r.instance_id,
-        infrastructureId: r.infrastructure_id,
-        recipient: r.recipient,
-        domain: r.domain,
-        attempts: r.attempts,
-        createdAt: r.created_at,
-        expiresAt: r.expires_at,
-        owner,
-      }));
+      return rows.map((r) => claimed(r, owner));
     });
+  }
+
+  /**
+   * PostgreSQL: the claim as one statement — the ranked pick, locked with SKIP LOCKED (a row
+   * another node holds is passed over, one it claimed meanwhile fails the re-check) and
+   * leased — instead of a transaction of four.
+   */
+  private async claimAtOnce(now: number, limit: number, owner: string, leaseMs: number, fairness: Required<ClaimFairness>): Promise<ClaimedDelivery[]> {
+    const locked = this.db
+      .selectFrom('deliveries as x')
+      .select('x.id')
+      .where('x.id', 'in', this.picked(this.db, now, limit, fairness))
+      .where('x.state', 'in', ['scheduled', 'inflight'])
+      .where('x.due_at', '<=', now)
+      .forUpdate()
+      .skipLocked();
+    const rows = await this.db
+      .updateTable('deliveries as d')
+      .from('instances as i')
+      .set({ state: 'inflight', due_at: now + leaseMs, lease_owner: owner, updated_at: now })
+      .whereRef('i.id', '=', 'd.instance_id')
+      .where('d.id', 'in', locked)
+      .returning(['d.id', 'd.message_id', 'd.instance_id', 'i.infrastructure_id', 'd.recipient', 'd.domain', 'd.attempts', 'd.created_at', 'd.expires_at'])
+      .execute();
+    return rows.map((r) => claimed(r, owner));
+  }
+
+  /** The ids a claim takes, fairly ranked (see `claim`). */
+  private picked(qb: Kysely<Database>, now: number, limit: number, fairness: Required<ClaimFairness>) {
+    const { perInstance, perDestination, skipInstances, skipDestinations } = fairness;
+    // The oldest due deliveries of instances not suspended or skipped, found in due order
+    // (deliveries_due) and no more than a few claims' worth: the ranking below then costs
+    // the same whatever the backlog. An instance whose backlog fills this window alone is
+    // skipped by the engine once it holds its share, so the others' turn comes next claim.
+    // The cross join keeps SQLite from scanning instances and searching the due range for each.
+    const candidates = qb
+      .selectFrom('deliveries as d')
+      .crossJoin('instances as i')
+      .whereRef('i.id', '=', 'd.instance_id')
+      .select(['d.id', 'd.due_at', 'd.domain', 'd.instance_id', 'i.infrastructure_id'])
+      .where('d.state', 'in', ['scheduled', 'inflight'])
+      .where('d.due_at', '<=', now)
+      .where('i.suspended', '=', 0)
+      .$if(skipInstances.length > 0, (q) => q.where('d.instance_id', 'not in', skipInstances))
+      .$if(skipDestinations.length > 0, (q) =>
+        q.where(({ and, or, not, eb }) =>
+          not(or(skipDestinations.map((s) => and([eb('i.infrastructure_id', '=', s.infrastructureId), eb('d.domain', '=', s.domain)])))),
+        ),
+      )
+      .orderBy('d.due_at')
+      .limit(Math.max(limit * 4, candidateWindow));
+    const byInstance = qb
+      .selectFrom(candidates.as('c'))
+      .select([
+        'c.id',
+        'c.due_at',
+        'c.domain',
+        'c.infrastructure_id',
+        sql<number>`row_number() over (partition by c.instance_id order by c.due_at, c.id)`.as('instance_rank'),
+      ]);
+    // Within a destination the instances take turns too (ranked by their own rank first),
+    // so two tenants sending to the same domain share its places.
+    const ranked = qb
+      .selectFrom(byInstance.as('b'))
+      .select([
+        'b.id',
+        'b.due_at',
+        'b.instance_rank',
+        sql<number>`row_number() over (partition by b.infrastructure_id, b.domain order by b.instance_rank, b.due_at, b.id)`.as('destination_rank'),
+      ]);
+    const picked = qb
+      .selectFrom(ranked.as('r'))
+      .select('r.id')
+      .where('r.instance_rank', '<=', perInstance)
+      .where('r.destination_rank', '<=', perDestination)
+      .orderBy('r.instance_rank')
+      .orderBy('r.due_at')
+      .limit(limit);
+    return picked;
   }
 
   /**
@@ -214,6 +235,11 @@ export class SpoolRepository {
    */
   async record(outcomes: Outcome[]): Promise<void> {
     if (outcomes.length === 0) return;
+    // Suppressions are rare (hard bounces): a batch with one takes the transaction below.
+    if (this.dialect === 'postgres' && !outcomes.some((o) => o.kind === 'bounced' && o.suppress)) {
+      await recordAtOnce(this.db, outcomes);
+      return;
+    }
     await this.db.transaction().execute(async (trx) => {
       const updated = this.dialect === 'postgres' ? await updateOutcomesAtOnce(trx, outcomes) : await updateOutcomesOneByOne(trx, outcomes);
       // A delivery counts once, with its first outcome (a second could only come from a bug).
@@ -236,15 +262,7 @@ export class SpoolRepository {
       }
       await insertEvents(
         trx,
-        kept.map((o) =>
-          event(o.delivery.instanceId, o.delivery.messageId, o.delivery.id, o.kind, o.delivery.recipient, o.at, {
-            reply: o.reply,
-            attempt: o.delivery.attempts + (o.kind === 'expired' ? 0 : 1),
-            ...(o.kind === 'delivered' ? {} : { category: o.category }),
-            ...(o.kind === 'deferred' ? { retryAt: new Date(o.retryAt).toISOString() } : {}),
-            infrastructureId: o.delivery.infrastructureId,
-          }),
-        ),
+        kept.map((o) => event(o.delivery.instanceId, o.delivery.messageId, o.delivery.id, o.kind, o.delivery.recipient, o.at, outcomeDetail(o))),
       );
     });
   }
@@ -394,6 +412,51 @@ async function updateOutcomesOneByOne(trx: Transaction<Database>, outcomes: Outc
   return updated;
 }
 
+/** What an outcome's event says. */
+function outcomeDetail(o: Outcome): Record<string, unknown> {
+  return {
+    reply: o.reply,
+    attempt: o.delivery.attempts + (o.kind === 'expired' ? 0 : 1),
+    ...(o.kind === 'delivered' ? {} : { category: o.category }),
+    ...(o.kind === 'deferred' ? { retryAt: new Date(o.retryAt).toISOString() } : {}),
+    infrastructureId: o.delivery.infrastructureId,
+  };
+}
+
+/**
+ * PostgreSQL, outcomes with no suppression to add: each 500 as one statement that updates
+ * the deliveries still claimed by the outcome's owner and writes their events, in the
+ * outcomes' order, instead of a transaction of four statements. A statement is atomic, so
+ * a delivery never changes without its event.
+ */
+async function recordAtOnce(db: Kysely<Database>, outcomes: Outcome[]): Promise<void> {
+  const seen = new Set<string>();
+  const unique = outcomes.filter((o) => !seen.has(claimKey(o)) && seen.add(claimKey(o)));
+  for (let i = 0; i < unique.length; i += chunk) {
+    const values = sql.join(
+      unique.slice(i, i + chunk).map((o, ord) => {
+        const r = outcomeRow(o);
+        const detail = JSON.stringify(outcomeDetail(o));
+        return sql`(${ord}::int, ${r.id}::bigint, ${r.owner}::text, ${r.state}::text, ${r.increment}::int, ${r.dueAt}::bigint, ${r.at}::bigint, ${r.reply}::text, ${r.category}::text, ${detail}::text)`;
+      }),
+    );
+    await sql`
+      with v(ord, id, owner, state, increment, due_at, at, reply, category, detail) as (values ${values}),
+      u as (
+        update deliveries as d set
+          state = v.state, attempts = d.attempts + v.increment, due_at = v.due_at, updated_at = v.at,
+          last_reply = v.reply, last_category = v.category, lease_owner = null
+        from v
+        where d.id = v.id and d.state = 'inflight' and d.lease_owner = v.owner
+        returning d.id, d.instance_id, d.message_id, d.recipient, v.ord
+      )
+      insert into events (instance_id, message_id, delivery_id, type, recipient, at, detail)
+      select u.instance_id, u.message_id, u.id, v.state_event, u.recipient, v.at, v.detail
+      from u join (select *, case when state = 'scheduled' then 'deferred' else state end as state_event from v) as v on v.ord = u.ord
+      order by u.ord`.execute(db);
+  }
+}
+
 /**
  * PostgreSQL: one statement per 500 outcomes instead of a round trip each, so a node
  * spends less and the window in which a delivery is sent but not yet recorded (and would
@@ -494,4 +557,32 @@ async function commitAtOnce(db: Kysely<Database>, rows: AcceptedRows): Promise<v
     .with('accepted_deliveries', (c) => c.insertInto('deliveries').values(rows.deliveries));
   if (rows.keys.length > 0) q = q.with('accepted_keys', (c) => c.insertInto('idempotency_keys').values(rows.keys)) as unknown as typeof q;
   await q.insertInto('events').values(rows.events).execute();
+}
+
+function claimed(
+  r: {
+    id: number;
+    message_id: string;
+    instance_id: number;
+    infrastructure_id: number;
+    recipient: string;
+    domain: string;
+    attempts: number;
+    created_at: number;
+    expires_at: number;
+  },
+  owner: string,
+): ClaimedDelivery {
+  return {
+    id: r.id,
+    messageId: r.message_id,
+    instanceId: r.instance_id,
+    infrastructureId: r.infrastructure_id,
+    recipient: r.recipient,
+    domain: r.domain,
+    attempts: r.attempts,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    owner,
+  };
 }
