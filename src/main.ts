@@ -120,7 +120,8 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   const clustered = store.dialect === 'postgres';
   const nodeId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
-  const repositories = createRepositories(store);
+  // In a cluster each delivery remembers the node that accepted it (claim affinity).
+  const repositories = createRepositories(store, unfenced, clustered ? { node: nodeId } : {});
   const leadership =
     clustered && config.roles.includes('orchestrator')
       ? new Leadership(
@@ -135,7 +136,7 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
         )
       : null;
   // The leader's loops write through repositories whose writes check its lease (fencing).
-  const leaderRepositories = clustered ? createRepositories(store, leadership?.fence ?? unfenced) : repositories;
+  const leaderRepositories = clustered ? createRepositories(store, leadership?.fence ?? unfenced, { node: nodeId }) : repositories;
   const { fleet: fleetRepository, spool, events, suspensions, suppressions, captures, webhooks } = repositories;
   const metrics = new Metrics(async () => {
     const totals = new Map<string, number>();

@@ -51,11 +51,11 @@ export interface Repositories {
  * switches, notices, webhook cursors, retention); the composition root makes a second,
  * fenced set for the leader's loops.
  */
-export function createRepositories(store: Pick<Store, 'db' | 'dialect'>, fence: Fence = unfenced): Repositories {
+export function createRepositories(store: Pick<Store, 'db' | 'dialect'>, fence: Fence = unfenced, options: { node?: string } = {}): Repositories {
   const { db } = store;
   return {
     fleet: new FleetRepository(db),
-    spool: new SpoolRepository(db, store.dialect),
+    spool: new SpoolRepository(db, store.dialect, options.node),
     events: new EventRepository(db),
     idempotency: new IdempotencyRepository(db),
     retention: new RetentionRepository(db, fence),

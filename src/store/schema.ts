@@ -90,6 +90,8 @@ export interface DeliveryTable {
   last_reply: string | null;
   last_category: DeliveryCategory | null;
   lease_owner: string | null;
+  /** The node that accepted the message, in a cluster; see migrations/006-claim-affinity.ts. */
+  accepted_by: Generated<string | null>;
 }
 
 export interface EventTable {

@@ -46,6 +46,8 @@ export type Outcome =
   | { kind: 'expired'; delivery: ClaimedDelivery; reply: string; category: BounceCategory; at: number };
 
 const chunk = 500;
+/** How long after acceptance only the accepting node claims a delivery (each node holds the bodies it accepted). */
+export const claimAffinityMs = 250;
 /** Due deliveries a claim ranks at least (see claim). */
 const candidateWindow = 2000;
 
@@ -56,15 +58,17 @@ const candidateWindow = 2000;
  * writes the delivery, its event and an automatic suppression.
  */
 export class SpoolRepository {
+  /** `node`: in a cluster, this node's id, recorded on the deliveries it accepts (see `claim`). */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: DialectName,
+    private readonly node?: string,
   ) {}
 
   /** Commits many accepted messages in one transaction (group commit). */
   async commit(messages: NewMessage[], now: number, expiresAt: number): Promise<void> {
     if (messages.length === 0) return;
-    const rows = acceptedRows(messages, now, expiresAt);
+    const rows = acceptedRows(messages, now, expiresAt, this.node);
     if (this.dialect === 'postgres' && rows.deliveries.length > 0 && rowParameters(rows) <= maxStatementParameters) {
       await commitAtOnce(this.db, rows);
       return;
@@ -105,7 +109,7 @@ export class SpoolRepository {
     const skipDestinations = fairness.skipDestinations ?? [];
     if (this.dialect === 'postgres') return this.claimAtOnce(now, limit, owner, leaseMs, { perInstance, perDestination, skipInstances, skipDestinations });
     return this.db.transaction().execute(async (trx) => {
-      const picked = this.picked(trx, now, limit, { perInstance, perDestination, skipInstances, skipDestinations });
+      const picked = this.picked(trx, now, limit, { perInstance, perDestination, skipInstances, skipDestinations, owner });
       const q = trx
         .selectFrom('deliveries as d')
         .innerJoin('instances as i', 'i.id', 'd.instance_id')
@@ -137,7 +141,7 @@ export class SpoolRepository {
     const locked = this.db
       .selectFrom('deliveries as x')
       .select('x.id')
-      .where('x.id', 'in', this.picked(this.db, now, limit, fairness))
+      .where('x.id', 'in', this.picked(this.db, now, limit, { ...fairness, owner }))
       .where('x.state', 'in', ['scheduled', 'inflight'])
       .where('x.due_at', '<=', now)
       .forUpdate()
@@ -154,8 +158,8 @@ export class SpoolRepository {
   }
 
   /** The ids a claim takes, fairly ranked (see `claim`). */
-  private picked(qb: Kysely<Database>, now: number, limit: number, fairness: Required<ClaimFairness>) {
-    const { perInstance, perDestination, skipInstances, skipDestinations } = fairness;
+  private picked(qb: Kysely<Database>, now: number, limit: number, fairness: Required<ClaimFairness> & { owner: string }) {
+    const { perInstance, perDestination, skipInstances, skipDestinations, owner } = fairness;
     // The oldest due deliveries of instances not suspended or skipped, found in due order
     // (deliveries_due) and no more than a few claims' worth: the ranking below then costs
     // the same whatever the backlog. An instance whose backlog fills this window alone is
@@ -168,6 +172,8 @@ export class SpoolRepository {
       .select(['d.id', 'd.due_at', 'd.domain', 'd.instance_id', 'i.infrastructure_id'])
       .where('d.state', 'in', ['scheduled', 'inflight'])
       .where('d.due_at', '<=', now)
+      // Just accepted by another node, which holds the body in memory: its turn first, briefly.
+      .where((eb) => eb.or([eb('d.accepted_by', 'is', null), eb('d.accepted_by', '=', owner), eb('d.due_at', '<=', now - claimAffinityMs)]))
       .where('i.suspended', '=', 0)
       .$if(skipInstances.length > 0, (q) => q.where('d.instance_id', 'not in', skipInstances))
       .$if(skipDestinations.length > 0, (q) =>
@@ -491,7 +497,7 @@ async function updateOutcomesAtOnce(trx: Transaction<Database>, outcomes: Outcom
 }
 
 /** The rows one group commit writes: the messages, a delivery per recipient, their events, idempotency keys. */
-function acceptedRows(messages: NewMessage[], now: number, expiresAt: number) {
+function acceptedRows(messages: NewMessage[], now: number, expiresAt: number, node: string | undefined) {
   return {
     messages: messages.map((m) => ({
       id: m.id,
@@ -518,6 +524,7 @@ function acceptedRows(messages: NewMessage[], now: number, expiresAt: number) {
           last_reply: r.suppressed,
           last_category: r.suppressed ? 'suppressed' : null,
           lease_owner: null,
+          ...(node ? { accepted_by: node } : {}),
         }),
       ),
     ),
@@ -543,7 +550,7 @@ type AcceptedRows = ReturnType<typeof acceptedRows>;
 const maxStatementParameters = 30_000;
 
 function rowParameters(rows: AcceptedRows): number {
-  return rows.messages.length * 7 + rows.deliveries.length * 13 + rows.events.length * 7 + rows.keys.length * 5;
+  return rows.messages.length * 7 + rows.deliveries.length * 14 + rows.events.length * 7 + rows.keys.length * 5;
 }
 
 /**

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { claimAffinityMs, SpoolRepository } from '../../src/store/spool-repository.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { day, ids, message, messages, t0, useFixture } from './fixtures.ts';
 
@@ -205,6 +206,16 @@ for (const kind of testDatabases()) {
         if (all.length === 0) break;
       }
       assert.equal(seen.size, 120, 'every delivery claimed exactly once');
+    });
+
+    test('in a cluster a delivery is the accepting node’s to claim for a moment, then anyone’s', async () => {
+      const fx = f();
+      const onNodeA = new SpoolRepository(fx.store.db, fx.store.dialect, 'node-a');
+      await onNodeA.commit(messages('a', fx.instance.id, 3), t0, t0 + day);
+      assert.deepEqual(await fx.spool.claim(t0 + 10, 10, 'node-b', lease), [], 'node-a holds the bodies');
+      assert.equal((await fx.spool.claim(t0 + 10, 1, 'node-a', lease)).length, 1);
+      const later = await fx.spool.claim(t0 + claimAffinityMs, 10, 'node-b', lease);
+      assert.equal(later.length, 2, 'node-a did not take them in time: another node does');
     });
   });
 }

@@ -5,6 +5,7 @@ import * as upgradePrograms from './002-upgrade-programs.ts';
 import * as sessions from './003-sessions.ts';
 import * as cluster from './004-cluster.ts';
 import * as clusterLimits from './005-cluster-limits.ts';
+import * as claimAffinity from './006-claim-affinity.ts';
 
 type Step = { up(db: Kysely<unknown>, t: ReturnType<typeof columnTypes>): Promise<void> };
 
@@ -14,6 +15,7 @@ const steps: Record<string, Step> = {
   '003-sessions': sessions,
   '004-cluster': cluster,
   '005-cluster-limits': clusterLimits,
+  '006-claim-affinity': claimAffinity,
 };
 
 /** Migrations in a form kysely's Migrator takes, bound to the dialect's column types. */
