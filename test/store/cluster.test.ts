@@ -6,6 +6,18 @@ import { testDatabases } from '../helpers/databases.ts';
 import { messages, t0, useFixture } from './fixtures.ts';
 import { published } from './program-fixtures.ts';
 
+const startedNotice = (programId: number, customerId: number) => ({
+  programId,
+  customerId,
+  email: 'ops@acme.test',
+  locale: 'en',
+  timezone: 'UTC',
+  kind: 'started' as const,
+  waveIdx: 0,
+  dueAt: t0,
+  detail: {},
+});
+
 const node = (id: string, startedAt = t0) => ({ id, host: 'vm', pid: 42, version: '0.1.0', roles: ['smtp', 'delivery'] as const, startedAt });
 
 for (const kind of testDatabases()) {
@@ -79,22 +91,7 @@ for (const kind of testDatabases()) {
       const b = (await fx.leases.acquire('leader', 'b', t0 + 15_001, 15_000))!;
       await assert.rejects(leader.switches.transition(sw!.id, 'prechecking', 'suspending', t0 + 15_002), FencedError);
       await assert.rejects(leader.programs.setState(program.id, 'halted', 'late'), FencedError);
-      await assert.rejects(
-        leader.notices.addNotices([
-          {
-            programId: program.id,
-            customerId: fx.instance.customerId,
-            email: 'ops@acme.test',
-            locale: 'en',
-            timezone: 'UTC',
-            kind: 'started',
-            waveIdx: 0,
-            dueAt: t0,
-            detail: {},
-          },
-        ]),
-        FencedError,
-      );
+      await assert.rejects(leader.notices.addNotices([startedNotice(program.id, fx.instance.customerId)]), FencedError);
       const [after] = await fx.switches.switches(program.id);
       assert.equal(after!.state, 'prechecking', 'the late step was not applied');
       assert.equal((await fx.programs.find({ id: program.id }))!.state, 'published', 'not halted by the late write');
@@ -107,19 +104,7 @@ for (const kind of testDatabases()) {
     test('notices: claimed by one sender at a time; an expired claim may be taken again', async () => {
       const fx = f();
       const program = await published(fx);
-      await fx.notices.addNotices([
-        {
-          programId: program.id,
-          customerId: fx.instance.customerId,
-          email: 'ops@acme.test',
-          locale: 'en',
-          timezone: 'UTC',
-          kind: 'started',
-          waveIdx: 0,
-          dueAt: t0,
-          detail: {},
-        },
-      ]);
+      await fx.notices.addNotices([startedNotice(program.id, fx.instance.customerId)]);
       const [n] = await fx.notices.dueNotices(t0, 10);
       assert.equal(await fx.notices.claimNotice(n!.id, 'a', t0, 120_000), true);
       assert.equal(await fx.notices.claimNotice(n!.id, 'b', t0 + 1, 120_000), false, 'a holds it');
