@@ -241,35 +241,27 @@ export class SpoolRepository {
    */
   async record(outcomes: Outcome[]): Promise<void> {
     if (outcomes.length === 0) return;
-    // Suppressions are rare (hard bounces): a batch with one takes the transaction below.
-    if (this.dialect === 'postgres' && !outcomes.some((o) => o.kind === 'bounced' && o.suppress)) {
+    const suppressing = outcomes.some((o) => o.kind === 'bounced' && o.suppress);
+    // One statement is atomic on its own; suppressions (hard bounces, rare) need a transaction.
+    if (this.dialect === 'postgres' && !suppressing) {
       await recordAtOnce(this.db, outcomes);
       return;
     }
     await this.db.transaction().execute(async (trx) => {
-      const updated = this.dialect === 'postgres' ? await updateOutcomesAtOnce(trx, outcomes) : await updateOutcomesOneByOne(trx, outcomes);
-      // A delivery counts once, with its first outcome (a second could only come from a bug).
-      const counted = new Set<number>();
-      const kept = outcomes.filter((o) => updated.has(claimKey(o)) && !counted.has(o.delivery.id) && counted.add(o.delivery.id));
+      const kept = this.dialect === 'postgres' ? await recordAtOnce(trx, outcomes) : await recordOneByOne(trx, outcomes);
       for (const o of kept) {
-        const d = o.delivery;
-        if (o.kind === 'bounced' && o.suppress) {
-          await trx
-            .insertInto('suppressions')
-            .values({
-              instance_id: d.instanceId,
-              address: d.recipient.toLowerCase(),
-              reason: `bounce: ${o.category}: ${o.reply}`.slice(0, 500),
-              created_at: o.at,
-            })
-            .onConflict((oc) => oc.doNothing())
-            .execute();
-        }
+        if (o.kind !== 'bounced' || !o.suppress) continue;
+        await trx
+          .insertInto('suppressions')
+          .values({
+            instance_id: o.delivery.instanceId,
+            address: o.delivery.recipient.toLowerCase(),
+            reason: `bounce: ${o.category}: ${o.reply}`.slice(0, 500),
+            created_at: o.at,
+          })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
       }
-      await insertEvents(
-        trx,
-        kept.map((o) => event(o.delivery.instanceId, o.delivery.messageId, o.delivery.id, o.kind, o.delivery.recipient, o.at, outcomeDetail(o))),
-      );
     });
   }
 
@@ -392,12 +384,16 @@ function outcomeRow(o: Outcome) {
   };
 }
 
-/** SQLite runs in-process: a prepared statement per row costs no round trip. */
-async function updateOutcomesOneByOne(trx: Transaction<Database>, outcomes: Outcome[]): Promise<Set<string>> {
-  const updated = new Set<string>();
+/**
+ * SQLite runs in-process: a prepared statement per row costs no round trip. Returns the
+ * outcomes that counted: those whose claim was still current, each delivery once.
+ */
+async function recordOneByOne(trx: Transaction<Database>, outcomes: Outcome[]): Promise<Outcome[]> {
+  const kept: Outcome[] = [];
+  const counted = new Set<number>();
   for (const o of outcomes) {
+    if (counted.has(o.delivery.id)) continue;
     const r = outcomeRow(o);
-    if (updated.has(claimKey(o))) continue;
     const result = await trx
       .updateTable('deliveries')
       .set({
@@ -413,9 +409,15 @@ async function updateOutcomesOneByOne(trx: Transaction<Database>, outcomes: Outc
       .where('state', '=', 'inflight')
       .where('lease_owner', '=', r.owner)
       .executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 1) updated.add(claimKey(o));
+    if (Number(result.numUpdatedRows) !== 1) continue;
+    counted.add(o.delivery.id);
+    kept.push(o);
   }
-  return updated;
+  await insertEvents(
+    trx,
+    kept.map((o) => event(o.delivery.instanceId, o.delivery.messageId, o.delivery.id, o.kind, o.delivery.recipient, o.at, outcomeDetail(o))),
+  );
+  return kept;
 }
 
 /** What an outcome's event says. */
@@ -430,23 +432,25 @@ function outcomeDetail(o: Outcome): Record<string, unknown> {
 }
 
 /**
- * PostgreSQL, outcomes with no suppression to add: each 500 as one statement that updates
- * the deliveries still claimed by the outcome's owner and writes their events, in the
- * outcomes' order, instead of a transaction of four statements. A statement is atomic, so
- * a delivery never changes without its event.
+ * PostgreSQL: each 500 outcomes as one statement that updates the deliveries still
+ * claimed by the outcome's owner and writes their events in the outcomes' order, instead
+ * of a round trip per row. A statement is atomic, so a delivery never changes without its
+ * event. Returns the outcomes that counted, each delivery once.
  */
-async function recordAtOnce(db: Kysely<Database>, outcomes: Outcome[]): Promise<void> {
+async function recordAtOnce(db: Kysely<Database>, outcomes: Outcome[]): Promise<Outcome[]> {
   const seen = new Set<string>();
   const unique = outcomes.filter((o) => !seen.has(claimKey(o)) && seen.add(claimKey(o)));
+  const kept: Outcome[] = [];
   for (let i = 0; i < unique.length; i += chunk) {
+    const part = unique.slice(i, i + chunk);
     const values = sql.join(
-      unique.slice(i, i + chunk).map((o, ord) => {
+      part.map((o, ord) => {
         const r = outcomeRow(o);
         const detail = JSON.stringify(outcomeDetail(o));
         return sql`(${ord}::int, ${r.id}::bigint, ${r.owner}::text, ${r.state}::text, ${r.increment}::int, ${r.dueAt}::bigint, ${r.at}::bigint, ${r.reply}::text, ${r.category}::text, ${detail}::text)`;
       }),
     );
-    await sql`
+    const { rows } = await sql<{ ord: number }>`
       with v(ord, id, owner, state, increment, due_at, at, reply, category, detail) as (values ${values}),
       u as (
         update deliveries as d set
@@ -455,45 +459,17 @@ async function recordAtOnce(db: Kysely<Database>, outcomes: Outcome[]): Promise<
         from v
         where d.id = v.id and d.state = 'inflight' and d.lease_owner = v.owner
         returning d.id, d.instance_id, d.message_id, d.recipient, v.ord
-      )
-      insert into events (instance_id, message_id, delivery_id, type, recipient, at, detail)
-      select u.instance_id, u.message_id, u.id, v.state_event, u.recipient, v.at, v.detail
-      from u join (select *, case when state = 'scheduled' then 'deferred' else state end as state_event from v) as v on v.ord = u.ord
-      order by u.ord`.execute(db);
-  }
-}
-
-/**
- * PostgreSQL: one statement per 500 outcomes instead of a round trip each, so a node
- * spends less and the window in which a delivery is sent but not yet recorded (and would
- * be sent again after a crash) stays short. Only rows still claimed by the outcome's owner
- * change; the ids returned are those.
- */
-async function updateOutcomesAtOnce(trx: Transaction<Database>, outcomes: Outcome[]): Promise<Set<string>> {
-  const updated = new Set<string>();
-  for (let i = 0; i < outcomes.length; i += chunk) {
-    // One row per claim: a repeated outcome would make the row's new values ambiguous.
-    const seen = new Set<string>();
-    const rows = outcomes
-      .slice(i, i + chunk)
-      .filter((o) => !seen.has(claimKey(o)) && seen.add(claimKey(o)))
-      .map(outcomeRow);
-    const values = sql.join(
-      rows.map(
-        (r) =>
-          sql`(${r.id}::bigint, ${r.owner}::text, ${r.state}::text, ${r.increment}::int, ${r.dueAt}::bigint, ${r.at}::bigint, ${r.reply}::text, ${r.category}::text)`,
       ),
-    );
-    const result = await sql<{ id: number; owner: string }>`
-      update deliveries as d set
-        state = v.state, attempts = d.attempts + v.increment, due_at = v.due_at, updated_at = v.at,
-        last_reply = v.reply, last_category = v.category, lease_owner = null
-      from (values ${values}) as v(id, owner, state, increment, due_at, at, reply, category)
-      where d.id = v.id and d.state = 'inflight' and d.lease_owner = v.owner
-      returning d.id, v.owner`.execute(trx);
-    for (const row of result.rows) updated.add(`${Number(row.id)}:${row.owner}`);
+      e as (
+        insert into events (instance_id, message_id, delivery_id, type, recipient, at, detail)
+        select u.instance_id, u.message_id, u.id, case when v.state = 'scheduled' then 'deferred' else v.state end, u.recipient, v.at, v.detail
+        from u join v on v.ord = u.ord
+        order by u.ord
+      )
+      select ord from u order by ord`.execute(db);
+    for (const row of rows) kept.push(part[Number(row.ord)]!);
   }
-  return updated;
+  return kept;
 }
 
 /** The rows one group commit writes: the messages, a delivery per recipient, their events, idempotency keys. */
