@@ -12,8 +12,9 @@ export interface NodeRegistryOptions {
   onDead?: (ids: string[]) => Promise<void>;
 }
 
-/** Stopped nodes are listed for a while, then forgotten. */
+/** Stopped nodes are listed for a while, then forgotten (looked for hourly, not at every beat). */
 const forgetAfterMs = 7 * 24 * 3_600_000;
+const forgetEveryMs = 3_600_000;
 
 /**
  * This node in the cluster's registry: registered at start, seen at every heartbeat, and
@@ -23,6 +24,7 @@ const forgetAfterMs = 7 * 24 * 3_600_000;
  */
 export class NodeRegistry {
   private readonly task: PeriodicTask;
+  private forgotAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly nodes: Pick<NodeRepository, 'register' | 'heartbeat' | 'reapDead' | 'stopped' | 'forgetStopped'>,
@@ -57,7 +59,10 @@ export class NodeRegistry {
   async beat(): Promise<void> {
     const now = this.clock.now();
     await this.nodes.heartbeat(this.id, now);
-    await this.nodes.forgetStopped(now - forgetAfterMs);
+    if (now - this.forgotAt >= forgetEveryMs) {
+      await this.nodes.forgetStopped(now - forgetAfterMs);
+      this.forgotAt = now;
+    }
     const dead = (await this.nodes.reapDead(now, this.options.ttlMs)).filter((id) => id !== this.id);
     if (dead.length === 0) return;
     const released = await this.claims.releaseOwners(dead, now);
