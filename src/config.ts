@@ -48,6 +48,8 @@ export interface Config {
   webhookAllowNetworks: readonly Network[];
   /** Reserved networks that direct-MX delivery may still connect to; none by default. */
   mxAllowNetworks: readonly Network[];
+  /** DNS servers (`host:port`, or a bare address for port 53) for MX and TXT look-ups; empty: the system's. */
+  dnsServers: readonly string[];
   maxWebhooksPerInstance: number;
   /** Bearer token for `/metrics` besides the admin token; unset, only the admin token. */
   metricsToken?: string;
@@ -123,6 +125,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     webhookAllowNetworks: networks(env, 'MAILSHIFT_WEBHOOK_ALLOW_NETWORKS'),
     mxAllowNetworks: networks(env, 'MAILSHIFT_MX_ALLOW_NETWORKS'),
+    dnsServers: dnsServers(env.MAILSHIFT_DNS_SERVERS),
     maxWebhooksPerInstance: integer(env, 'MAILSHIFT_MAX_WEBHOOKS', 10),
     metricsToken: env.MAILSHIFT_METRICS_TOKEN || undefined,
     batchMaxRenderedBytes: integer(env, 'MAILSHIFT_BATCH_MAX_BYTES', 64 * 1024 * 1024),
@@ -196,6 +199,20 @@ function port(env: Record<string, string | undefined>, name: string, fallback: n
   const n = integer(env, name, fallback);
   if (n > 65535) throw new ConfigError(`${name} must be a port number, got ${n}`);
   return n;
+}
+
+function dnsServers(value: string | undefined): string[] {
+  const servers = (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const server of servers) {
+    const m = /^(?:\[([0-9a-f:.]+)\]|([0-9.]+))(?::(\d{1,5}))?$/i.exec(server);
+    const p = m?.[3] === undefined ? 53 : Number(m[3]);
+    if (!m || p < 1 || p > 65535)
+      throw new ConfigError(`MAILSHIFT_DNS_SERVERS must be a comma-separated list of addresses such as 127.0.0.1:5353 or [::1]:53, got "${server}"`);
+  }
+  return servers;
 }
 
 function roles(value: string | undefined): NodeRole[] {

@@ -19,6 +19,7 @@ import { InflightBudget } from './app/inflight-budget.ts';
 import type { Services } from './app/services.ts';
 import { DeliveryEngine } from './engine/delivery-engine.ts';
 import type { MxResolver } from './engine/routes.ts';
+import { createDnsResolver } from './engine/dns-resolver.ts';
 import { WebhookSender } from './engine/webhook-sender.ts';
 import { WebhookTargets } from './engine/webhook-target.ts';
 import { Retention } from './engine/retention.ts';
@@ -163,7 +164,7 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     bounceRules: config.bounceRules,
     connectionTimeoutMs: config.connectTimeoutMs,
     mxAllowNetworks: config.mxAllowNetworks,
-    resolver: options.mx?.resolver,
+    resolver: options.mx?.resolver ?? createDnsResolver(config.dnsServers),
     mxPort: options.mx?.port,
   });
   fleet.onSuspension({ suspended: (id) => void engine.suspended(id), resumed: () => engine.wake() });
