@@ -2,10 +2,18 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 
+/**
+ * How clients use their sessions: `reuse` sends message after message on each (as MTAs and
+ * pooled mailers do); `per-message` connects, sends one message and quits (as many
+ * application mailers do).
+ */
+export type Shape = 'reuse' | 'per-message';
+export const shapes: readonly Shape[] = ['reuse', 'per-message'];
+
 /** Injects `count` one-recipient messages of about `bytes` each over 20 concurrent SMTP sessions. */
 export interface Injector {
   readonly kind: string;
-  inject(port: number, count: number, bytes: number): Promise<void>;
+  inject(port: number, count: number, bytes: number, shape?: Shape): Promise<void>;
 }
 
 export const sessions = 20;
@@ -20,12 +28,13 @@ export function makeInjector(usePostfixTools: boolean): Injector {
 
 /**
  * Postfix's smtp-source: -s parallel sessions, -d keeps each session open for its next
- * message, -N numbers the recipients (rcpt → 1rcpt, 2rcpt, …), -l payload bytes.
- * It exits non-zero at the first reply that is not 2xx.
+ * message (without it, each message has a connection of its own), -N numbers the
+ * recipients (rcpt → 1rcpt, 2rcpt, …), -l payload bytes. It exits non-zero at the first
+ * reply that is not 2xx.
  */
 const smtpSource: Injector = {
   kind: 'smtp-source',
-  inject(port, count, bytes) {
+  inject(port, count, bytes, shape = 'reuse') {
     const args = [
       '-s',
       String(sessions),
@@ -33,7 +42,7 @@ const smtpSource: Injector = {
       String(count),
       '-l',
       String(bytes),
-      '-d',
+      ...(shape === 'reuse' ? ['-d'] : []),
       '-N',
       '-M',
       'bench.localhost',
@@ -56,13 +65,14 @@ const smtpSource: Injector = {
 /** Fallback: nodemailer with a pool of 20 connections, every message handed over at once. */
 const nodemailerPool: Injector = {
   kind: 'nodemailer pool',
-  async inject(port, count, bytes) {
+  async inject(port, count, bytes, shape = 'reuse') {
     const transport = nodemailer.createTransport({
       host: '127.0.0.1',
       port,
       pool: true,
       maxConnections: sessions,
-      maxMessages: Infinity,
+      // One message per connection: the pool opens a new one for the next.
+      maxMessages: shape === 'reuse' ? Infinity : 1,
       ignoreTLS: true,
     } as Parameters<typeof nodemailer.createTransport>[0]);
     const raw = message(bytes);

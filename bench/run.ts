@@ -2,7 +2,7 @@
  * End-to-end throughput: N one-recipient messages injected over SMTP by 20 concurrent
  * sessions, relayed to a loopback sink; mailshift against a private Postfix when installed.
  *
- *   npm run bench -- [--messages N] [--sizes 2k,100k] [--warmup N] [--json] [--node-tools] [--no-postfix]
+ *   npm run bench -- [--shape reuse,per-message] [--messages N] [--sizes 2k,100k] [--warmup N] [--json] [--node-tools] [--no-postfix]
  *   npm run bench -- --database postgres [--nodes N] [--no-kill] …   (see bench/cluster.ts)
  *
  * Prints figures; asserts nothing about speed.
@@ -10,13 +10,14 @@
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { makeInjector, sessions, smtpSourceAvailable, type Injector } from './inject.ts';
+import { makeInjector, sessions, shapes, smtpSourceAvailable, type Injector, type Shape } from './inject.ts';
 import { startMailshiftServer } from './mailshift.ts';
 import { postfixAvailable, startPostfix } from './postfix.ts';
 import { hostCpu, sleep, TreeSampler } from './proc.ts';
 import { postfixSinkAvailable, startSink, type Sink } from './sink.ts';
 
 interface Result {
+  shape: Shape;
   size: string;
   system: 'mailshift' | 'postfix';
   messages: number;
@@ -48,6 +49,11 @@ const sizes = (option('sizes') ?? '2k,100k')
   .map((s) => s.trim())
   .filter(Boolean);
 const warmup = Number(option('warmup') ?? 100);
+const shapeList = (option('shape') ?? shapes.join(','))
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean) as Shape[];
+for (const s of shapeList) if (!shapes.includes(s)) throw new Error(`--shape: "${s}" is not one of ${shapes.join(', ')}`);
 const postfixTools = !flag('node-tools') && smtpSourceAvailable() && postfixSinkAvailable();
 const withPostfix = !flag('no-postfix') && postfixAvailable();
 const json = flag('json');
@@ -75,16 +81,16 @@ function bytesOf(size: string): number {
 }
 
 /** Warm up, then time `count` messages from the first injection to the last one at the sink. */
-async function measure(port: number, sink: Sink, injector: Injector, count: number, bytes: number, sampler: TreeSampler) {
+async function measure(port: number, sink: Sink, injector: Injector, shape: Shape, count: number, bytes: number, sampler: TreeSampler) {
   if (warmup > 0) {
-    await injector.inject(port, warmup, bytes);
+    await injector.inject(port, warmup, bytes, shape);
     await sink.waitFor(warmup);
   }
   const base = sink.received();
   const host = hostCpu();
   sampler.start();
   const t0 = performance.now();
-  await injector.inject(port, count, bytes);
+  await injector.inject(port, count, bytes, shape);
   const injected = performance.now();
   const done = await sink.waitFor(base + count);
   const proc = sampler.stop();
@@ -104,16 +110,16 @@ async function measure(port: number, sink: Sink, injector: Injector, count: numb
   };
 }
 
-async function runMailshift(size: string, bytes: number, count: number, injector: Injector): Promise<Result> {
+async function runMailshift(shape: Shape, size: string, bytes: number, count: number, injector: Injector): Promise<Result> {
   const sink = guarded(await startSink(postfixTools));
   const server = guarded(await startMailshiftServer(sink.port).catch(async (err) => (await sink.stop(), Promise.reject(err))));
   try {
-    const m = await measure(server.smtpPort, sink, injector, count, bytes, new TreeSampler(() => server.pid));
+    const m = await measure(server.smtpPort, sink, injector, shape, count, bytes, new TreeSampler(() => server.pid));
     // Outcomes are group-committed after the sink's reply: give the last batch a moment.
     let queue = await server.queueTotals();
     for (let i = 0; i < 50 && (queue.delivered ?? 0) < warmup + count; i++) queue = (await sleep(100), await server.queueTotals());
     if ((queue.delivered ?? 0) !== warmup + count) log(`  warning: mailshift queue totals ${JSON.stringify(queue)}, expected delivered=${warmup + count}`);
-    return { size, system: 'mailshift', ...m, peakRssMb: server.peakRssKb() / 1024, queue };
+    return { shape, size, system: 'mailshift', ...m, peakRssMb: server.peakRssKb() / 1024, queue };
   } catch (err) {
     log(`mailshift log tail:\n${server.logTail()}`);
     throw err;
@@ -123,12 +129,12 @@ async function runMailshift(size: string, bytes: number, count: number, injector
   }
 }
 
-async function runPostfix(size: string, bytes: number, count: number, injector: Injector): Promise<Result> {
+async function runPostfix(shape: Shape, size: string, bytes: number, count: number, injector: Injector): Promise<Result> {
   const sink = guarded(await startSink(postfixTools));
   const postfix = guarded(await startPostfix(sink.port).catch(async (err) => (await sink.stop(), Promise.reject(err))));
   try {
-    const m = await measure(postfix.smtpPort, sink, injector, count, bytes, new TreeSampler(postfix.masterPid));
-    return { size, system: 'postfix', ...m };
+    const m = await measure(postfix.smtpPort, sink, injector, shape, count, bytes, new TreeSampler(postfix.masterPid));
+    return { shape, size, system: 'postfix', ...m };
   } finally {
     await postfix.stop();
     await sink.stop();
@@ -136,8 +142,9 @@ async function runPostfix(size: string, bytes: number, count: number, injector: 
 }
 
 function table(results: Result[]): string {
-  const head = ['size', 'system', 'messages', 'seconds', 'msg/s e2e', 'inject msg/s', 'peak RSS MB', 'server CPU s', 'host busy %', 'iowait %'];
+  const head = ['shape', 'size', 'system', 'messages', 'seconds', 'msg/s e2e', 'inject msg/s', 'peak RSS MB', 'server CPU s', 'host busy %', 'iowait %'];
   const rows = results.map((r) => [
+    r.shape,
     r.size,
     r.system,
     String(r.messages),
@@ -150,7 +157,7 @@ function table(results: Result[]): string {
     r.hostIowaitPct.toFixed(0),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -160,22 +167,26 @@ const postfixVersion = withPostfix ? execFileSync('/usr/sbin/postconf', ['-d', '
 log(`injector: ${injector.kind} (${sessions} sessions), sink: ${sinkKind}, warm-up: ${warmup} messages, postfix: ${postfixVersion ?? 'not measured'}`);
 
 const results: Result[] = [];
-for (const size of sizes) {
-  const bytes = bytesOf(size);
-  const count = Number(option('messages') ?? (bytes <= 10 * 1024 ? 5000 : 1000));
-  log(`${size}: mailshift, ${count} messages…`);
-  results.push(await runMailshift(size, bytes, count, injector));
-  if (withPostfix) {
-    log(`${size}: postfix, ${count} messages…`);
-    results.push(await runPostfix(size, bytes, count, injector));
+for (const shape of shapeList) {
+  for (const size of sizes) {
+    const bytes = bytesOf(size);
+    const count = Number(option('messages') ?? (bytes <= 10 * 1024 ? 5000 : 1000) / (shape === 'per-message' ? 2 : 1));
+    log(`${shape} ${size}: mailshift, ${count} messages…`);
+    results.push(await runMailshift(shape, size, bytes, count, injector));
+    if (withPostfix) {
+      log(`${shape} ${size}: postfix, ${count} messages…`);
+      results.push(await runPostfix(shape, size, bytes, count, injector));
+    }
   }
 }
 
-const ratios = sizes.flatMap((size) => {
-  const m = results.find((r) => r.size === size && r.system === 'mailshift');
-  const p = results.find((r) => r.size === size && r.system === 'postfix');
-  return m && p ? [{ size, mailshiftOverPostfix: m.perSecond / p.perSecond }] : [];
-});
+const ratios = shapeList.flatMap((shape) =>
+  sizes.flatMap((size) => {
+    const m = results.find((r) => r.shape === shape && r.size === size && r.system === 'mailshift');
+    const p = results.find((r) => r.shape === shape && r.size === size && r.system === 'postfix');
+    return m && p ? [{ shape, size, mailshiftOverPostfix: m.perSecond / p.perSecond }] : [];
+  }),
+);
 
 if (json) {
   const host = { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version };
@@ -186,7 +197,7 @@ if (json) {
   );
   console.log(table(results));
   console.log('');
-  for (const r of ratios) console.log(`ratio ${r.size}: mailshift/postfix = ${r.mailshiftOverPostfix.toFixed(2)}× (end-to-end msg/s)`);
+  for (const r of ratios) console.log(`ratio ${r.shape} ${r.size}: mailshift/postfix = ${r.mailshiftOverPostfix.toFixed(2)}× (end-to-end msg/s)`);
   console.log(
     '\npeak RSS: mailshift = VmHWM of the server process; postfix = peak of the summed PSS of master and its children (sampled every 200 ms).' +
       '\nserver CPU s: user+system CPU of the server process tree during the timed run. host busy/iowait: whole machine, timed run.',

@@ -62,6 +62,8 @@ export interface Config {
   httpConnections: { maxConnections: number; maxConnectionsPerAddress: number };
   /** How long an SMTP session may go without AUTH (or a MAIL FROM from an allowed network). */
   smtpIdentifyMs: number;
+  /** Held before the injection door's greeting (early-talker detection); 0: greet at once. */
+  smtpGreetingDelayMs: number;
   /** Message bytes held in memory across all SMTP and HTTP submissions in progress. */
   maxInflightBytes: number;
   /** Bytes of SMTP messages in progress spilled to `<dataDir>/incoming` at once. */
@@ -132,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smtpMaxClients: integer(env, 'MAILSHIFT_SMTP_MAX_CLIENTS', 1000),
     smtpMaxClientsPerAddress: integer(env, 'MAILSHIFT_SMTP_MAX_CLIENTS_PER_ADDRESS', 100),
     smtpIdentifyMs: integer(env, 'MAILSHIFT_SMTP_IDENTIFY_TIMEOUT_MS', 30_000),
+    smtpGreetingDelayMs: integer(env, 'MAILSHIFT_SMTP_GREETING_DELAY_MS', 0),
     httpConnections: {
       maxConnections: integer(env, 'MAILSHIFT_HTTP_MAX_CONNECTIONS', 2000),
       maxConnectionsPerAddress: integer(env, 'MAILSHIFT_HTTP_MAX_CONNECTIONS_PER_ADDRESS', 256),

@@ -338,6 +338,7 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
         identifyMs: config.smtpIdentifyMs,
         inflightWaitMs: config.inflightWaitMs,
         maxSpillBytes: config.maxSpillBytes,
+        greetingDelayMs: config.smtpGreetingDelayMs,
       },
       fleet,
       acceptor,

@@ -13,6 +13,7 @@ import type { Metrics } from '../metrics.ts';
 import type { TlsMaterial } from './tls.ts';
 import { listen } from './listen.ts';
 import { ConnectionCaps } from './connection-caps.ts';
+import { setGreetingDelay } from './greeting-delay.ts';
 import { prepareIncomingDir, receiveMessage } from './incoming-message.ts';
 import { carryOwnEnhancedCodes, smtpError, type SmtpError } from './smtp-replies.ts';
 
@@ -41,6 +42,8 @@ export interface InboundOptions {
    * reply's timing tells nothing (a known name's row takes a few µs longer to read than none).
    */
   authFailureReplyMs?: number;
+  /** Held before the greeting; 0 by default (see greeting-delay.ts). */
+  greetingDelayMs?: number;
 }
 
 /** What guards the door besides the accept service: lockouts, the memory budget, counters. */
@@ -240,6 +243,7 @@ export async function startInboundServer(
     },
   });
   server.on('error', (err) => log.warn({ err }, 'smtp session error'));
+  setGreetingDelay(server, options.greetingDelayMs ?? 0);
   const port = await listen(server, options.port, options.host);
   return {
     port,
