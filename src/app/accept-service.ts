@@ -61,7 +61,8 @@ export class AcceptService {
     /** Told of every committed message (the delivery engine warms its cache and wakes). */
     private readonly onAccepted: (messages: readonly NewMessage[]) => void,
   ) {
-    this.writer = new GroupCommit((batch) => this.spool.commit(batch, this.clock.now(), this.clock.now() + this.options.retry.maxAgeMs));
+    // Two batches in flight: one is written while the one before it waits for the disk.
+    this.writer = new GroupCommit((batch) => this.spool.commit(batch, this.clock.now(), this.clock.now() + this.options.retry.maxAgeMs), 500, 0, 2);
   }
 
   /**

@@ -51,11 +51,15 @@ export interface Repositories {
  * switches, notices, webhook cursors, retention); the composition root makes a second,
  * fenced set for the leader's loops.
  */
-export function createRepositories(store: Pick<Store, 'db' | 'dialect'>, fence: Fence = unfenced, options: { node?: string } = {}): Repositories {
+export function createRepositories(
+  store: Pick<Store, 'db' | 'dialect'> & Partial<Pick<Store, 'batch'>>,
+  fence: Fence = unfenced,
+  options: { node?: string } = {},
+): Repositories {
   const { db } = store;
   return {
     fleet: new FleetRepository(db),
-    spool: new SpoolRepository(db, store.dialect, options.node),
+    spool: new SpoolRepository(db, store.dialect, options.node, store.batch),
     events: new EventRepository(db),
     idempotency: new IdempotencyRepository(db),
     retention: new RetentionRepository(db, fence),

@@ -4,6 +4,7 @@ import type { DeliveryCategory, DeliveryState } from '../core/spool/delivery-sta
 import type { Database, DeliveryTable } from './schema.ts';
 import type { DialectName } from './migrations/column-types.ts';
 import { eventRow as event, insertEvents } from './event-repository.ts';
+import type { BatchWriter } from './database.ts';
 
 export interface NewMessage {
   id: string;
@@ -59,10 +60,12 @@ const candidateWindow = 2000;
  */
 export class SpoolRepository {
   /** `node`: in a cluster, this node's id, recorded on the deliveries it accepts (see `claim`). */
+  /** `batch`: how the store commits a group without holding the event loop for the disk (see Store.batch). */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: DialectName,
     private readonly node?: string,
+    private readonly batch: BatchWriter = (work) => work(db),
   ) {}
 
   /** Commits many accepted messages in one transaction (group commit). */
@@ -73,24 +76,26 @@ export class SpoolRepository {
       await commitAtOnce(this.db, rows);
       return;
     }
-    await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < rows.messages.length; i += 100) {
-        await trx
-          .insertInto('messages')
-          .values(rows.messages.slice(i, i + 100))
-          .execute();
-      }
-      for (let i = 0; i < rows.deliveries.length; i += chunk) {
-        await trx
-          .insertInto('deliveries')
-          .values(rows.deliveries.slice(i, i + chunk))
-          .execute();
-      }
-      await insertEvents(trx, rows.events);
-      // A key already stored aborts the whole commit: the same request was accepted
-      // meanwhile (another process), and the caller replays that answer instead.
-      if (rows.keys.length > 0) await trx.insertInto('idempotency_keys').values(rows.keys).execute();
-    });
+    await this.batch((db) =>
+      db.transaction().execute(async (trx) => {
+        for (let i = 0; i < rows.messages.length; i += 100) {
+          await trx
+            .insertInto('messages')
+            .values(rows.messages.slice(i, i + 100))
+            .execute();
+        }
+        for (let i = 0; i < rows.deliveries.length; i += chunk) {
+          await trx
+            .insertInto('deliveries')
+            .values(rows.deliveries.slice(i, i + chunk))
+            .execute();
+        }
+        await insertEvents(trx, rows.events);
+        // A key already stored aborts the whole commit: the same request was accepted
+        // meanwhile (another process), and the caller replays that answer instead.
+        if (rows.keys.length > 0) await trx.insertInto('idempotency_keys').values(rows.keys).execute();
+      }),
+    );
   }
 
   /**
@@ -108,28 +113,33 @@ export class SpoolRepository {
     const skipInstances = fairness.skipInstances ?? [];
     const skipDestinations = fairness.skipDestinations ?? [];
     if (this.dialect === 'postgres') return this.claimAtOnce(now, limit, owner, leaseMs, { perInstance, perDestination, skipInstances, skipDestinations });
-    return this.db.transaction().execute(async (trx) => {
-      const picked = this.picked(trx, now, limit, { perInstance, perDestination, skipInstances, skipDestinations, owner });
-      const q = trx
-        .selectFrom('deliveries as d')
-        .innerJoin('instances as i', 'i.id', 'd.instance_id')
-        .select(['d.id', 'd.message_id', 'd.instance_id', 'i.infrastructure_id', 'd.recipient', 'd.domain', 'd.attempts', 'd.created_at', 'd.expires_at'])
-        .where('d.id', 'in', picked)
-        // Checked again on the locked row: another worker may have claimed it meanwhile.
-        .where('d.state', 'in', ['scheduled', 'inflight'])
-        .where('d.due_at', '<=', now);
-      const rows = await q.execute();
-      if (rows.length === 0) return [];
-      const ids = rows.map((r) => r.id);
-      for (let i = 0; i < ids.length; i += chunk) {
-        await trx
-          .updateTable('deliveries')
-          .set({ state: 'inflight', due_at: now + leaseMs, lease_owner: owner, updated_at: now })
-          .where('id', 'in', ids.slice(i, i + chunk))
-          .execute();
-      }
-      return rows.map((r) => claimed(r, owner));
-    });
+    // Not waited for on disk: a claim lost with the power is only claimed again.
+    return this.batch(
+      (db) =>
+        db.transaction().execute(async (trx) => {
+          const picked = this.picked(trx, now, limit, { perInstance, perDestination, skipInstances, skipDestinations, owner });
+          const q = trx
+            .selectFrom('deliveries as d')
+            .innerJoin('instances as i', 'i.id', 'd.instance_id')
+            .select(['d.id', 'd.message_id', 'd.instance_id', 'i.infrastructure_id', 'd.recipient', 'd.domain', 'd.attempts', 'd.created_at', 'd.expires_at'])
+            .where('d.id', 'in', picked)
+            // Checked again on the locked row: another worker may have claimed it meanwhile.
+            .where('d.state', 'in', ['scheduled', 'inflight'])
+            .where('d.due_at', '<=', now);
+          const rows = await q.execute();
+          if (rows.length === 0) return [];
+          const ids = rows.map((r) => r.id);
+          for (let i = 0; i < ids.length; i += chunk) {
+            await trx
+              .updateTable('deliveries')
+              .set({ state: 'inflight', due_at: now + leaseMs, lease_owner: owner, updated_at: now })
+              .where('id', 'in', ids.slice(i, i + chunk))
+              .execute();
+          }
+          return rows.map((r) => claimed(r, owner));
+        }),
+      { durable: false },
+    );
   }
 
   /**
@@ -247,22 +257,24 @@ export class SpoolRepository {
       await recordAtOnce(this.db, outcomes);
       return;
     }
-    await this.db.transaction().execute(async (trx) => {
-      const kept = this.dialect === 'postgres' ? await recordAtOnce(trx, outcomes) : await recordOneByOne(trx, outcomes);
-      for (const o of kept) {
-        if (o.kind !== 'bounced' || !o.suppress) continue;
-        await trx
-          .insertInto('suppressions')
-          .values({
-            instance_id: o.delivery.instanceId,
-            address: o.delivery.recipient.toLowerCase(),
-            reason: `bounce: ${o.category}: ${o.reply}`.slice(0, 500),
-            created_at: o.at,
-          })
-          .onConflict((oc) => oc.doNothing())
-          .execute();
-      }
-    });
+    await this.batch((db) =>
+      db.transaction().execute(async (trx) => {
+        const kept = this.dialect === 'postgres' ? await recordAtOnce(trx, outcomes) : await recordOneByOne(trx, outcomes);
+        for (const o of kept) {
+          if (o.kind !== 'bounced' || !o.suppress) continue;
+          await trx
+            .insertInto('suppressions')
+            .values({
+              instance_id: o.delivery.instanceId,
+              address: o.delivery.recipient.toLowerCase(),
+              reason: `bounce: ${o.category}: ${o.reply}`.slice(0, 500),
+              created_at: o.at,
+            })
+            .onConflict((oc) => oc.doNothing())
+            .execute();
+        }
+      }),
+    );
   }
 
   /** Hands claimed deliveries back without an attempt, due at once (shutdown, suspension). */
