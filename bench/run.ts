@@ -4,6 +4,7 @@
  *
  *   npm run bench -- [--shape reuse,per-message] [--messages N] [--sizes 2k,100k] [--warmup N] [--json] [--node-tools] [--no-postfix]
  *   npm run bench -- --database postgres [--nodes N] [--no-kill] …   (see bench/cluster.ts)
+ *   npm run bench -- --backlog N [--messages 400]                     (see bench/backlog.ts)
  *
  * Prints figures; asserts nothing about speed.
  */
@@ -38,6 +39,11 @@ const option = (name: string) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : undefined;
 };
+// `--backlog N`: injection and delivery latency with N deferred deliveries in the spool (bench/backlog.ts) instead.
+if (option('backlog') !== undefined) {
+  await import('./backlog.ts');
+  process.exit(0);
+}
 // `--database postgres [--nodes N]`: SQLite against PostgreSQL on one and N nodes (bench/cluster.ts) instead.
 if (option('database') !== undefined) {
   const { runClusterBench } = await import('./cluster.ts');
