@@ -13,7 +13,7 @@ export interface MailshiftServer {
 }
 
 /**
- * Spawns `node bin/mailshift.js serve` on a fresh data directory (SQLite, the durable
+ * Spawns the server as `npm start` runs it (`node build/cli/main.js serve`, see serverEntry) on a fresh data directory (SQLite, the durable
  * defaults) and sets up one instance that may inject from loopback without AUTH, on an
  * infrastructure relaying to the sink.
  */

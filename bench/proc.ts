@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 
@@ -142,4 +144,26 @@ export function hostCpu(): () => { busyPct: number; iowaitPct: number } {
     // user nice system idle iowait irq softirq steal ...
     return { busyPct: (100 * (total - d[3] - d[4])) / total, iowaitPct: (100 * d[4]) / total };
   };
+}
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * What the benchmarks run: the compiled server (`npm run build`, as `npm start` runs it:
+ * no TypeScript loader in the process), or the sources through tsx when the build is
+ * missing or older than a source file.
+ */
+export function serverEntry(): string {
+  const built = join(repoRoot, 'build/cli/main.js');
+  const builtAt = existsSync(built) ? statSync(built).mtimeMs : 0;
+  const newest = (dir: string): number =>
+    Math.max(
+      0,
+      ...readdirSync(dir, { withFileTypes: true })
+        .filter((e) => !e.name.endsWith('.test.ts'))
+        .map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)),
+    );
+  if (builtAt > 0 && builtAt >= newest(join(repoRoot, 'src'))) return built;
+  process.stderr.write('note: build/ is missing or older than src/ (npm run build): running the sources through tsx\n');
+  return join(repoRoot, 'bin/mailshift.js');
 }
