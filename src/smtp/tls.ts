@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import selfsigned from 'selfsigned';
+import type selfsignedModule from 'selfsigned';
 
 export interface TlsMaterial {
   key: Buffer;
@@ -16,6 +16,8 @@ export async function loadTls(options: { certPath?: string; keyPath?: string; da
   const certPath = join(dir, 'self-signed.crt');
   const keyPath = join(dir, 'self-signed.key');
   if (!existsSync(certPath) || !existsSync(keyPath)) {
+    // Loaded only here, on a first start: its certificate toolkit is large and nothing else needs it.
+    const selfsigned = (await import('selfsigned')).default;
     const pems = await selfsigned.generate([{ name: 'commonName', value: options.hostname }], {
       keyType: 'ec',
       days: 825,
@@ -29,7 +31,7 @@ export async function loadTls(options: { certPath?: string; keyPath?: string; da
           ],
         },
       ],
-    } as Parameters<typeof selfsigned.generate>[1]);
+    } as Parameters<typeof selfsignedModule.generate>[1]);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(keyPath, pems.private, { mode: 0o600 });
     writeFileSync(certPath, pems.cert);

@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
+import type pgModule from 'pg';
 import { Kysely, Migrator, sql, PostgresDialect, SqliteDialect, type MigrationResult, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.ts';
 import type { DialectName } from './migrations/column-types.ts';
@@ -41,8 +41,13 @@ export class StoreInUseError extends Error {
   override readonly name = 'StoreInUseError';
 }
 
-// int8 (bigint) columns hold epoch milliseconds and ids: well inside 2^53.
-pg.types.setTypeParser(20, (v) => Number(v));
+/** The PostgreSQL driver, loaded only when a PostgreSQL URL is given (a SQLite node never needs it). */
+async function loadPg(): Promise<typeof pgModule> {
+  const pg = (await import('pg')).default;
+  // int8 (bigint) columns hold epoch milliseconds and ids: well inside 2^53.
+  pg.types.setTypeParser(20, (v) => Number(v));
+  return pg;
+}
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   const store = isPostgresUrl(options.url) ? await openPostgres(options) : openSqlite(options.url, options.exclusive === true);
@@ -145,6 +150,7 @@ function withStatementCache(sqlite: SQLite.Database, size = 256): SqliteDatabase
 }
 
 async function openPostgres(options: StoreOptions): Promise<Store> {
+  const pg = await loadPg();
   const schema = options.schema;
   if (schema) {
     const admin = new pg.Client({ connectionString: options.url });
