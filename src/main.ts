@@ -20,6 +20,8 @@ import type { Services } from './app/services.ts';
 import { DeliveryEngine } from './engine/delivery-engine.ts';
 import type { MxResolver } from './engine/routes.ts';
 import { createDnsResolver } from './engine/dns-resolver.ts';
+import { loadSecretKey } from './app/secret-key.ts';
+import { openSecret, sealSecret } from './app/sealed-secret.ts';
 import { WebhookSender } from './engine/webhook-sender.ts';
 import { WebhookTargets } from './engine/webhook-target.ts';
 import { Retention } from './engine/retention.ts';
@@ -116,6 +118,12 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   chmodSync(config.dataDir, 0o700);
   // Before the store opens: a refused token must not leave a database handle behind.
   const adminToken = config.adminToken ?? readOrCreateToken(join(config.dataDir, 'admin-token'));
+  let secretKey: Buffer;
+  try {
+    secretKey = loadSecretKey(config.dataDir, { MAILSHIFT_SECRET_KEY: config.secretKey });
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   const store = await openStore({ url: config.databaseUrl, schema: config.databaseSchema, exclusive: true });
   // SQLite: one process, which leads without an election. PostgreSQL: a cluster of nodes.
   const clustered = store.dialect === 'postgres';
@@ -149,7 +157,7 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   const names = new FleetNames(fleetRepository);
   const authGuard = new AuthGuard(clock, metrics, log.child({ part: 'auth' }));
   const inflight = new InflightBudget(config.maxInflightBytes);
-  const fleet = new FleetService(fleetRepository, suspensions, clock, { heloName: config.hostname });
+  const fleet = new FleetService(fleetRepository, suspensions, clock, { heloName: config.hostname, seal: (secret) => sealSecret(secretKey, secret) });
 
   // PostgreSQL: a destination's rate and connection cap hold for the whole cluster.
   const limits = clustered ? new ClusterLimits(new LimitRepository(store.db, store.dialect), clock, log.child({ part: 'limits' }), { nodeId }) : undefined;
@@ -164,8 +172,10 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     bounceRules: config.bounceRules,
     connectionTimeoutMs: config.connectTimeoutMs,
     mxAllowNetworks: config.mxAllowNetworks,
-    resolver: options.mx?.resolver ?? createDnsResolver(config.dnsServers),
+    resolver: options.mx?.resolver ?? createDnsResolver(config.dnsServers, clock),
     mxPort: options.mx?.port,
+    openSecret: (sealed) => openSecret(secretKey, sealed),
+    tlsCa: config.outboundTlsCa,
   });
   fleet.onSuspension({ suspended: (id) => void engine.suspended(id), resumed: () => engine.wake() });
   const acceptor = new AcceptService(

@@ -5,9 +5,9 @@ import { DestinationHealth, HopHealth, defaultHealthPolicy, routeDownUntil, type
 import type { Network } from '../core/net/ip-address.ts';
 import { decideOutcome } from '../core/delivery/outcome.ts';
 import type { RetryPolicy } from '../core/delivery/retry-schedule.ts';
-import { shapingFor, type Infrastructure } from '../core/fleet/fleet.ts';
+import { shapingFor, type Infrastructure, type TlsPolicy } from '../core/fleet/fleet.ts';
 import type { Metrics } from '../metrics.ts';
-import type { OutboundOptions } from '../smtp/outbound-connection.ts';
+import type { OutboundOptions, TlsOutcome } from '../smtp/outbound-connection.ts';
 import { GroupCommit } from '../spool/group-commit.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { ClaimedDelivery, Outcome, SpoolRepository } from '../store/spool-repository.ts';
@@ -47,6 +47,10 @@ export interface EngineOptions {
    * (default), or shared by the nodes of a cluster (ClusterLimits, on PostgreSQL).
    */
   limits?: DestinationLimits;
+  /** Opens a relay's sealed password (the secret key stays with the caller). */
+  openSecret?: (sealed: string) => string;
+  /** PEM certificates trusted for outbound TLS besides the system's roots. */
+  tlsCa?: string;
 }
 
 /** A destination: one (infrastructure, domain), whose queue, DNS health and MX route the engine keeps. */
@@ -490,14 +494,23 @@ export class DeliveryEngine implements QueueHost {
     return infra;
   }
 
-  connectionOptions(infra: Infrastructure, rotation: number): OutboundOptions {
+  connectionOptions(infra: Infrastructure, rotation: number, hop?: Hop, tls?: TlsPolicy): OutboundOptions {
     const sources = infra.sourceAddresses;
+    const login = hop?.login;
     return {
       heloName: infra.heloName,
       localAddress: sources.length > 0 ? sources[rotation % sources.length] : undefined,
       connectionTimeoutMs: this.options.connectionTimeoutMs ?? 30_000,
       socketTimeoutMs: this.options.socketTimeoutMs ?? 300_000,
+      tls: tls ?? infra.tls,
+      ca: this.options.tlsCa,
+      ...(login ? { login: { user: login.user, password: this.openPassword(login.sealedPassword) } } : {}),
     };
+  }
+
+  private openPassword(sealed: string): string {
+    if (!this.options.openSecret) throw new Error('a relay login needs the secret key to open its password');
+    return this.options.openSecret(sealed);
   }
 
   /**
@@ -599,26 +612,27 @@ export class DeliveryEngine implements QueueHost {
     this.log.error({ err }, 'a delivery session failed');
   }
 
-  finish(delivery: ClaimedDelivery, reply: SmtpReply, forced?: ForcedOutcome): void {
+  finish(delivery: ClaimedDelivery, reply: SmtpReply, forced?: ForcedOutcome, tls?: TlsOutcome): void {
     const now = this.clock.now();
     const decision = forced
       ? this.forcedDecision(delivery, forced, now)
       : decideOutcome(reply, { attempts: delivery.attempts, expiresAt: delivery.expiresAt, now }, this.options.retry, this.options.bounceRules);
     const text = reply.text.slice(0, 1000);
+    const session = tls === undefined ? {} : { tls };
     const outcome: Outcome =
       decision.kind === 'delivered'
-        ? { kind: 'delivered', delivery, reply: text, at: now }
+        ? { kind: 'delivered', delivery, reply: text, at: now, ...session }
         : decision.kind === 'deferred'
-          ? { kind: 'deferred', delivery, reply: text, category: decision.category, at: now, retryAt: decision.retryAt }
+          ? { kind: 'deferred', delivery, reply: text, category: decision.category, at: now, retryAt: decision.retryAt, ...session }
           : decision.kind === 'bounced'
-            ? { kind: 'bounced', delivery, reply: text, category: decision.category, at: now, suppress: decision.suppress }
-            : { kind: 'expired', delivery, reply: text, category: decision.category, at: now };
+            ? { kind: 'bounced', delivery, reply: text, category: decision.category, at: now, suppress: decision.suppress, ...session }
+            : { kind: 'expired', delivery, reply: text, category: decision.category, at: now, ...session };
     this.record(outcome).catch((err) => this.log.error({ err }, 'after recording an outcome'));
   }
 
   /** A forced bounce is final; a forced deferral follows the retry schedule like any other. */
   private forcedDecision(delivery: ClaimedDelivery, forced: ForcedOutcome, now: number): ReturnType<typeof decideOutcome> {
-    if (forced.kind === 'bounced') return { kind: 'bounced', category: forced.category, suppress: false };
+    if (forced.kind === 'bounced') return { kind: 'bounced', category: forced.category, suppress: forced.suppress ?? false };
     const d = decideOutcome(
       { code: 451, enhanced: null, text: '' },
       { attempts: delivery.attempts, expiresAt: delivery.expiresAt, now },
