@@ -499,7 +499,8 @@ export class DestinationQueue {
         this.release(hold, null);
         throw err;
       }
-      this.release(hold, opened.ok);
+      // A server that talks but fails this infrastructure's TLS policy or login is not down for others.
+      this.release(hold, opened.ok || opened.answered === true);
       if (opened.ok) return opened;
       // Refusals before a transaction starts (greeting, EHLO) say nothing of the message: defer.
       last = { code: null, enhanced: null, text: `${hold.hop.servername ?? hold.hop.host}:${hold.hop.port}: ${opened.reply.text}` };

@@ -43,7 +43,15 @@ export class OutboundConnection {
     conn.on('end', () => (this.broken = true));
   }
 
-  static open(relay: OutboundHop, options: OutboundOptions): Promise<{ ok: true; connection: OutboundConnection } | { ok: false; reply: SmtpReply }> {
+  /**
+   * A session with `relay`, or why not: `answered` when the server is up and talking but the
+   * session did not meet the TLS policy or its login was refused (a verdict on this
+   * infrastructure's terms, not on the server's health).
+   */
+  static open(
+    relay: OutboundHop,
+    options: OutboundOptions,
+  ): Promise<{ ok: true; connection: OutboundConnection } | { ok: false; reply: SmtpReply; answered?: boolean }> {
     const policy = options.tls ?? 'opportunistic';
     // A login is never sent in clear: it needs TLS whatever the policy.
     const requireTLS = policy !== 'opportunistic' || options.login !== undefined;
@@ -68,17 +76,20 @@ export class OutboundConnection {
     });
     return new Promise((resolve) => {
       let settled = false;
-      const fail = (reply: SmtpReply) => {
+      const fail = (reply: SmtpReply, answered = false) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         conn.close();
-        resolve({ ok: false, reply });
+        resolve({ ok: false, reply, ...(answered ? { answered } : {}) });
       };
       // The connect and greeting timeouts leave EHLO and STARTTLS to the long socket
       // timeout; a server that greets and then stalls must not hold the session for minutes.
       const timer = setTimeout(() => fail({ code: null, enhanced: null, text: 'ETIMEDOUT: no EHLO reply in time' }), options.connectionTimeoutMs * 2);
-      conn.once('error', (err: Error) => fail(tlsAware(replyOf(err), err, policy, relay)));
+      conn.once('error', (err: Error) => {
+        const tls = tlsFailure(conn, err);
+        fail(tls ? tlsReply(replyOf(err), err, policy, relay) : replyOf(err), tls);
+      });
       conn.connect(() => {
         if (settled) return;
         const ehlo = typeof conn.lastServerResponse === 'string' ? conn.lastServerResponse : '';
@@ -89,9 +100,9 @@ export class OutboundConnection {
           resolve({ ok: true, connection: new OutboundConnection(conn, /^250[ -]SMTPUTF8\b/im.test(ehlo), relay, tlsOutcome(conn)) });
         };
         if (!options.login) return done();
-        if (!conn.secure) return fail({ code: null, enhanced: null, text: 'the relay offers no TLS: its login is not sent in clear' });
+        if (!conn.secure) return fail({ code: null, enhanced: null, text: 'the relay offers no TLS: its login is not sent in clear' }, true);
         conn.login({ user: options.login.user, pass: options.login.password }, (err) => {
-          if (err) fail({ ...replyOf(err), text: `login as ${options.login?.user} refused: ${replyOf(err).text}` });
+          if (err) fail({ ...replyOf(err), text: `login as ${options.login?.user} refused: ${replyOf(err).text}` }, true);
           else done();
         });
       });
@@ -135,9 +146,16 @@ function tlsOutcome(conn: SMTPConnection): TlsOutcome {
   return { version: socket?.getProtocol?.() ?? 'unknown', verified: socket?.authorized === true };
 }
 
+/** No STARTTLS where it is required, or a handshake that failed (a certificate refused). */
+function tlsFailure(conn: SMTPConnection, err: Error): boolean {
+  const code = (err as { code?: string }).code;
+  if (code === 'ETLS') return true;
+  const upgrading = (conn as unknown as { upgrading?: boolean }).upgrading === true;
+  return code === 'ESOCKET' && (upgrading || /certificate|altnames|SSL|TLS/i.test(err.message));
+}
+
 /** A failed TLS set-up says which policy asked for it, so the deferral reads plainly. */
-function tlsAware(reply: SmtpReply, err: unknown, policy: TlsPolicy, hop: OutboundHop): SmtpReply {
-  if ((err as { code?: string }).code !== 'ETLS') return reply;
+function tlsReply(reply: SmtpReply, err: unknown, policy: TlsPolicy, hop: OutboundHop): SmtpReply {
   const name = hop.servername ?? hop.host;
   const cause = reply.code !== null ? `${name} offers no STARTTLS (${reply.text.trim()})` : `${name}: ${(err as Error).message}`;
   return { code: null, enhanced: null, text: `TLS ${policy === 'opportunistic' ? 'failed' : `required (policy ${policy})`}: ${cause}` };
