@@ -88,7 +88,10 @@ export class OutboundConnection {
       const timer = setTimeout(() => fail({ code: null, enhanced: null, text: 'ETIMEDOUT: no EHLO reply in time' }), options.connectionTimeoutMs * 2);
       conn.once('error', (err: Error) => {
         const tls = tlsFailure(conn, err);
-        fail(tls ? tlsReply(replyOf(err), err, policy, relay) : replyOf(err), tls);
+        fail(
+          tls ? tlsReply(replyOf(err), err, options.login ? 'relay login' : policy === 'opportunistic' ? null : `policy ${policy}`, relay) : replyOf(err),
+          tls,
+        );
       });
       conn.connect(() => {
         if (settled) return;
@@ -154,11 +157,11 @@ function tlsFailure(conn: SMTPConnection, err: Error): boolean {
   return code === 'ESOCKET' && (upgrading || /certificate|altnames|SSL|TLS/i.test(err.message));
 }
 
-/** A failed TLS set-up says which policy asked for it, so the deferral reads plainly. */
-function tlsReply(reply: SmtpReply, err: unknown, policy: TlsPolicy, hop: OutboundHop): SmtpReply {
+/** A failed TLS set-up says what required it (`required`: a policy, a login; null: nothing did), so the deferral reads plainly. */
+function tlsReply(reply: SmtpReply, err: unknown, required: string | null, hop: OutboundHop): SmtpReply {
   const name = hop.servername ?? hop.host;
   const cause = reply.code !== null ? `${name} offers no STARTTLS (${reply.text.trim()})` : `${name}: ${(err as Error).message}`;
-  return { code: null, enhanced: null, text: `TLS ${policy === 'opportunistic' ? 'failed' : `required (policy ${policy})`}: ${cause}` };
+  return { code: null, enhanced: null, text: `TLS ${required ? `required (${required})` : 'failed'}: ${cause}` };
 }
 
 function replyOf(err: unknown): SmtpReply {
