@@ -161,6 +161,7 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
 
   // PostgreSQL: a destination's rate and connection cap hold for the whole cluster.
   const limits = clustered ? new ClusterLimits(new LimitRepository(store.db, store.dialect), clock, log.child({ part: 'limits' }), { nodeId }) : undefined;
+  const resolver = options.mx?.resolver ?? createDnsResolver(config.dnsServers, clock);
   const engine = new DeliveryEngine(spool, fleetRepository, clock, metrics, log.child({ part: 'delivery' }), {
     owner: nodeId,
     limits,
@@ -172,7 +173,7 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     bounceRules: config.bounceRules,
     connectionTimeoutMs: config.connectTimeoutMs,
     mxAllowNetworks: config.mxAllowNetworks,
-    resolver: options.mx?.resolver ?? createDnsResolver(config.dnsServers, clock),
+    resolver,
     mxPort: options.mx?.port,
     openSecret: (sealed) => openSecret(secretKey, sealed),
     tlsCa: config.outboundTlsCa,
@@ -205,7 +206,13 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     () => noticeLoop.wake(),
   );
   const noticeLoop = makeNoticeLoop(leaderNotices, noticeLog, config.pollMs);
-  const steps = new SwitchSteps(fleet, fleetRepository, spool, clock, { drainTimeoutMs: config.drainTimeoutMs, connectionTimeoutMs: config.connectTimeoutMs });
+  const steps = new SwitchSteps(fleet, fleetRepository, spool, clock, {
+    drainTimeoutMs: config.drainTimeoutMs,
+    connectionTimeoutMs: config.connectTimeoutMs,
+    transport: (infra, hop) => engine.connectionOptions(infra, 0, hop),
+    resolver,
+    mxPort: options.mx?.port,
+  });
   const runner = new UpgradeRunner(
     { programs: leaderRepositories.programs, waves: leaderRepositories.waves, switches: leaderRepositories.switches },
     fleetRepository,

@@ -166,16 +166,23 @@ export function asciiDomain(domain: string): string {
  * The old shape, for the switch's pre-check and canary (the operator's own verification
  * address, so no address policy): the hosts, or none.
  */
-export async function destinationHosts(infra: Infrastructure, domain: string, rotation: number): Promise<Relay[]> {
+export async function destinationHosts(
+  infra: Infrastructure,
+  domain: string,
+  rotation: number,
+  resolver: MxResolver = systemResolver,
+  mxPort = 25,
+): Promise<Relay[]> {
   if (infra.deliveryMode === 'relay') {
     const n = infra.relays.length;
     return infra.relays.map((_, i) => infra.relays[(i + rotation) % n]);
   }
+  const port = infra.mxPort ?? mxPort;
   try {
-    const mx = await resolveMx(asciiDomain(domain));
-    if (mx.length === 0) return [{ host: domain, port: 25 }];
-    return mx.sort((a, b) => a.priority - b.priority).map((r) => ({ host: r.exchange, port: 25 }));
+    const mx = await resolver.resolveMx(asciiDomain(domain));
+    if (mx.length === 0) return [{ host: domain, port }];
+    return mx.sort((a, b) => a.priority - b.priority).map((r) => ({ host: r.exchange, port }));
   } catch {
-    return [{ host: domain, port: 25 }];
+    return [{ host: domain, port }];
   }
 }
