@@ -19,7 +19,8 @@ import { InflightBudget } from './app/inflight-budget.ts';
 import type { Services } from './app/services.ts';
 import { DeliveryEngine } from './engine/delivery-engine.ts';
 import type { MxResolver } from './engine/routes.ts';
-import { createDnsResolver } from './engine/dns-resolver.ts';
+import { createDnsResolver, type DnsResolver } from './engine/dns-resolver.ts';
+import { MtaStsFetcher } from './engine/mta-sts-fetcher.ts';
 import { loadSecretKey } from './app/secret-key.ts';
 import { openSecret, sealSecret } from './app/sealed-secret.ts';
 import { WebhookSender } from './engine/webhook-sender.ts';
@@ -73,7 +74,7 @@ export interface StartOptions {
   clock?: Clock;
   logger?: Logger;
   /** Direct-MX look-ups and port: tests stand in for DNS and port 25. */
-  mx?: { resolver?: MxResolver; port?: number };
+  mx?: { resolver?: MxResolver; port?: number; mtaStsPort?: number };
 }
 
 const maxRecipients = maxRecipientsPerMessage;
@@ -162,6 +163,11 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   // PostgreSQL: a destination's rate and connection cap hold for the whole cluster.
   const limits = clustered ? new ClusterLimits(new LimitRepository(store.db, store.dialect), clock, log.child({ part: 'limits' }), { nodeId }) : undefined;
   const resolver = options.mx?.resolver ?? createDnsResolver(config.dnsServers, clock);
+  // MTA-STS needs TXT look-ups, which a test's stand-in resolver may not make.
+  const mtaSts =
+    'resolveTxt' in resolver
+      ? new MtaStsFetcher(resolver as DnsResolver, clock, { allowNetworks: config.mxAllowNetworks, ca: config.outboundTlsCa, port: options.mx?.mtaStsPort })
+      : undefined;
   const engine = new DeliveryEngine(spool, fleetRepository, clock, metrics, log.child({ part: 'delivery' }), {
     owner: nodeId,
     limits,
@@ -177,6 +183,7 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     mxPort: options.mx?.port,
     openSecret: (sealed) => openSecret(secretKey, sealed),
     tlsCa: config.outboundTlsCa,
+    mtaSts,
   });
   fleet.onSuspension({ suspended: (id) => void engine.suspended(id), resumed: () => engine.wake() });
   const acceptor = new AcceptService(

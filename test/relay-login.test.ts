@@ -5,12 +5,11 @@ import { join } from 'node:path';
 import { Sink } from './helpers/sink.ts';
 import { runCli } from './helpers/cli-run.ts';
 import { testCertificates } from './helpers/test-certificates.ts';
-import { adminToken, eventually, startHarness, type Harness } from './helpers/harness.ts';
+import { adminToken, startHarness, type Harness } from './helpers/harness.ts';
+import { attemptOnce } from './helpers/transport.ts';
 
 const user = 'campaigns';
 const password = 'pw-7Kq2-relay-Zx91-secret';
-
-type Delivery = { state: string; attempts: number; lastReply: string };
 
 /** Relays that need a login, on STARTTLS (587-style) and on implicit TLS (465-style), played by smtp-server. */
 describe('relay login', () => {
@@ -40,21 +39,7 @@ describe('relay login', () => {
     await Promise.all([starttls.close(), implicit.close(), cleartext.close()]);
   });
 
-  async function attempt(name: string, to: string): Promise<Delivery> {
-    const key = keys.get(name)!;
-    const sent = await h.api(key, 'POST', '/api/v1/messages', { from: 'news@shop.example', to: [to], subject: 's', text: 't' });
-    assert.equal(sent.status, 202, JSON.stringify(sent.body));
-    let d: Delivery | undefined;
-    await eventually(
-      async () => {
-        d = (await h.api(key, 'GET', `/api/v1/messages/${sent.body.id}`)).body.deliveries[0];
-        return d!.attempts > 0;
-      },
-      10_000,
-      `an attempt through ${name}`,
-    );
-    return d!;
-  }
+  const attempt = async (name: string, to: string) => (await attemptOnce(h, keys.get(name)!, to)).delivery;
 
   test('logs in after STARTTLS and delivers', async () => {
     const d = await attempt('starttls', 'a@example.com');

@@ -6,10 +6,8 @@ import { join } from 'node:path';
 import { DnsTestServer } from './helpers/dns-server.ts';
 import { Sink } from './helpers/sink.ts';
 import { testCertificates } from './helpers/test-certificates.ts';
-import { eventually, startHarness, type Harness } from './helpers/harness.ts';
-
-type Delivery = { state: string; attempts: number; lastReply: string };
-type Tls = { version: string; verified: boolean } | null | undefined;
+import { startHarness, type Harness } from './helpers/harness.ts';
+import { attemptOnce, startTlsSinks } from './helpers/transport.ts';
 
 /**
  * Outbound TLS policies against MX hosts on loopback: one offers STARTTLS with a
@@ -25,9 +23,7 @@ describe('outbound TLS policy', () => {
 
   before(async () => {
     const certs = await testCertificates();
-    const selfSigned = await Sink.start(undefined, { listen: { address: '127.0.0.2', tls: await certs.selfSigned('mx-self.tls.example') } });
-    const port = selfSigned.port;
-    const signed = await Sink.start(undefined, { listen: { address: '127.0.0.3', port, tls: await certs.signed('mx-ca.tls.example') } });
+    const { selfSigned, signed, port } = await startTlsSinks(certs);
     const plain = await Sink.start(undefined, { listen: { address: '127.0.0.4', port } });
     sinks = [selfSigned, signed, plain];
     const mx = (exchange: string) => ({ MX: [{ exchange, priority: 10 }] });
@@ -69,22 +65,7 @@ describe('outbound TLS policy', () => {
   });
 
   /** Sends one message through `infra` to `to`; its delivery once attempted, and the TLS its event recorded. */
-  async function attempt(infra: string, to: string): Promise<{ delivery: Delivery; tls: Tls }> {
-    const key = keys.get(infra)!;
-    const sent = await h.api(key, 'POST', '/api/v1/messages', { from: 'news@shop.example', to: [to], subject: 's', text: 't' });
-    assert.equal(sent.status, 202, JSON.stringify(sent.body));
-    let view: { deliveries: Delivery[]; events: { type: string; detail: { tls?: Tls } }[] } | undefined;
-    await eventually(
-      async () => {
-        view = (await h.api(key, 'GET', `/api/v1/messages/${sent.body.id}`)).body;
-        return view!.deliveries[0].attempts > 0;
-      },
-      10_000,
-      `an attempt to ${to} through ${infra}`,
-    );
-    const outcome = view!.events.find((e) => e.type === 'delivered' || e.type === 'deferred' || e.type === 'bounced');
-    return { delivery: view!.deliveries[0], tls: outcome?.detail.tls };
-  }
+  const attempt = (infra: string, to: string) => attemptOnce(h, keys.get(infra)!, to);
 
   const received = (i: number, to: string) => sinks[i].messages.find((m) => m.recipients.includes(to));
 

@@ -31,6 +31,7 @@ export interface InfrastructureInput {
   verificationAddress?: unknown;
   mxPort?: unknown;
   tls?: unknown;
+  mtaSts?: unknown;
 }
 
 export interface InstanceInput {
@@ -50,6 +51,13 @@ export interface InstanceCredentials {
 export interface SuspensionListener {
   suspended(instanceId: number): void;
   resumed(instanceId: number): void;
+}
+
+function mtaSts(value: unknown, deliveryMode: string): boolean {
+  if (value === undefined || value === false) return false;
+  if (value !== true) throw new DomainError('invalid-request', 'mtaSts must be true or false');
+  if (deliveryMode !== 'mx') throw new DomainError('invalid-request', 'mtaSts applies to direct-MX delivery (deliveryMode "mx") only');
+  return true;
 }
 
 /** Stands in for the stored hash of a credential that does not exist; its secret is thrown away. */
@@ -112,6 +120,7 @@ export class FleetService {
       createdAt: this.clock.now(),
       mxPort: input.mxPort === undefined || input.mxPort === null ? null : must(validatePort(input.mxPort, 'mxPort')),
       tls: input.tls === undefined ? 'opportunistic' : must(validateTlsPolicy(input.tls)),
+      mtaSts: mtaSts(input.mtaSts, deliveryMode),
     });
   }
 

@@ -13,6 +13,7 @@ interface CreateOptions {
   relayUser?: string;
   relayPasswordFile?: string;
   relaySecure?: boolean;
+  mtaSts?: boolean;
   helo?: string;
   verify?: string;
   json?: boolean;
@@ -28,6 +29,7 @@ export function addInfraCommands(program: Command, api: ApiClient): void {
     .option('--mx', 'deliver straight to the recipient domains’ MX hosts')
     .option('--mx-port <port>', 'port of the MX hosts (default 25; other ports for test rigs)')
     .option('--tls <policy>', `outbound TLS: ${tlsPolicies.join(' | ')} (default opportunistic)`)
+    .option('--mta-sts', 'with --mx: fetch and enforce recipient domains’ MTA-STS policies')
     .option('--relay-user <user>', 'log in to the relays as this user (AUTH, over TLS only)')
     .option('--relay-password-file <path>', 'file holding the relays’ password (kept sealed; never shown again)')
     .option('--relay-secure', 'implicit TLS to the relays from the first byte (port 465)')
@@ -61,7 +63,7 @@ function createBody(name: string, opts: CreateOptions): Record<string, unknown> 
   const relays = opts.relay ?? [];
   if (opts.mx && relays.length > 0) throw new CliError('give either --mx or --relay, not both');
   if (!opts.mx && relays.length === 0) throw new CliError('give --relay HOST:PORT (repeatable) or --mx');
-  if (opts.mxPort !== undefined && !opts.mx) throw new CliError('--mx-port goes with --mx');
+  if ((opts.mxPort !== undefined || opts.mtaSts) && !opts.mx) throw new CliError('--mx-port and --mta-sts go with --mx');
   const mxPort = opts.mxPort === undefined ? undefined : Number(opts.mxPort);
   if (mxPort !== undefined && (!Number.isInteger(mxPort) || mxPort < 1 || mxPort > 65535))
     throw new CliError(`--mx-port must be a port number, got ${opts.mxPort}`);
@@ -76,6 +78,7 @@ function createBody(name: string, opts: CreateOptions): Record<string, unknown> 
     verificationAddress: opts.verify,
     mxPort,
     tls: opts.tls,
+    mtaSts: opts.mtaSts,
   };
 }
 

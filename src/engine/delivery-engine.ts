@@ -12,8 +12,9 @@ import { GroupCommit } from '../spool/group-commit.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { ClaimedDelivery, Outcome, SpoolRepository } from '../store/spool-repository.ts';
 import { DestinationQueue, type DestinationState, type ForcedOutcome, type QueueHost } from './destination-queue.ts';
-import { defaultLookupTimeoutMs, hopKey, resolveRoute, systemResolver, type Hop, type MxResolver, type Route } from './routes.ts';
+import { asciiDomain, defaultLookupTimeoutMs, hopKey, resolveRoute, systemResolver, type Hop, type MxResolver, type Route } from './routes.ts';
 import { parseRate } from '../core/delivery/throttle.ts';
+import { mxMatches, type MtaStsPolicy } from '../core/delivery/mta-sts.ts';
 import { LocalLimits, type DestinationLimits, type RateGate } from './cluster-limits.ts';
 import { dkimKeyFor, dkimSign } from './dkim.ts';
 import { MessageCache } from './message-cache.ts';
@@ -51,6 +52,12 @@ export interface EngineOptions {
   openSecret?: (sealed: string) => string;
   /** PEM certificates trusted for outbound TLS besides the system's roots. */
   tlsCa?: string;
+  /** Recipient domains' MTA-STS policies, for infrastructures that enforce them. */
+  mtaSts?: MtaStsSource;
+}
+
+export interface MtaStsSource {
+  policy(domain: string): Promise<MtaStsPolicy | null>;
 }
 
 /** A destination: one (infrastructure, domain), whose queue, DNS health and MX route the engine keeps. */
@@ -425,13 +432,15 @@ export class DeliveryEngine implements QueueHost {
     }
   }
 
-  route(infra: Infrastructure, domain: string, rotation: number): Promise<Route> {
-    return resolveRoute(infra, domain, rotation, {
+  async route(infra: Infrastructure, domain: string, rotation: number): Promise<Route> {
+    const route = await resolveRoute(infra, domain, rotation, {
       resolver: this.options.resolver ?? systemResolver,
       allowNetworks: this.options.mxAllowNetworks ?? [],
       mxPort: this.options.mxPort ?? 25,
       lookupTimeoutMs: this.options.mxLookupTimeoutMs ?? defaultLookupTimeoutMs,
     });
+    const sts = infra.mtaSts && route.ok && this.options.mtaSts ? await this.options.mtaSts.policy(asciiDomain(domain)) : null;
+    return route.ok && sts?.mode === 'enforce' ? enforceMtaSts(route.hosts, sts, domain) : route;
   }
 
   hop(hop: Hop): HopHealth {
@@ -668,6 +677,20 @@ export class DeliveryEngine implements QueueHost {
     }
     return name;
   }
+}
+
+/**
+ * RFC 8461 §4, enforce mode: only MX hosts the policy names, and only over TLS whose
+ * certificate verifies for the host's name; none left is a deferral, not a bounce (§5).
+ */
+function enforceMtaSts(hosts: Hop[], policy: MtaStsPolicy, domain: string): Route {
+  const allowed = hosts.filter((h) => h.servername !== undefined && policy.mx.some((p) => mxMatches(p, h.servername!)));
+  if (allowed.length > 0) return { ok: true, hosts: allowed, tls: 'verify' };
+  return {
+    ok: false,
+    permanent: false,
+    reply: { code: null, enhanced: null, text: `MTA-STS: no MX host of ${domain} is one its policy names (${policy.mx.join(', ')})` },
+  };
 }
 
 function increment<K>(counts: Map<K, number>, key: K): void {

@@ -53,8 +53,8 @@ export interface QueueHost {
 export interface DestinationState {
   /** Failures only the domain explains (its DNS); connection failures are the hops'. */
   readonly health: DestinationHealth;
-  /** The last MX route resolved, until `expires`. */
-  route?: { hosts: Hop[]; expires: number };
+  /** The last MX route resolved, until `expires` (`tls`: the domain's MTA-STS asks for verified TLS). */
+  route?: { hosts: Hop[]; expires: number; tls?: TlsPolicy };
   /**
    * Until when its deliveries are left to other nodes: every connection slot of the
    * destination was held by them for a while, so deliveries this node claimed went back.
@@ -188,7 +188,7 @@ export class DestinationQueue {
       }
       const now = this.host.clock.now();
       if (route.ok) {
-        this.destination.route = { hosts: route.hosts, expires: now + routeTtlMs };
+        this.destination.route = { hosts: route.hosts, expires: now + routeTtlMs, ...(route.tls ? { tls: route.tls } : {}) };
         this.health.success();
       } else if (route.permanent) {
         // The same answer holds for every delivery to this domain: none is attempted.
@@ -494,7 +494,8 @@ export class DestinationQueue {
       tried.add(hopKey(hold.hop));
       let opened: Awaited<ReturnType<typeof OutboundConnection.open>>;
       try {
-        opened = await OutboundConnection.open(hold.hop, this.host.connectionOptions(this.infra, rotation, hold.hop, this.rule.tls));
+        const tls = this.destination.route?.tls ?? this.rule.tls;
+        opened = await OutboundConnection.open(hold.hop, this.host.connectionOptions(this.infra, rotation, hold.hop, tls));
       } catch (err) {
         this.release(hold, null);
         throw err;

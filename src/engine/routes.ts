@@ -1,7 +1,7 @@
 import { resolve4, resolve6, resolveMx } from 'node:dns/promises';
 import { domainToASCII } from 'node:url';
 import type { BounceCategory, SmtpReply } from '../core/delivery/bounce-rules.ts';
-import type { Infrastructure, Relay } from '../core/fleet/fleet.ts';
+import type { Infrastructure, Relay, TlsPolicy } from '../core/fleet/fleet.ts';
 import { addressLiteral } from '../core/fleet/fleet-input.ts';
 import { mayConnect, parseIp, type Network } from '../core/net/ip-address.ts';
 
@@ -32,7 +32,8 @@ export const defaultLookupTimeoutMs = 5_000;
 export type Hop = Relay & { servername?: string };
 
 export type Route =
-  | { ok: true; hosts: Hop[] }
+  /** `tls`: a policy the domain itself asks for (MTA-STS), over the infrastructure's and its rules'. */
+  | { ok: true; hosts: Hop[]; tls?: TlsPolicy }
   /**
    * `permanent`: the delivery bounces at once (a refused address, a null MX, a domain that
    * does not exist), as `category` says, its recipient suppressed when `suppress`; else it is deferred.

@@ -38,6 +38,8 @@ export interface InfrastructureTable {
   created_at: number;
   mx_port: number | null;
   tls_policy: Generated<TlsPolicy>;
+  /** 0/1. */
+  mta_sts: Generated<number>;
 }
 
 export interface InstanceTable {

@@ -5,13 +5,13 @@ type Options = NonNullable<Parameters<typeof selfsigned.generate>[1]>;
 export interface TestCertificates {
   /** The test CA's certificate: what MAILSHIFT_TLS_CA_FILE points at. */
   ca: string;
-  /** A server certificate for `host`, signed by the test CA. */
-  signed(host: string): Promise<{ key: string; cert: string }>;
+  /** A server certificate for `host` (and `more` names), signed by the test CA. */
+  signed(host: string, ...more: string[]): Promise<{ key: string; cert: string }>;
   /** A self-signed server certificate for `host`. */
   selfSigned(host: string): Promise<{ key: string; cert: string }>;
 }
 
-const server = (host: string): Options =>
+const server = (...hosts: string[]): Options =>
   ({
     keyType: 'ec',
     algorithm: 'sha256',
@@ -20,7 +20,7 @@ const server = (host: string): Options =>
       { name: 'basicConstraints', cA: false },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
       { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 2, value: host }] },
+      { name: 'subjectAltName', altNames: hosts.map((value) => ({ type: 2, value })) },
     ],
   }) as Options;
 
@@ -37,8 +37,8 @@ export async function testCertificates(): Promise<TestCertificates> {
   } as Options);
   return {
     ca: ca.cert,
-    async signed(host) {
-      const pems = await selfsigned.generate([{ name: 'commonName', value: host }], { ...server(host), ca: { key: ca.private, cert: ca.cert } });
+    async signed(host, ...more) {
+      const pems = await selfsigned.generate([{ name: 'commonName', value: host }], { ...server(host, ...more), ca: { key: ca.private, cert: ca.cert } });
       return { key: pems.private, cert: pems.cert };
     },
     async selfSigned(host) {

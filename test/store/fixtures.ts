@@ -45,6 +45,7 @@ export function infrastructureInput(name: string): Omit<Infrastructure, 'id'> {
     createdAt: t0,
     mxPort: null,
     tls: 'opportunistic',
+    mtaSts: false,
   };
 }
 

@@ -28,6 +28,7 @@ const rich: Omit<Infrastructure, 'id'> = {
   createdAt: t0 + 1,
   mxPort: 2525,
   tls: 'verify',
+  mtaSts: true,
 };
 
 for (const kind of testDatabases()) {

@@ -79,6 +79,8 @@ export interface Infrastructure {
   mxPort: number | null;
   /** Outbound TLS policy for destinations whose shaping rule names none. */
   tls: TlsPolicy;
+  /** Direct-MX: recipient domains' MTA-STS policies (RFC 8461) are fetched and enforced. */
+  mtaSts: boolean;
 }
 
 export interface Instance {

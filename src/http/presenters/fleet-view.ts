@@ -38,6 +38,7 @@ export function infrastructureView(i: StoredInfrastructure): Infrastructure {
       user: r.login?.user ?? null,
       passwordSet: r.login !== undefined,
     })),
+    mtaSts: i.mtaSts,
   };
 }
 

@@ -65,6 +65,7 @@ export const InfrastructureBody = Type.Object(
     verificationAddress: Type.Optional(Type.String({ description: 'the canary address a switch verifies with' })),
     mxPort: Type.Optional(Type.Union([Type.Integer({ description: 'direct-MX delivery\u2019s port; default 25 (other ports for test rigs)' }), Type.Null()])),
     tls: Type.Optional(Type.String({ description: `outbound TLS policy: ${tlsPolicies.join(' | ')}; default opportunistic` })),
+    mtaSts: Type.Optional(Type.Boolean({ description: 'direct-MX: fetch and enforce recipient domains\u2019 MTA-STS policies (RFC 8461); default false' })),
   },
   { additionalProperties: false },
 );
@@ -119,6 +120,7 @@ export const Infrastructure = Type.Object({
     }),
     { description: 'per relay, in the order of `relays`' },
   ),
+  mtaSts: Type.Boolean({ description: 'MTA-STS policies are enforced' }),
 });
 export const InfrastructureList = Type.Object({ infrastructures: Type.Array(Infrastructure) });
 
