@@ -78,6 +78,10 @@ export interface Config {
   nodeTtlMs: number;
   /** How long the leader's lease lasts unrenewed; it renews three times as often. */
   leaderLeaseMs: number;
+  /** Seals secrets at rest (relay passwords); undefined: read or create `<dataDir>/secret-key`. */
+  secretKey?: string;
+  /** PEM certificates trusted for outbound TLS besides the system's roots (`verify` policy). */
+  outboundTlsCa?: string;
 }
 
 /** A token an attacker could guess or a person chose: too short, or too few distinct characters. */
@@ -146,6 +150,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     roles: roles(env.MAILSHIFT_ROLES),
     nodeTtlMs: integer(env, 'MAILSHIFT_NODE_TTL_MS', 10_000),
     leaderLeaseMs: integer(env, 'MAILSHIFT_LEADER_LEASE_MS', 15_000),
+    secretKey: env.MAILSHIFT_SECRET_KEY || undefined,
+    outboundTlsCa: env.MAILSHIFT_TLS_CA_FILE ? readCaFile(env.MAILSHIFT_TLS_CA_FILE) : undefined,
   };
   for (const [name, token] of [
     ['MAILSHIFT_ADMIN_TOKEN', config.adminToken],
@@ -202,6 +208,17 @@ function port(env: Record<string, string | undefined>, name: string, fallback: n
   const n = integer(env, name, fallback);
   if (n > 65535) throw new ConfigError(`${name} must be a port number, got ${n}`);
   return n;
+}
+
+function readCaFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`MAILSHIFT_TLS_CA_FILE: cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`MAILSHIFT_TLS_CA_FILE: ${path} holds no PEM certificate`);
+  return text;
 }
 
 function dnsServers(value: string | undefined): string[] {

@@ -19,7 +19,10 @@ import { InflightBudget } from './app/inflight-budget.ts';
 import type { Services } from './app/services.ts';
 import { DeliveryEngine } from './engine/delivery-engine.ts';
 import type { MxResolver } from './engine/routes.ts';
-import { createDnsResolver } from './engine/dns-resolver.ts';
+import { createDnsResolver, type DnsResolver } from './engine/dns-resolver.ts';
+import { MtaStsFetcher } from './engine/mta-sts-fetcher.ts';
+import { loadSecretKey } from './app/secret-key.ts';
+import { openSecret, sealSecret } from './app/sealed-secret.ts';
 import { WebhookSender } from './engine/webhook-sender.ts';
 import { WebhookTargets } from './engine/webhook-target.ts';
 import { Retention } from './engine/retention.ts';
@@ -71,7 +74,7 @@ export interface StartOptions {
   clock?: Clock;
   logger?: Logger;
   /** Direct-MX look-ups and port: tests stand in for DNS and port 25. */
-  mx?: { resolver?: MxResolver; port?: number };
+  mx?: { resolver?: MxResolver; port?: number; mtaStsPort?: number };
 }
 
 const maxRecipients = maxRecipientsPerMessage;
@@ -116,6 +119,12 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   chmodSync(config.dataDir, 0o700);
   // Before the store opens: a refused token must not leave a database handle behind.
   const adminToken = config.adminToken ?? readOrCreateToken(join(config.dataDir, 'admin-token'));
+  let secretKey: Buffer;
+  try {
+    secretKey = loadSecretKey(config.dataDir, { MAILSHIFT_SECRET_KEY: config.secretKey });
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   const store = await openStore({ url: config.databaseUrl, schema: config.databaseSchema, exclusive: true });
   // SQLite: one process, which leads without an election. PostgreSQL: a cluster of nodes.
   const clustered = store.dialect === 'postgres';
@@ -149,10 +158,16 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   const names = new FleetNames(fleetRepository);
   const authGuard = new AuthGuard(clock, metrics, log.child({ part: 'auth' }));
   const inflight = new InflightBudget(config.maxInflightBytes);
-  const fleet = new FleetService(fleetRepository, suspensions, clock, { heloName: config.hostname });
+  const fleet = new FleetService(fleetRepository, suspensions, clock, { heloName: config.hostname, seal: (secret) => sealSecret(secretKey, secret) });
 
   // PostgreSQL: a destination's rate and connection cap hold for the whole cluster.
   const limits = clustered ? new ClusterLimits(new LimitRepository(store.db, store.dialect), clock, log.child({ part: 'limits' }), { nodeId }) : undefined;
+  const resolver = options.mx?.resolver ?? createDnsResolver(config.dnsServers, clock);
+  // MTA-STS needs TXT look-ups, which a test's stand-in resolver may not make.
+  const mtaSts =
+    'resolveTxt' in resolver
+      ? new MtaStsFetcher(resolver as DnsResolver, clock, { allowNetworks: config.mxAllowNetworks, ca: config.outboundTlsCa, port: options.mx?.mtaStsPort })
+      : undefined;
   const engine = new DeliveryEngine(spool, fleetRepository, clock, metrics, log.child({ part: 'delivery' }), {
     owner: nodeId,
     limits,
@@ -164,8 +179,11 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     bounceRules: config.bounceRules,
     connectionTimeoutMs: config.connectTimeoutMs,
     mxAllowNetworks: config.mxAllowNetworks,
-    resolver: options.mx?.resolver ?? createDnsResolver(config.dnsServers),
+    resolver,
     mxPort: options.mx?.port,
+    openSecret: (sealed) => openSecret(secretKey, sealed),
+    tlsCa: config.outboundTlsCa,
+    mtaSts,
   });
   fleet.onSuspension({ suspended: (id) => void engine.suspended(id), resumed: () => engine.wake() });
   const acceptor = new AcceptService(
@@ -195,7 +213,13 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     () => noticeLoop.wake(),
   );
   const noticeLoop = makeNoticeLoop(leaderNotices, noticeLog, config.pollMs);
-  const steps = new SwitchSteps(fleet, fleetRepository, spool, clock, { drainTimeoutMs: config.drainTimeoutMs, connectionTimeoutMs: config.connectTimeoutMs });
+  const steps = new SwitchSteps(fleet, fleetRepository, spool, clock, {
+    drainTimeoutMs: config.drainTimeoutMs,
+    connectionTimeoutMs: config.connectTimeoutMs,
+    transport: (infra, hop) => engine.connectionOptions(infra, 0, hop),
+    resolver,
+    mxPort: options.mx?.port,
+  });
   const runner = new UpgradeRunner(
     { programs: leaderRepositories.programs, waves: leaderRepositories.waves, switches: leaderRepositories.switches },
     fleetRepository,

@@ -2,9 +2,11 @@ import { BlockList, isIP } from 'node:net';
 import { DateTime } from 'luxon';
 import type { Clock } from '../core/clock.ts';
 import { DomainError, type Result } from '../core/errors.ts';
-import type { Contact, Customer, Infrastructure, Instance } from '../core/fleet/fleet.ts';
+import type { Contact, Customer, Infrastructure, Instance, Relay } from '../core/fleet/fleet.ts';
 import {
-  parseRelay,
+  parseRelaySpec,
+  validatePort,
+  validateTlsPolicy,
   validateContact,
   validateDkim,
   validateEnvironment,
@@ -12,6 +14,7 @@ import {
   validateProductLine,
   validateShaping,
   validateAddress,
+  type RelaySpec,
 } from '../core/fleet/fleet-input.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { SuspensionRepository, ResumeResult, SuspendResult } from '../store/suspension-repository.ts';
@@ -26,6 +29,9 @@ export interface InfrastructureInput {
   dkim?: unknown;
   shaping?: unknown;
   verificationAddress?: unknown;
+  mxPort?: unknown;
+  tls?: unknown;
+  mtaSts?: unknown;
 }
 
 export interface InstanceInput {
@@ -47,6 +53,13 @@ export interface SuspensionListener {
   resumed(instanceId: number): void;
 }
 
+function mtaSts(value: unknown, deliveryMode: string): boolean {
+  if (value === undefined || value === false) return false;
+  if (value !== true) throw new DomainError('invalid-request', 'mtaSts must be true or false');
+  if (deliveryMode !== 'mx') throw new DomainError('invalid-request', 'mtaSts applies to direct-MX delivery (deliveryMode "mx") only');
+  return true;
+}
+
 /** Stands in for the stored hash of a credential that does not exist; its secret is thrown away. */
 const unknownSecretHash = hashSecret(newSecret());
 
@@ -60,7 +73,7 @@ export class FleetService {
     private readonly fleet: FleetRepository,
     private readonly suspensions: SuspensionRepository,
     private readonly clock: Clock,
-    private readonly defaults: { heloName: string },
+    private readonly defaults: { heloName: string; seal?: (secret: string) => string },
   ) {}
 
   onSuspension(listener: SuspensionListener): void {
@@ -79,10 +92,9 @@ export class FleetService {
     const name = must(validateName('infrastructure', input.name));
     const deliveryMode = input.deliveryMode ?? 'relay';
     if (deliveryMode !== 'relay' && deliveryMode !== 'mx') throw new DomainError('invalid-request', 'deliveryMode must be "relay" or "mx"');
-    const relayTexts = input.relays ?? [];
-    if (!Array.isArray(relayTexts) || relayTexts.some((r) => typeof r !== 'string'))
-      throw new DomainError('invalid-request', 'relays must be a list of "host:port" strings');
-    const relays = relayTexts.map((r: string) => must(parseRelay(r)));
+    const relayInputs = input.relays ?? [];
+    if (!Array.isArray(relayInputs)) throw new DomainError('invalid-request', 'relays must be a list of "host:port" strings');
+    const relays = relayInputs.map((r: unknown) => this.sealedRelay(must(parseRelaySpec(r))));
     if (deliveryMode === 'relay' && relays.length === 0) throw new DomainError('invalid-request', 'a relay infrastructure needs at least one relay');
     const sourceAddresses = input.sourceAddresses ?? [];
     if (!Array.isArray(sourceAddresses) || sourceAddresses.some((a) => typeof a !== 'string' || isIP(a) === 0)) {
@@ -106,7 +118,17 @@ export class FleetService {
       shaping: must(validateShaping(input.shaping ?? [])),
       verificationAddress,
       createdAt: this.clock.now(),
+      mxPort: input.mxPort === undefined || input.mxPort === null ? null : must(validatePort(input.mxPort, 'mxPort')),
+      tls: input.tls === undefined ? 'opportunistic' : must(validateTlsPolicy(input.tls)),
+      mtaSts: mtaSts(input.mtaSts, deliveryMode),
     });
+  }
+
+  /** A relay's password is sealed before it is stored; without the secret key no login can be kept. */
+  private sealedRelay(spec: RelaySpec): Relay {
+    if (!spec.login) return spec.relay;
+    if (!this.defaults.seal) throw new DomainError('invalid-request', 'relay logins need a secret key (MAILSHIFT_SECRET_KEY)');
+    return { ...spec.relay, login: { user: spec.login.user, sealedPassword: this.defaults.seal(spec.login.password) } };
   }
 
   async createInstance(input: InstanceInput): Promise<{ instance: Instance; credentials: InstanceCredentials }> {

@@ -1,30 +1,49 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { callAndPrint, collect, table, type ApiClient } from './api-client.ts';
+import { CliError, callAndPrint, collect, table, type ApiClient } from './api-client.ts';
 import type { Infrastructure, InfrastructureList } from '../http/schemas/fleet.ts';
+import { tlsPolicies } from '../core/fleet/fleet.ts';
 import { fleetName } from './cli-names.ts';
+
+interface CreateOptions {
+  relay?: string[];
+  mx?: boolean;
+  mxPort?: string;
+  tls?: string;
+  relayUser?: string;
+  relayPasswordFile?: string;
+  relaySecure?: boolean;
+  mtaSts?: boolean;
+  helo?: string;
+  verify?: string;
+  json?: boolean;
+}
 
 export function addInfraCommands(program: Command, api: ApiClient): void {
   const infra = program.command('infra').description('manage infrastructures (sending paths)');
 
   infra
     .command('create <name>')
-    .description('create an infrastructure that sends through egress relays')
-    .requiredOption('--relay <host:port>', 'egress relay (repeatable)', collect)
+    .description('create an infrastructure that sends through egress relays (--relay) or straight to each domain’s MX hosts (--mx)')
+    .option('--relay <host:port>', 'egress relay (repeatable)', collect)
+    .option('--mx', 'deliver straight to the recipient domains’ MX hosts')
+    .option('--mx-port <port>', 'port of the MX hosts (default 25; other ports for test rigs)')
+    .option('--tls <policy>', `outbound TLS: ${tlsPolicies.join(' | ')} (default opportunistic)`)
+    .option('--mta-sts', 'with --mx: fetch and enforce recipient domains’ MTA-STS policies')
+    .option('--relay-user <user>', 'log in to the relays as this user (AUTH, over TLS only)')
+    .option('--relay-password-file <path>', 'file holding the relays’ password (kept sealed; never shown again)')
+    .option('--relay-secure', 'implicit TLS to the relays from the first byte (port 465)')
     .option('--helo <name>', 'HELO name')
     .option('--verify <address>', 'verification (canary) address')
     .option('--json', 'print JSON')
-    .action((name: string, opts: { relay: string[]; helo?: string; verify?: string; json?: boolean }) =>
-      callAndPrint<Infrastructure>(
-        api,
-        {
-          method: 'POST',
-          path: ['infrastructures'],
-          body: { name: fleetName('infrastructure', name), relays: opts.relay, heloName: opts.helo, verificationAddress: opts.verify },
-        },
-        opts,
-        (created) => `created infrastructure ${created.name} via ${created.relays.join(', ')}`,
-      ),
-    );
+    .action((name: string, opts: CreateOptions) => {
+      const body = createBody(name, opts);
+      return callAndPrint<Infrastructure>(api, { method: 'POST', path: ['infrastructures'], body }, opts, (created) =>
+        created.deliveryMode === 'mx'
+          ? `created infrastructure ${created.name} delivering to MX hosts${created.mxPort ? ` on port ${created.mxPort}` : ''} (TLS ${created.tls})`
+          : `created infrastructure ${created.name} via ${created.relays.join(', ')} (TLS ${created.tls})`,
+      );
+    });
 
   infra
     .command('list')
@@ -33,9 +52,40 @@ export function addInfraCommands(program: Command, api: ApiClient): void {
     .action((opts: { json?: boolean }) =>
       callAndPrint<InfrastructureList>(api, { path: ['infrastructures'] }, opts, ({ infrastructures }) =>
         table([
-          ['NAME', 'MODE', 'RELAYS', 'HELO', 'VERIFY'],
-          ...infrastructures.map((i) => [i.name, i.deliveryMode, i.relays.join(','), i.heloName, i.verificationAddress]),
+          ['NAME', 'MODE', 'RELAYS', 'HELO', 'VERIFY', 'TLS'],
+          ...infrastructures.map((i) => [i.name, i.deliveryMode, i.relays.join(','), i.heloName, i.verificationAddress, i.tls]),
         ]),
       ),
     );
+}
+
+function createBody(name: string, opts: CreateOptions): Record<string, unknown> {
+  const relays = opts.relay ?? [];
+  if (opts.mx && relays.length > 0) throw new CliError('give either --mx or --relay, not both');
+  if (!opts.mx && relays.length === 0) throw new CliError('give --relay HOST:PORT (repeatable) or --mx');
+  if ((opts.mxPort !== undefined || opts.mtaSts) && !opts.mx) throw new CliError('--mx-port and --mta-sts go with --mx');
+  const mxPort = opts.mxPort === undefined ? undefined : Number(opts.mxPort);
+  if (mxPort !== undefined && (!Number.isInteger(mxPort) || mxPort < 1 || mxPort > 65535))
+    throw new CliError(`--mx-port must be a port number, got ${opts.mxPort}`);
+  if ((opts.relayUser === undefined) !== (opts.relayPasswordFile === undefined)) throw new CliError('--relay-user and --relay-password-file go together');
+  const password = opts.relayPasswordFile === undefined ? undefined : readPassword(opts.relayPasswordFile);
+  const login = opts.relayUser !== undefined || opts.relaySecure;
+  return {
+    name: fleetName('infrastructure', name),
+    deliveryMode: opts.mx ? 'mx' : 'relay',
+    relays: login ? relays.map((address) => ({ address, secure: opts.relaySecure === true, user: opts.relayUser, password })) : relays,
+    heloName: opts.helo,
+    verificationAddress: opts.verify,
+    mxPort,
+    tls: opts.tls,
+    mtaSts: opts.mtaSts,
+  };
+}
+
+function readPassword(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new CliError(`cannot read ${path}: ${(err as Error).message}`);
+  }
 }

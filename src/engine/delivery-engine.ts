@@ -5,15 +5,16 @@ import { DestinationHealth, HopHealth, defaultHealthPolicy, routeDownUntil, type
 import type { Network } from '../core/net/ip-address.ts';
 import { decideOutcome } from '../core/delivery/outcome.ts';
 import type { RetryPolicy } from '../core/delivery/retry-schedule.ts';
-import { shapingFor, type Infrastructure } from '../core/fleet/fleet.ts';
+import { shapingFor, type Infrastructure, type TlsPolicy } from '../core/fleet/fleet.ts';
 import type { Metrics } from '../metrics.ts';
-import type { OutboundOptions } from '../smtp/outbound-connection.ts';
+import type { OutboundOptions, TlsOutcome } from '../smtp/outbound-connection.ts';
 import { GroupCommit } from '../spool/group-commit.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { ClaimedDelivery, Outcome, SpoolRepository } from '../store/spool-repository.ts';
 import { DestinationQueue, type DestinationState, type ForcedOutcome, type QueueHost } from './destination-queue.ts';
-import { defaultLookupTimeoutMs, hopKey, resolveRoute, systemResolver, type Hop, type MxResolver, type Route } from './routes.ts';
+import { asciiDomain, defaultLookupTimeoutMs, hopKey, resolveRoute, systemResolver, type Hop, type MxResolver, type Route } from './routes.ts';
 import { parseRate } from '../core/delivery/throttle.ts';
+import { mxMatches, type MtaStsPolicy } from '../core/delivery/mta-sts.ts';
 import { LocalLimits, type DestinationLimits, type RateGate } from './cluster-limits.ts';
 import { dkimKeyFor, dkimSign } from './dkim.ts';
 import { MessageCache } from './message-cache.ts';
@@ -47,6 +48,16 @@ export interface EngineOptions {
    * (default), or shared by the nodes of a cluster (ClusterLimits, on PostgreSQL).
    */
   limits?: DestinationLimits;
+  /** Opens a relay's sealed password (the secret key stays with the caller). */
+  openSecret?: (sealed: string) => string;
+  /** PEM certificates trusted for outbound TLS besides the system's roots. */
+  tlsCa?: string;
+  /** Recipient domains' MTA-STS policies, for infrastructures that enforce them. */
+  mtaSts?: MtaStsSource;
+}
+
+export interface MtaStsSource {
+  policy(domain: string): Promise<MtaStsPolicy | null>;
 }
 
 /** A destination: one (infrastructure, domain), whose queue, DNS health and MX route the engine keeps. */
@@ -421,13 +432,15 @@ export class DeliveryEngine implements QueueHost {
     }
   }
 
-  route(infra: Infrastructure, domain: string, rotation: number): Promise<Route> {
-    return resolveRoute(infra, domain, rotation, {
+  async route(infra: Infrastructure, domain: string, rotation: number): Promise<Route> {
+    const route = await resolveRoute(infra, domain, rotation, {
       resolver: this.options.resolver ?? systemResolver,
       allowNetworks: this.options.mxAllowNetworks ?? [],
       mxPort: this.options.mxPort ?? 25,
       lookupTimeoutMs: this.options.mxLookupTimeoutMs ?? defaultLookupTimeoutMs,
     });
+    const sts = infra.mtaSts && route.ok && this.options.mtaSts ? await this.options.mtaSts.policy(asciiDomain(domain)) : null;
+    return route.ok && sts?.mode === 'enforce' ? enforceMtaSts(route.hosts, sts, domain) : route;
   }
 
   hop(hop: Hop): HopHealth {
@@ -490,14 +503,23 @@ export class DeliveryEngine implements QueueHost {
     return infra;
   }
 
-  connectionOptions(infra: Infrastructure, rotation: number): OutboundOptions {
+  connectionOptions(infra: Infrastructure, rotation: number, hop?: Hop, tls?: TlsPolicy): OutboundOptions {
     const sources = infra.sourceAddresses;
+    const login = hop?.login;
     return {
       heloName: infra.heloName,
       localAddress: sources.length > 0 ? sources[rotation % sources.length] : undefined,
       connectionTimeoutMs: this.options.connectionTimeoutMs ?? 30_000,
       socketTimeoutMs: this.options.socketTimeoutMs ?? 300_000,
+      tls: tls ?? infra.tls,
+      ca: this.options.tlsCa,
+      ...(login ? { login: { user: login.user, password: this.openPassword(login.sealedPassword) } } : {}),
     };
+  }
+
+  private openPassword(sealed: string): string {
+    if (!this.options.openSecret) throw new Error('a relay login needs the secret key to open its password');
+    return this.options.openSecret(sealed);
   }
 
   /**
@@ -599,26 +621,27 @@ export class DeliveryEngine implements QueueHost {
     this.log.error({ err }, 'a delivery session failed');
   }
 
-  finish(delivery: ClaimedDelivery, reply: SmtpReply, forced?: ForcedOutcome): void {
+  finish(delivery: ClaimedDelivery, reply: SmtpReply, forced?: ForcedOutcome, tls?: TlsOutcome): void {
     const now = this.clock.now();
     const decision = forced
       ? this.forcedDecision(delivery, forced, now)
       : decideOutcome(reply, { attempts: delivery.attempts, expiresAt: delivery.expiresAt, now }, this.options.retry, this.options.bounceRules);
     const text = reply.text.slice(0, 1000);
+    const session = tls === undefined ? {} : { tls };
     const outcome: Outcome =
       decision.kind === 'delivered'
-        ? { kind: 'delivered', delivery, reply: text, at: now }
+        ? { kind: 'delivered', delivery, reply: text, at: now, ...session }
         : decision.kind === 'deferred'
-          ? { kind: 'deferred', delivery, reply: text, category: decision.category, at: now, retryAt: decision.retryAt }
+          ? { kind: 'deferred', delivery, reply: text, category: decision.category, at: now, retryAt: decision.retryAt, ...session }
           : decision.kind === 'bounced'
-            ? { kind: 'bounced', delivery, reply: text, category: decision.category, at: now, suppress: decision.suppress }
-            : { kind: 'expired', delivery, reply: text, category: decision.category, at: now };
+            ? { kind: 'bounced', delivery, reply: text, category: decision.category, at: now, suppress: decision.suppress, ...session }
+            : { kind: 'expired', delivery, reply: text, category: decision.category, at: now, ...session };
     this.record(outcome).catch((err) => this.log.error({ err }, 'after recording an outcome'));
   }
 
   /** A forced bounce is final; a forced deferral follows the retry schedule like any other. */
   private forcedDecision(delivery: ClaimedDelivery, forced: ForcedOutcome, now: number): ReturnType<typeof decideOutcome> {
-    if (forced.kind === 'bounced') return { kind: 'bounced', category: forced.category, suppress: false };
+    if (forced.kind === 'bounced') return { kind: 'bounced', category: forced.category, suppress: forced.suppress ?? false };
     const d = decideOutcome(
       { code: 451, enhanced: null, text: '' },
       { attempts: delivery.attempts, expiresAt: delivery.expiresAt, now },
@@ -654,6 +677,20 @@ export class DeliveryEngine implements QueueHost {
     }
     return name;
   }
+}
+
+/**
+ * RFC 8461 §4, enforce mode: only MX hosts the policy names, and only over TLS whose
+ * certificate verifies for the host's name; none left is a deferral, not a bounce (§5).
+ */
+function enforceMtaSts(hosts: Hop[], policy: MtaStsPolicy, domain: string): Route {
+  const allowed = hosts.filter((h) => h.servername !== undefined && policy.mx.some((p) => mxMatches(p, h.servername!)));
+  if (allowed.length > 0) return { ok: true, hosts: allowed, tls: 'verify' };
+  return {
+    ok: false,
+    permanent: false,
+    reply: { code: null, enhanced: null, text: `MTA-STS: no MX host of ${domain} is one its policy names (${policy.mx.join(', ')})` },
+  };
 }
 
 function increment<K>(counts: Map<K, number>, key: K): void {

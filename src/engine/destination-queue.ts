@@ -1,9 +1,9 @@
 import type { Clock } from '../core/clock.ts';
 import type { BounceCategory, SmtpReply } from '../core/delivery/bounce-rules.ts';
 import { routeDownUntil, type DestinationHealth, type HopHealth } from '../core/delivery/destination-health.ts';
-import type { Infrastructure, ShapingRule } from '../core/fleet/fleet.ts';
+import type { Infrastructure, ShapingRule, TlsPolicy } from '../core/fleet/fleet.ts';
 import type { ClaimedDelivery } from '../store/spool-repository.ts';
-import { OutboundConnection, type OutboundOptions } from '../smtp/outbound-connection.ts';
+import { OutboundConnection, type OutboundOptions, type SendResult, type TlsOutcome } from '../smtp/outbound-connection.ts';
 import type { ConnectionSlot, RateGate, SlotPool } from './cluster-limits.ts';
 import type { SpooledMessage } from './message-cache.ts';
 import { asciiDomain, hopKey, relayHops, type Hop, type Route } from './routes.ts';
@@ -12,13 +12,16 @@ import { asciiDomain, hopKey, relayHops, type Hop, type Route } from './routes.t
 export interface ForcedOutcome {
   kind: 'bounced' | 'deferred';
   category: BounceCategory;
+  /** A bounce that suppresses the recipient (its domain does not exist). */
+  suppress?: boolean;
 }
 
 /** What a queue needs from the engine that owns it. */
 export interface QueueHost {
   readonly clock: Clock;
   readonly running: boolean;
-  connectionOptions(infra: Infrastructure, rotation: number): OutboundOptions;
+  /** How to connect to `hop`: the infrastructure's settings, the hop's login, the destination's TLS policy over the infrastructure's. */
+  connectionOptions(infra: Infrastructure, rotation: number, hop?: Hop, tls?: TlsPolicy): OutboundOptions;
   /** The MX route of a domain (DNS, bounded in time); relay routes are read off the infrastructure. */
   route(infra: Infrastructure, domain: string, rotation: number): Promise<Route>;
   /** The health of a next hop, shared by every queue routed through it (`peek`: only if known). */
@@ -38,7 +41,8 @@ export interface QueueHost {
   /** A session goes on with another instance's deliveries: the slot is charged to `to` if its share has room. */
   transferConnection(from: number, to: number): boolean;
   message(delivery: ClaimedDelivery, infra: Infrastructure): Promise<(SpooledMessage & { body: Buffer }) | undefined>;
-  finish(delivery: ClaimedDelivery, reply: SmtpReply, forced?: ForcedOutcome): void;
+  /** `tls`: how the session of the attempt was protected, for its event. */
+  finish(delivery: ClaimedDelivery, reply: SmtpReply, forced?: ForcedOutcome, tls?: TlsOutcome): void;
   /** Hands deliveries back to the spool unattempted, due again at `until` (the destination is down). */
   postpone(deliveries: ClaimedDelivery[], until: number): void;
   /** Something unexpected broke while handling a delivery (logged by the host). */
@@ -49,8 +53,8 @@ export interface QueueHost {
 export interface DestinationState {
   /** Failures only the domain explains (its DNS); connection failures are the hops'. */
   readonly health: DestinationHealth;
-  /** The last MX route resolved, until `expires`. */
-  route?: { hosts: Hop[]; expires: number };
+  /** The last MX route resolved, until `expires` (`tls`: the domain's MTA-STS asks for verified TLS). */
+  route?: { hosts: Hop[]; expires: number; tls?: TlsPolicy };
   /**
    * Until when its deliveries are left to other nodes: every connection slot of the
    * destination was held by them for a while, so deliveries this node claimed went back.
@@ -184,11 +188,11 @@ export class DestinationQueue {
       }
       const now = this.host.clock.now();
       if (route.ok) {
-        this.destination.route = { hosts: route.hosts, expires: now + routeTtlMs };
+        this.destination.route = { hosts: route.hosts, expires: now + routeTtlMs, ...(route.tls ? { tls: route.tls } : {}) };
         this.health.success();
       } else if (route.permanent) {
         // The same answer holds for every delivery to this domain: none is attempted.
-        const forced: ForcedOutcome = { kind: 'bounced', category: route.reply.enhanced === '5.1.10' ? 'bad-domain' : 'policy' };
+        const forced: ForcedOutcome = { kind: 'bounced', category: route.category ?? 'policy', suppress: route.suppress ?? false };
         for (const d of this.pending.splice(0)) this.host.finish(d, route.reply, forced);
       } else {
         // DNS failing is the domain's: one delivery is deferred, and repeated failures mark
@@ -440,38 +444,64 @@ export class DestinationQueue {
     }
     const from = asciiAddress(message.mailFrom);
     const to = asciiAddress(delivery.recipient);
-    if (!conn.smtpUtf8 && (nonAscii(from) || nonAscii(to))) {
-      // It may leave later, or through another infrastructure whose relay offers SMTPUTF8.
-      this.host.finish(delivery, needsSmtpUtf8, { kind: 'deferred', category: 'protocol' });
-      return { conn, stop: false };
+    const tried = new Set<string>();
+    let session: OutboundConnection = conn;
+    for (;;) {
+      tried.add(hopKey(session.hop));
+      if (!session.smtpUtf8 && (nonAscii(from) || nonAscii(to))) {
+        // It may leave later, or through another infrastructure whose relay offers SMTPUTF8.
+        this.host.finish(delivery, needsSmtpUtf8, { kind: 'deferred', category: 'protocol' }, session.tls);
+        return { conn: session, stop: false };
+      }
+      const result: SendResult = await session.send(from, to, message.body);
+      const other: OutboundConnection | null = transient(result) ? await this.nextMx(tried) : null;
+      if (other) {
+        // A temporary refusal at one MX host: the next one may take it now (RFC 5321 §5.1).
+        session.close();
+        session = other;
+        continue;
+      }
+      this.host.finish(delivery, result.reply, undefined, session.tls);
+      const reusable = result.ok || (result.connectionUsable && (await session.reset()));
+      if (reusable) return { conn: session, stop: false };
+      session.close();
+      return { conn: null, stop: false };
     }
-    const result = await conn.send(from, to, message.body);
-    this.host.finish(delivery, result.reply);
-    const reusable = result.ok || (result.connectionUsable && (await conn.reset()));
-    if (reusable) return { conn, stop: false };
-    conn.close();
-    return { conn: null, stop: false };
+  }
+
+  /** MX delivery: a connection to a host of the route not yet tried in this attempt, or null. */
+  private async nextMx(tried: ReadonlySet<string>): Promise<OutboundConnection | null> {
+    if (this.infra.deliveryMode !== 'mx') return null;
+    const hops = this.destination.route?.hosts ?? [];
+    if (hops.every((h) => tried.has(hopKey(h)))) return null;
+    const opened = await this.connect(null, tried);
+    return opened.ok ? opened.connection : null;
   }
 
   /**
    * A connection to the first hop of the route that is up and answers; hops marked down
    * are passed over. `gated` when a hop that is up could not take an attempt now.
    */
-  private async connect(reserved: Reserved | null): Promise<{ ok: true; connection: OutboundConnection } | { ok: false; gated: boolean; reply: SmtpReply }> {
+  private async connect(
+    reserved: Reserved | null,
+    skip: ReadonlySet<string> = new Set(),
+  ): Promise<{ ok: true; connection: OutboundConnection } | { ok: false; gated: boolean; reply: SmtpReply }> {
     const rotation = this.rotation++;
     const hops = this.infra.deliveryMode === 'relay' ? relayHops(this.infra, rotation) : (this.destination.route?.hosts ?? []);
-    const tried = new Set<string>();
+    const tried = new Set<string>(skip);
     let last: SmtpReply = { code: null, enhanced: null, text: 'no route to destination' };
-    for (let hold = reserved ?? this.reserve(hops, this.host.clock.now()); hold; hold = this.reserve(hops, this.host.clock.now(), tried)) {
+    for (let hold = reserved ?? this.reserve(hops, this.host.clock.now(), tried); hold; hold = this.reserve(hops, this.host.clock.now(), tried)) {
       tried.add(hopKey(hold.hop));
       let opened: Awaited<ReturnType<typeof OutboundConnection.open>>;
       try {
-        opened = await OutboundConnection.open(hold.hop, this.host.connectionOptions(this.infra, rotation));
+        const tls = this.destination.route?.tls ?? this.rule.tls;
+        opened = await OutboundConnection.open(hold.hop, this.host.connectionOptions(this.infra, rotation, hold.hop, tls));
       } catch (err) {
         this.release(hold, null);
         throw err;
       }
-      this.release(hold, opened.ok);
+      // A server that talks but fails this infrastructure's TLS policy or login is not down for others.
+      this.release(hold, opened.ok || opened.answered === true);
       if (opened.ok) return opened;
       // Refusals before a transaction starts (greeting, EHLO) say nothing of the message: defer.
       last = { code: null, enhanced: null, text: `${hold.hop.servername ?? hold.hop.host}:${hold.hop.port}: ${opened.reply.text}` };
@@ -480,7 +510,7 @@ export class DestinationQueue {
     // the delivery goes back to the head of the queue, unattempted.
     const now = this.host.clock.now();
     const waitable = hops.some((h) => !tried.has(hopKey(h)) && !(this.host.peekHop(h)?.isDown(now) ?? false));
-    return { ok: false, gated: tried.size === 0 || waitable, reply: last };
+    return { ok: false, gated: tried.size === skip.size || waitable, reply: last };
   }
 }
 
@@ -489,6 +519,11 @@ function asciiAddress(address: string): string {
   const at = address.lastIndexOf('@');
   if (at < 0) return address;
   return `${address.slice(0, at)}@${asciiDomain(address.slice(at + 1)) || address.slice(at + 1)}`;
+}
+
+/** A refusal for now (4xx) by the server, not a broken session. */
+function transient(result: SendResult): boolean {
+  return !result.ok && result.reply.code !== null && result.reply.code >= 400 && result.reply.code < 500;
 }
 
 function nonAscii(address: string): boolean {

@@ -1,7 +1,7 @@
 import { resolve4, resolve6, resolveMx } from 'node:dns/promises';
 import { domainToASCII } from 'node:url';
-import type { SmtpReply } from '../core/delivery/bounce-rules.ts';
-import type { Infrastructure, Relay } from '../core/fleet/fleet.ts';
+import type { BounceCategory, SmtpReply } from '../core/delivery/bounce-rules.ts';
+import type { Infrastructure, Relay, TlsPolicy } from '../core/fleet/fleet.ts';
 import { addressLiteral } from '../core/fleet/fleet-input.ts';
 import { mayConnect, parseIp, type Network } from '../core/net/ip-address.ts';
 
@@ -22,6 +22,8 @@ export interface RoutePolicy {
   mxPort: number;
   /** How long the look-ups of one route may take in all before the delivery is deferred (default 5 s). */
   lookupTimeoutMs?: number;
+  /** Orders MX hosts of equal preference (default Math.random); tests pass their own. */
+  random?: () => number;
 }
 
 export const defaultLookupTimeoutMs = 5_000;
@@ -30,13 +32,18 @@ export const defaultLookupTimeoutMs = 5_000;
 export type Hop = Relay & { servername?: string };
 
 export type Route =
-  | { ok: true; hosts: Hop[] }
-  /** `permanent`: the delivery bounces at once (a refused address, a null MX); else it is deferred. */
-  | { ok: false; permanent: boolean; reply: SmtpReply };
+  /** `tls`: a policy the domain itself asks for (MTA-STS), over the infrastructure's and its rules'. */
+  | { ok: true; hosts: Hop[]; tls?: TlsPolicy }
+  /**
+   * `permanent`: the delivery bounces at once (a refused address, a null MX, a domain that
+   * does not exist), as `category` says, its recipient suppressed when `suppress`; else it is deferred.
+   */
+  | { ok: false; permanent: boolean; reply: SmtpReply; category?: BounceCategory; suppress?: boolean };
 
 /** What a tenant sees when its recipient points inward: nothing about the address or what answers there. */
 export const notPermitted: SmtpReply = { code: 550, enhanced: '5.7.1', text: '550 5.7.1 destination address not permitted' };
 const nullMx: SmtpReply = { code: 556, enhanced: '5.1.10', text: '556 5.1.10 the recipient domain accepts no mail (null MX)' };
+const noSuchDomain = (name: string): SmtpReply => ({ code: 550, enhanced: '5.1.2', text: `550 5.1.2 the recipient domain ${name} does not exist (NXDOMAIN)` });
 
 /** Most addresses tried for one destination before it counts as unreachable. */
 const maxHops = 5;
@@ -65,7 +72,7 @@ export async function resolveRoute(infra: Infrastructure, domain: string, rotati
     );
   });
   try {
-    return await Promise.race([resolveMxRoute(domain, policy), timedOut]);
+    return await Promise.race([resolveMxRoute(domain, { ...policy, mxPort: infra.mxPort ?? policy.mxPort }), timedOut]);
   } finally {
     clearTimeout(timer);
   }
@@ -94,13 +101,17 @@ async function resolveMxRoute(domain: string, policy: RoutePolicy): Promise<Rout
   let exchanges: string[];
   try {
     const mx = await policy.resolver.resolveMx(name);
-    if (mx.length > 0 && mx.every((r) => r.exchange === '' || r.exchange === '.')) return { ok: false, permanent: true, reply: nullMx };
-    exchanges = mx.length === 0 ? [name] : mx.sort((a, b) => a.priority - b.priority).map((r) => r.exchange);
+    // RFC 7505: a single MX of "." says the domain takes no mail.
+    if (mx.length > 0 && mx.every((r) => r.exchange === '' || r.exchange === '.'))
+      return { ok: false, permanent: true, reply: nullMx, category: 'bad-domain', suppress: true };
+    exchanges = mx.length === 0 ? [name] : byPreference(mx, policy.random ?? Math.random);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    // No MX records: the domain itself is the implicit MX. Anything else (SERVFAIL, a
-    // timeout) may pass: the delivery is deferred.
-    if (code !== 'ENODATA' && code !== 'ENOTFOUND')
+    // The domain does not exist: no later attempt will find it, so the delivery bounces now.
+    if (code === 'ENOTFOUND') return { ok: false, permanent: true, reply: noSuchDomain(name), category: 'bad-domain', suppress: true };
+    // No MX records: the domain itself is the implicit MX (RFC 5321 §5.1). Anything else
+    // (SERVFAIL, a timeout) may pass: the delivery is deferred.
+    if (code !== 'ENODATA')
       return { ok: false, permanent: false, reply: { code: null, enhanced: null, text: `DNS: MX lookup for ${name} failed (${code ?? 'error'})` } };
     exchanges = [name];
   }
@@ -126,6 +137,13 @@ async function resolveMxRoute(domain: string, policy: RoutePolicy): Promise<Rout
   return { ok: false, permanent: false, reply: { code: null, enhanced: null, text: `DNS: no address for the mail hosts of ${name}` } };
 }
 
+/** MX hosts by preference, those of equal preference in random order (RFC 5321 §5.1) so that load spreads over them. */
+export function byPreference(mx: readonly { exchange: string; priority: number }[], random: () => number): string[] {
+  const keyed = mx.map((r) => ({ r, tie: random() }));
+  keyed.sort((a, b) => a.r.priority - b.r.priority || a.tie - b.tie);
+  return keyed.map((k) => k.r.exchange);
+}
+
 /** A host's addresses; `failed` when a look-up neither answered nor said there is none (SERVFAIL, a timeout). */
 async function addressesOf(host: string, resolver: MxResolver): Promise<{ addresses: string[]; failed: boolean }> {
   if (parseIp(host)) return { addresses: [host], failed: false };
@@ -149,16 +167,23 @@ export function asciiDomain(domain: string): string {
  * The old shape, for the switch's pre-check and canary (the operator's own verification
  * address, so no address policy): the hosts, or none.
  */
-export async function destinationHosts(infra: Infrastructure, domain: string, rotation: number): Promise<Relay[]> {
+export async function destinationHosts(
+  infra: Infrastructure,
+  domain: string,
+  rotation: number,
+  resolver: MxResolver = systemResolver,
+  mxPort = 25,
+): Promise<Relay[]> {
   if (infra.deliveryMode === 'relay') {
     const n = infra.relays.length;
     return infra.relays.map((_, i) => infra.relays[(i + rotation) % n]);
   }
+  const port = infra.mxPort ?? mxPort;
   try {
-    const mx = await resolveMx(asciiDomain(domain));
-    if (mx.length === 0) return [{ host: domain, port: 25 }];
-    return mx.sort((a, b) => a.priority - b.priority).map((r) => ({ host: r.exchange, port: 25 }));
+    const mx = await resolver.resolveMx(asciiDomain(domain));
+    if (mx.length === 0) return [{ host: domain, port }];
+    return mx.sort((a, b) => a.priority - b.priority).map((r) => ({ host: r.exchange, port }));
   } catch {
-    return [{ host: domain, port: 25 }];
+    return [{ host: domain, port }];
   }
 }

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
-import type { Infrastructure, Instance } from '../core/fleet/fleet.ts';
+import type { Infrastructure, Instance, Relay } from '../core/fleet/fleet.ts';
 import { stepFailed, type StepResult } from '../core/upgrade/switch-failure.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { SpoolRepository } from '../store/spool-repository.ts';
-import { OutboundConnection } from '../smtp/outbound-connection.ts';
-import { destinationHosts } from './routes.ts';
+import { OutboundConnection, type OutboundOptions } from '../smtp/outbound-connection.ts';
+import { destinationHosts, type MxResolver } from './routes.ts';
 import { domainOf } from '../core/fleet/fleet-input.ts';
 
 /**
@@ -21,6 +21,11 @@ export interface SwitchStepOptions {
   /** How long a drain may wait for in-flight deliveries before the switch rolls back. */
   drainTimeoutMs: number;
   connectionTimeoutMs: number;
+  /** The TLS policy and relay login of a connection to `hop`, as the delivery engine makes it. */
+  transport?: (infra: Infrastructure, hop: Relay) => Pick<OutboundOptions, 'tls' | 'ca' | 'login'>;
+  /** Direct-MX: the DNS and port the delivery engine uses. */
+  resolver?: MxResolver;
+  mxPort?: number;
 }
 
 /**
@@ -38,9 +43,9 @@ export class SwitchSteps {
 
   /** Every relay of the target answers EHLO. */
   async precheck(target: Infrastructure): Promise<StepResult> {
-    const hosts = await destinationHosts(target, domainOf(target.verificationAddress), 0);
+    const hosts = await this.hosts(target);
     for (const relay of hosts) {
-      const opened = await OutboundConnection.open(relay, this.outbound(target));
+      const opened = await OutboundConnection.open(relay, this.outbound(target, relay));
       if (!opened.ok) return stepFailed('pre-check', `${relay.host}:${relay.port}: ${opened.reply.text}`);
       opened.connection.close();
       if (target.deliveryMode === 'mx') break;
@@ -72,7 +77,7 @@ export class SwitchSteps {
 
   /** A canary through the target to its verification address must be accepted. */
   async verify(target: Infrastructure, instance: Instance, program: string): Promise<StepResult> {
-    const hosts = await destinationHosts(target, domainOf(target.verificationAddress), 0);
+    const hosts = await this.hosts(target);
     const id = randomBytes(8).toString('hex');
     const raw = Buffer.from(
       [
@@ -89,7 +94,7 @@ export class SwitchSteps {
     );
     let last = 'no relay';
     for (const relay of hosts) {
-      const opened = await OutboundConnection.open(relay, this.outbound(target));
+      const opened = await OutboundConnection.open(relay, this.outbound(target, relay));
       if (!opened.ok) {
         last = `${relay.host}:${relay.port}: ${opened.reply.text}`;
         continue;
@@ -110,12 +115,18 @@ export class SwitchSteps {
     return { ok: true, released: result.kind === 'resumed' ? result.released : 0 };
   }
 
-  private outbound(infra: Infrastructure) {
+  private hosts(target: Infrastructure): Promise<Relay[]> {
+    return destinationHosts(target, domainOf(target.verificationAddress), 0, this.options.resolver, this.options.mxPort);
+  }
+
+  private outbound(infra: Infrastructure, hop: Relay): OutboundOptions {
+    const transport = this.options.transport?.(infra, hop);
     return {
       heloName: infra.heloName,
       localAddress: infra.sourceAddresses[0],
       connectionTimeoutMs: this.options.connectionTimeoutMs,
       socketTimeoutMs: this.options.connectionTimeoutMs,
+      ...(transport ? { tls: transport.tls, ca: transport.ca, login: transport.login } : {}),
     };
   }
 }

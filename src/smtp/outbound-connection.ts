@@ -1,14 +1,24 @@
+import { rootCertificates, type TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { SmtpReply } from '../core/delivery/bounce-rules.ts';
 import { parseEnhancedStatus } from '../core/delivery/bounce-rules.ts';
-import type { Relay } from '../core/fleet/fleet.ts';
+import type { Relay, TlsPolicy } from '../core/fleet/fleet.ts';
 
 export interface OutboundOptions {
   heloName: string;
   localAddress?: string;
   connectionTimeoutMs: number;
   socketTimeoutMs: number;
+  /** Default `opportunistic`. */
+  tls?: TlsPolicy;
+  /** PEM certificates trusted besides the system's roots. */
+  ca?: string;
+  /** The relay's login, its password in clear: sent only over TLS, never logged. */
+  login?: { user: string; password: string };
 }
+
+/** How a session was protected: null in plaintext; `verified` when the chain and the host name checked out. */
+export type TlsOutcome = { version: string; verified: boolean } | null;
 
 /** A next hop; `servername` names it for TLS (SNI) when `host` is an address. */
 export type OutboundHop = Relay & { servername?: string };
@@ -26,46 +36,78 @@ export class OutboundConnection {
   private constructor(
     private readonly conn: SMTPConnection,
     readonly smtpUtf8: boolean,
+    readonly hop: OutboundHop,
+    readonly tls: TlsOutcome,
   ) {
     conn.on('error', () => (this.broken = true));
     conn.on('end', () => (this.broken = true));
   }
 
-  static open(relay: OutboundHop, options: OutboundOptions): Promise<{ ok: true; connection: OutboundConnection } | { ok: false; reply: SmtpReply }> {
+  /**
+   * A session with `relay`, or why not: `answered` when the server is up and talking but the
+   * session did not meet the TLS policy or its login was refused (a verdict on this
+   * infrastructure's terms, not on the server's health).
+   */
+  static open(
+    relay: OutboundHop,
+    options: OutboundOptions,
+  ): Promise<{ ok: true; connection: OutboundConnection } | { ok: false; reply: SmtpReply; answered?: boolean }> {
+    const policy = options.tls ?? 'opportunistic';
+    // A login is never sent in clear: it needs TLS whatever the policy.
+    const requireTLS = policy !== 'opportunistic' || options.login !== undefined;
     const conn = new SMTPConnection({
       host: relay.host,
       port: relay.port,
+      secure: relay.secure === true,
       servername: relay.servername,
       name: options.heloName,
       localAddress: options.localAddress,
       connectionTimeout: options.connectionTimeoutMs,
       greetingTimeout: options.connectionTimeoutMs,
       socketTimeout: options.socketTimeoutMs,
-      // Opportunistic STARTTLS, as between MTAs: relays often present private certificates.
-      opportunisticTLS: true,
-      tls: { rejectUnauthorized: false },
+      // Opportunistic STARTTLS, as between MTAs, unless the policy requires it: servers often
+      // present private certificates, so only `verify` refuses one that does not check out.
+      // The outcome of the check is recorded either way.
+      opportunisticTLS: !requireTLS,
+      requireTLS,
+      tls: { rejectUnauthorized: policy === 'verify', ...(options.ca ? { ca: [...rootCertificates, options.ca] } : {}) },
       allowInternalNetworkInterfaces: true,
       logger: false,
     });
     return new Promise((resolve) => {
       let settled = false;
-      const fail = (reply: SmtpReply) => {
+      const fail = (reply: SmtpReply, answered = false) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         conn.close();
-        resolve({ ok: false, reply });
+        resolve({ ok: false, reply, ...(answered ? { answered } : {}) });
       };
       // The connect and greeting timeouts leave EHLO and STARTTLS to the long socket
       // timeout; a server that greets and then stalls must not hold the session for minutes.
       const timer = setTimeout(() => fail({ code: null, enhanced: null, text: 'ETIMEDOUT: no EHLO reply in time' }), options.connectionTimeoutMs * 2);
-      conn.once('error', (err: Error) => fail(replyOf(err)));
+      conn.once('error', (err: Error) => {
+        const tls = tlsFailure(conn, err);
+        fail(
+          tls ? tlsReply(replyOf(err), err, options.login ? 'relay login' : policy === 'opportunistic' ? null : `policy ${policy}`, relay) : replyOf(err),
+          tls,
+        );
+      });
       conn.connect(() => {
         if (settled) return;
-        settled = true;
-        clearTimeout(timer);
         const ehlo = typeof conn.lastServerResponse === 'string' ? conn.lastServerResponse : '';
-        resolve({ ok: true, connection: new OutboundConnection(conn, /^250[ -]SMTPUTF8\b/im.test(ehlo)) });
+        const done = () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve({ ok: true, connection: new OutboundConnection(conn, /^250[ -]SMTPUTF8\b/im.test(ehlo), relay, tlsOutcome(conn)) });
+        };
+        if (!options.login) return done();
+        if (!conn.secure) return fail({ code: null, enhanced: null, text: 'the relay offers no TLS: its login is not sent in clear' }, true);
+        conn.login({ user: options.login.user, pass: options.login.password }, (err) => {
+          if (err) fail({ ...replyOf(err), text: `login as ${options.login?.user} refused: ${replyOf(err).text}` }, true);
+          else done();
+        });
       });
     });
   }
@@ -97,6 +139,29 @@ export class OutboundConnection {
     this.conn.quit();
     setTimeout(() => this.conn.close(), 1000).unref();
   }
+}
+
+/** The protocol and whether the certificate checked out, read off the TLS socket. */
+function tlsOutcome(conn: SMTPConnection): TlsOutcome {
+  if (!conn.secure) return null;
+  // nodemailer keeps its socket private; after STARTTLS (or with `secure`) it is a TLSSocket.
+  const socket = (conn as unknown as { _socket?: TLSSocket })._socket;
+  return { version: socket?.getProtocol?.() ?? 'unknown', verified: socket?.authorized === true };
+}
+
+/** No STARTTLS where it is required, or a handshake that failed (a certificate refused). */
+function tlsFailure(conn: SMTPConnection, err: Error): boolean {
+  const code = (err as { code?: string }).code;
+  if (code === 'ETLS') return true;
+  const upgrading = (conn as unknown as { upgrading?: boolean }).upgrading === true;
+  return code === 'ESOCKET' && (upgrading || /certificate|altnames|SSL|TLS/i.test(err.message));
+}
+
+/** A failed TLS set-up says what required it (`required`: a policy, a login; null: nothing did), so the deferral reads plainly. */
+function tlsReply(reply: SmtpReply, err: unknown, required: string | null, hop: OutboundHop): SmtpReply {
+  const name = hop.servername ?? hop.host;
+  const cause = reply.code !== null ? `${name} offers no STARTTLS (${reply.text.trim()})` : `${name}: ${(err as Error).message}`;
+  return { code: null, enhanced: null, text: `TLS ${required ? `required (${required})` : 'failed'}: ${cause}` };
 }
 
 function replyOf(err: unknown): SmtpReply {

@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Database, InfrastructureTable, InstanceTable } from './schema.ts';
 import type { Contact, CredentialKind, Customer, Infrastructure, Instance } from '../core/fleet/fleet.ts';
 
-type NewInfrastructure = Omit<Infrastructure, 'id'>;
+type NewInfrastructure = Omit<Infrastructure, 'id' | 'mxPort' | 'tls' | 'mtaSts'> & Partial<Pick<Infrastructure, 'mxPort' | 'tls' | 'mtaSts'>>;
 type NewInstance = Omit<Instance, 'id' | 'suspended' | 'suspendedAt' | 'suspendedReason' | 'system'> & { system?: boolean };
 
 /** Customers, instances, infrastructures and credentials. */
@@ -55,10 +55,13 @@ export class FleetRepository {
         shaping: JSON.stringify(infra.shaping),
         verification_address: infra.verificationAddress,
         created_at: infra.createdAt,
+        mx_port: infra.mxPort ?? null,
+        tls_policy: infra.tls ?? 'opportunistic',
+        mta_sts: infra.mtaSts ? 1 : 0,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    return { ...infra, id };
+    return { ...infra, id, mxPort: infra.mxPort ?? null, tls: infra.tls ?? 'opportunistic', mtaSts: infra.mtaSts ?? false };
   }
 
   async listInfrastructures(): Promise<Infrastructure[]> {
@@ -143,6 +146,9 @@ export function toInfrastructure(row: Selectable<InfrastructureTable>): Infrastr
     shaping: JSON.parse(row.shaping),
     verificationAddress: row.verification_address,
     createdAt: row.created_at,
+    mxPort: row.mx_port,
+    tls: row.tls_policy,
+    mtaSts: row.mta_sts === 1,
   };
 }
 

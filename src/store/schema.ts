@@ -1,5 +1,5 @@
 import type { Generated } from 'kysely';
-import type { CredentialKind, DeliveryMode, Environment, ProductLine } from '../core/fleet/fleet.ts';
+import type { CredentialKind, DeliveryMode, Environment, ProductLine, TlsPolicy } from '../core/fleet/fleet.ts';
 import type { DeliveryCategory, DeliveryState, EventType } from '../core/spool/delivery-states.ts';
 import type { NoticeKind, NoticeState } from '../core/upgrade/notice-kinds.ts';
 import type { CustomerRequestKind, Phase, ProgramState, WaveState } from '../core/upgrade/program.ts';
@@ -36,6 +36,10 @@ export interface InfrastructureTable {
   shaping: string;
   verification_address: string;
   created_at: number;
+  mx_port: number | null;
+  tls_policy: Generated<TlsPolicy>;
+  /** 0/1. */
+  mta_sts: Generated<number>;
 }
 
 export interface InstanceTable {

@@ -40,11 +40,15 @@ export interface ClaimFairness {
   skipDestinations?: readonly { infrastructureId: number; domain: string }[];
 }
 
-export type Outcome =
+export type Outcome = (
   | { kind: 'delivered'; delivery: ClaimedDelivery; reply: string; at: number }
   | { kind: 'deferred'; delivery: ClaimedDelivery; reply: string; category: BounceCategory; at: number; retryAt: number }
   | { kind: 'bounced'; delivery: ClaimedDelivery; reply: string; category: BounceCategory; at: number; suppress: boolean }
-  | { kind: 'expired'; delivery: ClaimedDelivery; reply: string; category: BounceCategory; at: number };
+  | { kind: 'expired'; delivery: ClaimedDelivery; reply: string; category: BounceCategory; at: number }
+) & {
+  /** The attempt's session: its TLS protocol and whether the certificate was verified; null in plaintext; absent with no session. */
+  tls?: { version: string; verified: boolean } | null;
+};
 
 const chunk = 500;
 /** How long after acceptance only the accepting node claims a delivery (each node holds the bodies it accepted). */
@@ -440,6 +444,7 @@ function outcomeDetail(o: Outcome): Record<string, unknown> {
     ...(o.kind === 'delivered' ? {} : { category: o.category }),
     ...(o.kind === 'deferred' ? { retryAt: new Date(o.retryAt).toISOString() } : {}),
     infrastructureId: o.delivery.infrastructureId,
+    ...(o.tls === undefined ? {} : { tls: o.tls }),
   };
 }
 

@@ -10,6 +10,23 @@ export interface SinkMessage {
   localPort: number;
   /** When the client finished sending the message's data (epoch ms), before any reply delay. */
   at: number;
+  /** The session was under TLS (STARTTLS or implicit). */
+  secure: boolean;
+  /** Who logged in, if anyone. */
+  user?: string;
+}
+
+/**
+ * Where the sink listens and what it offers: `address`/`port` (default 127.0.0.1, any
+ * port), STARTTLS with `tls` (or TLS from the first byte with `secure`), and a login it
+ * requires with `auth`.
+ */
+export interface SinkListen {
+  address?: string;
+  port?: number;
+  tls?: { key: string; cert: string };
+  secure?: boolean;
+  auth?: { user: string; password: string };
 }
 
 /** Refuse a recipient with this SMTP reply, or accept it (undefined). */
@@ -36,11 +53,18 @@ export class Sink {
    * `canaryDelayMs`: hold the reply to mailshift's verification canary (a slow target);
    * `dataDelayMs`: hold the reply to every message (a slow receiver).
    */
-  static async start(policy: SinkPolicy = () => undefined, options: { canaryDelayMs?: number; dataDelayMs?: number } = {}): Promise<Sink> {
+  static async start(policy: SinkPolicy = () => undefined, options: { canaryDelayMs?: number; dataDelayMs?: number; listen?: SinkListen } = {}): Promise<Sink> {
     let sink: Sink;
+    const listen = options.listen ?? {};
     const server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['AUTH', 'STARTTLS'],
+      authOptional: !listen.auth,
+      disabledCommands: [...(listen.auth ? [] : ['AUTH']), ...(listen.tls && !listen.secure ? [] : ['STARTTLS'])],
+      secure: listen.secure === true,
+      ...(listen.tls ? { key: listen.tls.key, cert: listen.tls.cert } : {}),
+      onAuth(auth, _session, cb) {
+        if (listen.auth && auth.username === listen.auth.user && auth.password === listen.auth.password) return cb(null, { user: auth.username });
+        cb(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
+      },
       hideENHANCEDSTATUSCODES: false,
       logger: false,
       onConnect(_session, cb) {
@@ -75,6 +99,8 @@ export class Sink {
             helo: session.hostNameAppearsAs,
             localPort: session.localPort,
             at,
+            secure: session.secure,
+            user: typeof session.user === 'string' ? session.user : undefined,
           });
           sink.notify();
           cb();
@@ -82,8 +108,16 @@ export class Sink {
       },
     });
     // A client that dies mid-session (a killed mailshift) is a reset socket, not a test failure.
-    server.on('error', () => sink.resets++);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    server.on('error', () => {
+      if (sink) sink.resets++;
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port ?? 0, listen.address ?? '127.0.0.1', () => {
+        server.removeListener('error', reject);
+        resolve();
+      });
+    });
     sink = new Sink(server, (server.server.address() as AddressInfo).port);
     return sink;
   }

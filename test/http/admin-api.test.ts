@@ -134,6 +134,11 @@ describe('admin API (app.inject)', () => {
         [{ name: 'r5', relays: ['a.example:2525'], shaping: [{ domain: '*', rate: 'lots' }] }, /rate for \*/],
         [{ name: 'r6', relays: ['a.example:2525'], dkim: [{ domain: 'a.example', selector: 's', privateKey: 'nope' }] }, /PEM privateKey/],
         [{ name: 'r7', relays: 'a.example:2525:1' }, /relay/],
+        [{ name: 'r8', deliveryMode: 'mx', tls: 'sometimes' }, /tls must be one of opportunistic, required, verify/],
+        [{ name: 'r9', deliveryMode: 'mx', mxPort: 0 }, /mxPort must be a port number/],
+        [{ name: 'r10', relays: [{ address: 'a.example:587', user: 'u' }] }, /needs both user and password/],
+        [{ name: 'r11', relays: [{ address: 'a.example:587', user: 'u', password: 'p\r\nRSET' }] }, /password must be/],
+        [{ name: 'r12', relays: ['a.example:2525'], shaping: [{ domain: 'gmail.com', tls: 'maybe' }] }, /tls for gmail\.com must be/],
       ];
       for (const [body, detail] of cases) {
         const res = await h.admin('POST', `${admin}/infrastructures`, body);

@@ -43,6 +43,9 @@ export function infrastructureInput(name: string): Omit<Infrastructure, 'id'> {
     shaping: [],
     verificationAddress: `canary@${name}.test`,
     createdAt: t0,
+    mxPort: null,
+    tls: 'opportunistic',
+    mtaSts: false,
   };
 }
 

@@ -15,6 +15,7 @@ const rich: Omit<Infrastructure, 'id'> = {
   relays: [
     { host: 'relay-1.eu.test', port: 25 },
     { host: 'relay-2.eu.test', port: 587 },
+    { host: 'relay-3.eu.test', port: 465, secure: true, login: { user: 'eu-west', sealedPassword: 'v1.aaa.bbb.ccc' } },
   ],
   sourceAddresses: ['192.0.2.10', '2001:db8::10'],
   heloName: 'mta.eu.test',
@@ -25,6 +26,9 @@ const rich: Omit<Infrastructure, 'id'> = {
   ],
   verificationAddress: 'canary@eu.test',
   createdAt: t0 + 1,
+  mxPort: 2525,
+  tls: 'verify',
+  mtaSts: true,
 };
 
 for (const kind of testDatabases()) {

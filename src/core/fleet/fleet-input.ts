@@ -1,7 +1,18 @@
 import { fail, ok, type Result } from '../errors.ts';
 import { parseRate } from '../delivery/throttle.ts';
 import { parseIp } from '../net/ip-address.ts';
-import { environments, productLines, type Contact, type DkimKey, type Environment, type ProductLine, type Relay, type ShapingRule } from './fleet.ts';
+import {
+  environments,
+  productLines,
+  tlsPolicies,
+  type Contact,
+  type DkimKey,
+  type Environment,
+  type ProductLine,
+  type Relay,
+  type ShapingRule,
+  type TlsPolicy,
+} from './fleet.ts';
 
 const namePattern = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
 
@@ -109,7 +120,15 @@ export function validateShaping(input: unknown): Result<ShapingRule[]> {
       const parsed = parseRate(rate);
       if (!parsed.ok) return fail('invalid-request', `rate for ${domain}: ${parsed.error}`);
     }
-    rules.push({ domain, maxConnections: maxConnections as number, maxMessagesPerConnection: maxMessagesPerConnection as number, rate: rate as string | null });
+    const tls = raw.tls === undefined ? undefined : validateTlsPolicy(raw.tls, `tls for ${domain}`);
+    if (tls && !tls.ok) return tls;
+    rules.push({
+      domain,
+      maxConnections: maxConnections as number,
+      maxMessagesPerConnection: maxMessagesPerConnection as number,
+      rate: rate as string | null,
+      ...(tls ? { tls: tls.value } : {}),
+    });
   }
   return ok(rules);
 }
@@ -125,4 +144,45 @@ export function validateDkim(input: unknown): Result<DkimKey[]> {
     keys.push({ domain: domain.toLowerCase(), selector, privateKey });
   }
   return ok(keys);
+}
+
+export function validateTlsPolicy(value: unknown, field = 'tls'): Result<TlsPolicy> {
+  return (tlsPolicies as readonly unknown[]).includes(value)
+    ? ok(value as TlsPolicy)
+    : fail('invalid-request', `${field} must be one of ${tlsPolicies.join(', ')}, got ${JSON.stringify(value)}`);
+}
+
+export function validatePort(value: unknown, field: string): Result<number> {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535
+    ? ok(value as number)
+    : fail('invalid-request', `${field} must be a port number (1-65535), got ${JSON.stringify(value)}`);
+}
+
+/** A relay as given: "HOST:PORT", or `{address, secure?, user?, password?}` for one that needs TLS from the start or a login. */
+export interface RelaySpec {
+  relay: Relay;
+  login?: { user: string; password: string };
+}
+
+const loginText = /^[^\p{Cc}]{1,256}$/u;
+
+export function parseRelaySpec(input: unknown): Result<RelaySpec> {
+  if (typeof input === 'string') {
+    const relay = parseRelay(input);
+    return relay.ok ? ok({ relay: relay.value }) : relay;
+  }
+  if (typeof input !== 'object' || input === null) return fail('invalid-request', 'each relay must be "HOST:PORT" or {address, secure, user, password}');
+  const { address, secure, user, password } = input as Record<string, unknown>;
+  if (typeof address !== 'string') return fail('invalid-request', 'a relay needs its address as "HOST:PORT"');
+  const relay = parseRelay(address);
+  if (!relay.ok) return relay;
+  if (secure !== undefined && typeof secure !== 'boolean') return fail('invalid-request', `secure for relay ${address} must be true or false`);
+  if ((user === undefined) !== (password === undefined)) return fail('invalid-request', `relay ${address}: a login needs both user and password`);
+  const spec: RelaySpec = { relay: { ...relay.value, ...(secure ? { secure: true } : {}) } };
+  if (user === undefined) return ok(spec);
+  if (typeof user !== 'string' || !loginText.test(user)) return fail('invalid-request', `relay ${address}: user must be 1-256 characters without controls`);
+  // The password itself is never echoed in an error.
+  if (typeof password !== 'string' || !loginText.test(password))
+    return fail('invalid-request', `relay ${address}: password must be 1-256 characters without controls`);
+  return ok({ ...spec, login: { user, password } });
 }

@@ -28,7 +28,24 @@ export interface Customer {
 export interface Relay {
   host: string;
   port: number;
+  /** Implicit TLS from the first byte (SMTPS, port 465) rather than STARTTLS. */
+  secure?: boolean;
+  /** A relay that needs AUTH: the password is sealed with the secret key (never stored or shown in clear). */
+  login?: RelayLogin;
 }
+
+export interface RelayLogin {
+  user: string;
+  sealedPassword: string;
+}
+
+/**
+ * Outbound TLS: `opportunistic` uses STARTTLS when offered and accepts any certificate;
+ * `required` defers when the next hop offers no STARTTLS; `verify` also checks the
+ * certificate chain and that it names the host.
+ */
+export const tlsPolicies = ['opportunistic', 'required', 'verify'] as const;
+export type TlsPolicy = (typeof tlsPolicies)[number];
 
 export interface DkimKey {
   domain: string;
@@ -43,6 +60,8 @@ export interface ShapingRule {
   maxMessagesPerConnection: number;
   /** "100/s"-style, or null for no rate limit. */
   rate: string | null;
+  /** The destination's TLS policy, over the infrastructure's. */
+  tls?: TlsPolicy;
 }
 
 export interface Infrastructure {
@@ -56,6 +75,12 @@ export interface Infrastructure {
   shaping: ShapingRule[];
   verificationAddress: string;
   createdAt: number;
+  /** Direct-MX delivery's port when not 25 (test rigs); null: 25. */
+  mxPort: number | null;
+  /** Outbound TLS policy for destinations whose shaping rule names none. */
+  tls: TlsPolicy;
+  /** Direct-MX: recipient domains' MTA-STS policies (RFC 8461) are fetched and enforced. */
+  mtaSts: boolean;
 }
 
 export interface Instance {

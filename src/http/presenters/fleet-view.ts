@@ -11,7 +11,7 @@ export function customerView(c: StoredCustomer): Customer {
   return { name: c.name, contacts: c.contacts.map(({ email, locale, timezone }) => ({ email, locale, timezone })), createdAt: iso(c.createdAt) };
 }
 
-/** DKIM keys are shown by domain and selector only: the private key never leaves the store. */
+/** DKIM keys are shown by domain and selector only: the private key never leaves the store; nor does a relay's password. */
 export function infrastructureView(i: StoredInfrastructure): Infrastructure {
   return {
     name: i.name,
@@ -20,9 +20,25 @@ export function infrastructureView(i: StoredInfrastructure): Infrastructure {
     sourceAddresses: i.sourceAddresses,
     heloName: i.heloName,
     dkim: i.dkim.map(({ domain, selector }) => ({ domain, selector })),
-    shaping: i.shaping.map(({ domain, maxConnections, maxMessagesPerConnection, rate }) => ({ domain, maxConnections, maxMessagesPerConnection, rate })),
+    shaping: i.shaping.map(({ domain, maxConnections, maxMessagesPerConnection, rate, tls }) => ({
+      domain,
+      maxConnections,
+      maxMessagesPerConnection,
+      rate,
+      ...(tls ? { tls } : {}),
+    })),
     verificationAddress: i.verificationAddress,
     createdAt: iso(i.createdAt),
+    mxPort: i.mxPort,
+    tls: i.tls,
+    // A relay's password is never shown, sealed or not: only that one is set.
+    relayTransport: i.relays.map((r) => ({
+      relay: formatRelay(r),
+      secure: r.secure === true,
+      user: r.login?.user ?? null,
+      passwordSet: r.login !== undefined,
+    })),
+    mtaSts: i.mtaSts,
   };
 }
 

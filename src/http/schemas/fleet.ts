@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { environments, productLines } from '../../core/fleet/fleet.ts';
+import { environments, productLines, tlsPolicies } from '../../core/fleet/fleet.ts';
 import { Timestamp } from './common.ts';
 import { QueueCounts } from './queue.ts';
 
@@ -30,15 +30,29 @@ const ShapingRuleBody = Type.Object(
     maxConnections: Type.Optional(Type.Integer({ description: 'default 10' })),
     maxMessagesPerConnection: Type.Optional(Type.Integer({ description: 'default 100' })),
     rate: Type.Optional(Type.Union([Type.String({ description: 'e.g. "100/s", "5000/h"' }), Type.Null()])),
+    tls: Type.Optional(Type.String({ description: `outbound TLS policy for this destination: ${tlsPolicies.join(' | ')}; default: the infrastructure's` })),
   },
   { additionalProperties: false },
 );
+
+const RelayBody = Type.Union([
+  Type.String({ description: 'HOST:PORT; the port defaults to 25' }),
+  Type.Object(
+    {
+      address: Type.String({ description: 'HOST:PORT' }),
+      secure: Type.Optional(Type.Boolean({ description: 'implicit TLS from the first byte (port 465) instead of STARTTLS' })),
+      user: Type.Optional(Type.String({ description: 'AUTH login; sent only over TLS' })),
+      password: Type.Optional(Type.String({ description: 'stored sealed with the secret key; never shown again' })),
+    },
+    { additionalProperties: false },
+  ),
+]);
 
 export const InfrastructureBody = Type.Object(
   {
     name: Type.String(),
     deliveryMode: Type.Optional(Type.String({ description: '"relay" (default) or "mx"' })),
-    relays: Type.Optional(Type.Array(Type.String({ description: 'HOST:PORT; the port defaults to 25' }), { maxItems: 100 })),
+    relays: Type.Optional(Type.Array(RelayBody, { maxItems: 100 })),
     sourceAddresses: Type.Optional(Type.Array(Type.String({ description: 'an IP address' }), { maxItems: 1000 })),
     heloName: Type.Optional(Type.String()),
     dkim: Type.Optional(
@@ -49,6 +63,9 @@ export const InfrastructureBody = Type.Object(
     ),
     shaping: Type.Optional(Type.Array(ShapingRuleBody, { maxItems: 1000 })),
     verificationAddress: Type.Optional(Type.String({ description: 'the canary address a switch verifies with' })),
+    mxPort: Type.Optional(Type.Union([Type.Integer({ description: 'direct-MX delivery\u2019s port; default 25 (other ports for test rigs)' }), Type.Null()])),
+    tls: Type.Optional(Type.String({ description: `outbound TLS policy: ${tlsPolicies.join(' | ')}; default opportunistic` })),
+    mtaSts: Type.Optional(Type.Boolean({ description: 'direct-MX: fetch and enforce recipient domains\u2019 MTA-STS policies (RFC 8461); default false' })),
   },
   { additionalProperties: false },
 );
@@ -87,10 +104,23 @@ export const Infrastructure = Type.Object({
       maxConnections: Type.Integer(),
       maxMessagesPerConnection: Type.Integer(),
       rate: Type.Union([Type.String(), Type.Null()]),
+      tls: Type.Optional(Type.Enum(tlsPolicies)),
     }),
   ),
   verificationAddress: Type.String(),
   createdAt: Timestamp,
+  mxPort: Type.Union([Type.Integer(), Type.Null()], { description: 'null: 25' }),
+  tls: Type.Enum(tlsPolicies),
+  relayTransport: Type.Array(
+    Type.Object({
+      relay: Type.String({ description: 'HOST:PORT' }),
+      secure: Type.Boolean({ description: 'implicit TLS (port 465)' }),
+      user: Type.Union([Type.String(), Type.Null()], { description: 'the AUTH login, or null' }),
+      passwordSet: Type.Boolean({ description: 'a password is stored (sealed); it is never shown' }),
+    }),
+    { description: 'per relay, in the order of `relays`' },
+  ),
+  mtaSts: Type.Boolean({ description: 'MTA-STS policies are enforced' }),
 });
 export const InfrastructureList = Type.Object({ infrastructures: Type.Array(Infrastructure) });
 
