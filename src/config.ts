@@ -76,6 +76,10 @@ export interface Config {
   nodeTtlMs: number;
   /** How long the leader's lease lasts unrenewed; it renews three times as often. */
   leaderLeaseMs: number;
+  /** Seals DKIM private keys at rest (32 bytes, hex or base64). Undefined: read or create `<dataDir>/secret-key`. */
+  secretKey?: string;
+  /** How long a rotated-out DKIM key's DNS record stays needed (the key verifies mail already sent). */
+  dkimGraceMs: number;
 }
 
 /** A token an attacker could guess or a person chose: too short, or too few distinct characters. */
@@ -143,6 +147,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     roles: roles(env.MAILSHIFT_ROLES),
     nodeTtlMs: integer(env, 'MAILSHIFT_NODE_TTL_MS', 10_000),
     leaderLeaseMs: integer(env, 'MAILSHIFT_LEADER_LEASE_MS', 15_000),
+    secretKey: env.MAILSHIFT_SECRET_KEY || undefined,
+    dkimGraceMs: duration(env, 'MAILSHIFT_DKIM_GRACE', '7d'),
   };
   for (const [name, token] of [
     ['MAILSHIFT_ADMIN_TOKEN', config.adminToken],

@@ -53,6 +53,9 @@ import { unfenced } from './store/fence.ts';
 import { ClusterLimits } from './engine/cluster-limits.ts';
 import { LimitRepository } from './store/limit-repository.ts';
 import { mailshiftVersion } from './version.ts';
+import { loadSecretKey } from './app/secret-key.ts';
+import { SenderDomains } from './app/sender-domains.ts';
+import { DomainChecks } from './app/domain-check.ts';
 
 export interface RunningMailshift {
   /** With the delivery engine itself (the composition root knows it), for tests that look at what it holds. */
@@ -150,6 +153,11 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   const authGuard = new AuthGuard(clock, metrics, log.child({ part: 'auth' }));
   const inflight = new InflightBudget(config.maxInflightBytes);
   const fleet = new FleetService(fleetRepository, suspensions, clock, { heloName: config.hostname });
+  const dns = createDnsResolver(config.dnsServers);
+  // Sending domains and their DKIM keys, sealed with the secret key: they sign wherever the customer's instances are bound.
+  const secretKey = loadSecretKey(config.dataDir, { MAILSHIFT_SECRET_KEY: config.secretKey });
+  const senderDomains = new SenderDomains(repositories.sendingDomains, fleetRepository, dns, clock, { secretKey, graceMs: config.dkimGraceMs });
+  const domainChecks = new DomainChecks(senderDomains, fleetRepository, dns);
 
   // PostgreSQL: a destination's rate and connection cap hold for the whole cluster.
   const limits = clustered ? new ClusterLimits(new LimitRepository(store.db, store.dialect), clock, log.child({ part: 'limits' }), { nodeId }) : undefined;
@@ -164,8 +172,9 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     bounceRules: config.bounceRules,
     connectionTimeoutMs: config.connectTimeoutMs,
     mxAllowNetworks: config.mxAllowNetworks,
-    resolver: options.mx?.resolver ?? createDnsResolver(config.dnsServers),
+    resolver: options.mx?.resolver ?? dns,
     mxPort: options.mx?.port,
+    signingKeys: (instanceId, infra, raw) => senderDomains.signingKeys(instanceId, infra, raw),
   });
   fleet.onSuspension({ suspended: (id) => void engine.suspended(id), resumed: () => engine.wake() });
   const acceptor = new AcceptService(
@@ -176,6 +185,7 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     metrics,
     names,
     (messages) => engine.accepted(messages),
+    senderDomains,
   );
 
   const { programs, waves, switches } = repositories;
@@ -195,7 +205,14 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     () => noticeLoop.wake(),
   );
   const noticeLoop = makeNoticeLoop(leaderNotices, noticeLog, config.pollMs);
-  const steps = new SwitchSteps(fleet, fleetRepository, spool, clock, { drainTimeoutMs: config.drainTimeoutMs, connectionTimeoutMs: config.connectTimeoutMs });
+  const steps = new SwitchSteps(
+    fleet,
+    fleetRepository,
+    spool,
+    clock,
+    { drainTimeoutMs: config.drainTimeoutMs, connectionTimeoutMs: config.connectTimeoutMs },
+    domainChecks,
+  );
   const runner = new UpgradeRunner(
     { programs: leaderRepositories.programs, waves: leaderRepositories.waves, switches: leaderRepositories.switches },
     fleetRepository,
@@ -260,6 +277,8 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     operatorSessions,
     health,
     cluster,
+    senderDomains,
+    domainChecks,
   };
   const webhookSender = new WebhookSender(
     leaderRepositories.webhooks,

@@ -13,6 +13,7 @@ import {
   validateShaping,
   validateAddress,
 } from '../core/fleet/fleet-input.ts';
+import { validateDomainName, validateUnverifiedFrom } from '../core/sender/sending-domain.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { SuspensionRepository, ResumeResult, SuspendResult } from '../store/suspension-repository.ts';
 import { hashSecret, newApiKey, newSecret, parseApiKey, secretMatches } from './credentials.ts';
@@ -26,6 +27,8 @@ export interface InfrastructureInput {
   dkim?: unknown;
   shaping?: unknown;
   verificationAddress?: unknown;
+  unverifiedFrom?: unknown;
+  spfInclude?: unknown;
 }
 
 export interface InstanceInput {
@@ -106,6 +109,8 @@ export class FleetService {
       shaping: must(validateShaping(input.shaping ?? [])),
       verificationAddress,
       createdAt: this.clock.now(),
+      unverifiedFrom: must(validateUnverifiedFrom(input.unverifiedFrom)),
+      spfInclude: input.spfInclude === undefined || input.spfInclude === null ? null : must(validateDomainName(input.spfInclude)),
     });
   }
 

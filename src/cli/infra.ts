@@ -13,13 +13,22 @@ export function addInfraCommands(program: Command, api: ApiClient): void {
     .option('--helo <name>', 'HELO name')
     .option('--verify <address>', 'verification (canary) address')
     .option('--json', 'print JSON')
-    .action((name: string, opts: { relay: string[]; helo?: string; verify?: string; json?: boolean }) =>
+    .option('--unverified-from <policy>', 'mail from a domain its customer has not verified: unsigned (default) or refuse')
+    .option('--spf-include <domain>', "the SPF include that covers this infrastructure's source addresses")
+    .action((name: string, opts: { relay: string[]; helo?: string; verify?: string; json?: boolean; unverifiedFrom?: string; spfInclude?: string }) =>
       callAndPrint<Infrastructure>(
         api,
         {
           method: 'POST',
           path: ['infrastructures'],
-          body: { name: fleetName('infrastructure', name), relays: opts.relay, heloName: opts.helo, verificationAddress: opts.verify },
+          body: {
+            name: fleetName('infrastructure', name),
+            relays: opts.relay,
+            heloName: opts.helo,
+            verificationAddress: opts.verify,
+            unverifiedFrom: opts.unverifiedFrom,
+            spfInclude: opts.spfInclude,
+          },
         },
         opts,
         (created) => `created infrastructure ${created.name} via ${created.relays.join(', ')}`,

@@ -15,7 +15,7 @@ import { DestinationQueue, type DestinationState, type ForcedOutcome, type Queue
 import { defaultLookupTimeoutMs, hopKey, resolveRoute, systemResolver, type Hop, type MxResolver, type Route } from './routes.ts';
 import { parseRate } from '../core/delivery/throttle.ts';
 import { LocalLimits, type DestinationLimits, type RateGate } from './cluster-limits.ts';
-import { dkimKeyFor, dkimSign } from './dkim.ts';
+import { dkimSign, type SigningKey } from './dkim.ts';
 import { MessageCache } from './message-cache.ts';
 import { PeriodicTask } from './periodic-task.ts';
 
@@ -47,6 +47,11 @@ export interface EngineOptions {
    * (default), or shared by the nodes of a cluster (ClusterLimits, on PostgreSQL).
    */
   limits?: DestinationLimits;
+  /**
+   * The DKIM keys a message of an instance is signed with (its customer's verified domain
+   * owning the From domain); none: sent unsigned. Default: nothing is signed.
+   */
+  signingKeys?: (instanceId: number, infra: Infrastructure, raw: Buffer) => Promise<SigningKey[]>;
 }
 
 /** A destination: one (infrastructure, domain), whose queue, DNS health and MX route the engine keeps. */
@@ -588,8 +593,8 @@ export class DeliveryEngine implements QueueHost {
     if (!m) return undefined;
     let body = m.signed.get(infra.id);
     if (!body) {
-      const key = dkimKeyFor(infra.dkim, m.raw);
-      body = key ? await dkimSign(m.raw, key) : m.raw;
+      const keys = (await this.options.signingKeys?.(delivery.instanceId, infra, m.raw)) ?? [];
+      body = dkimSign(m.raw, keys, this.clock.now());
       m.signed.set(infra.id, body);
     }
     return { ...m, body };

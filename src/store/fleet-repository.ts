@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Database, InfrastructureTable, InstanceTable } from './schema.ts';
 import type { Contact, CredentialKind, Customer, Infrastructure, Instance } from '../core/fleet/fleet.ts';
 
-type NewInfrastructure = Omit<Infrastructure, 'id'>;
+type NewInfrastructure = Omit<Infrastructure, 'id' | 'unverifiedFrom' | 'spfInclude'> & Partial<Pick<Infrastructure, 'unverifiedFrom' | 'spfInclude'>>;
 type NewInstance = Omit<Instance, 'id' | 'suspended' | 'suspendedAt' | 'suspendedReason' | 'system'> & { system?: boolean };
 
 /** Customers, instances, infrastructures and credentials. */
@@ -55,10 +55,12 @@ export class FleetRepository {
         shaping: JSON.stringify(infra.shaping),
         verification_address: infra.verificationAddress,
         created_at: infra.createdAt,
+        unverified_from: infra.unverifiedFrom ?? 'unsigned',
+        spf_include: infra.spfInclude ?? null,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    return { ...infra, id };
+    return { ...infra, id, unverifiedFrom: infra.unverifiedFrom ?? 'unsigned', spfInclude: infra.spfInclude ?? null };
   }
 
   async listInfrastructures(): Promise<Infrastructure[]> {
@@ -143,6 +145,8 @@ export function toInfrastructure(row: Selectable<InfrastructureTable>): Infrastr
     shaping: JSON.parse(row.shaping),
     verificationAddress: row.verification_address,
     createdAt: row.created_at,
+    unverifiedFrom: row.unverified_from,
+    spfInclude: row.spf_include,
   };
 }
 

@@ -43,6 +43,8 @@ export function infrastructureInput(name: string): Omit<Infrastructure, 'id'> {
     shaping: [],
     verificationAddress: `canary@${name}.test`,
     createdAt: t0,
+    unverifiedFrom: 'unsigned',
+    spfInclude: null,
   };
 }
 

@@ -25,6 +25,8 @@ const rich: Omit<Infrastructure, 'id'> = {
   ],
   verificationAddress: 'canary@eu.test',
   createdAt: t0 + 1,
+  unverifiedFrom: 'refuse',
+  spfInclude: '_spf.eu.test',
 };
 
 for (const kind of testDatabases()) {

@@ -23,6 +23,8 @@ export function infrastructureView(i: StoredInfrastructure): Infrastructure {
     shaping: i.shaping.map(({ domain, maxConnections, maxMessagesPerConnection, rate }) => ({ domain, maxConnections, maxMessagesPerConnection, rate })),
     verificationAddress: i.verificationAddress,
     createdAt: iso(i.createdAt),
+    unverifiedFrom: i.unverifiedFrom,
+    spfInclude: i.spfInclude,
   };
 }
 

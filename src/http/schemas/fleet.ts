@@ -49,6 +49,10 @@ export const InfrastructureBody = Type.Object(
     ),
     shaping: Type.Optional(Type.Array(ShapingRuleBody, { maxItems: 1000 })),
     verificationAddress: Type.Optional(Type.String({ description: 'the canary address a switch verifies with' })),
+    unverifiedFrom: Type.Optional(
+      Type.String({ description: 'mail whose From domain its customer has not verified: "unsigned" (default, sent without DKIM) or "refuse" (550 5.7.1)' }),
+    ),
+    spfInclude: Type.Optional(Type.String({ description: 'the SPF include that covers the source addresses, named by domain checks' })),
   },
   { additionalProperties: false },
 );
@@ -91,6 +95,8 @@ export const Infrastructure = Type.Object({
   ),
   verificationAddress: Type.String(),
   createdAt: Timestamp,
+  unverifiedFrom: Type.Enum(['unsigned', 'refuse'], { description: 'what mail from a domain its customer has not verified gets' }),
+  spfInclude: Type.Union([Type.String(), Type.Null()]),
 });
 export const InfrastructureList = Type.Object({ infrastructures: Type.Array(Infrastructure) });
 
