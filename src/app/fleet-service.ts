@@ -13,7 +13,7 @@ import {
   validateShaping,
   validateAddress,
 } from '../core/fleet/fleet-input.ts';
-import { validateDomainName, validateUnverifiedFrom } from '../core/sender/sending-domain.ts';
+import { validateSpfInclude, validateUnverifiedFrom } from '../core/sender/sending-domain.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { SuspensionRepository, ResumeResult, SuspendResult } from '../store/suspension-repository.ts';
 import { hashSecret, newApiKey, newSecret, parseApiKey, secretMatches } from './credentials.ts';
@@ -110,7 +110,7 @@ export class FleetService {
       verificationAddress,
       createdAt: this.clock.now(),
       unverifiedFrom: must(validateUnverifiedFrom(input.unverifiedFrom)),
-      spfInclude: input.spfInclude === undefined || input.spfInclude === null ? null : must(validateDomainName(input.spfInclude)),
+      spfInclude: input.spfInclude === undefined || input.spfInclude === null ? null : must(validateSpfInclude(input.spfInclude)),
     });
   }
 

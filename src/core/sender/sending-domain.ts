@@ -70,6 +70,14 @@ export function validateDomainName(input: unknown): Result<string> {
   return ok(domain);
 }
 
+/** An SPF include target: a host name whose labels may start with '_' (`_spf.example.net`). */
+export function validateSpfInclude(input: unknown): Result<string> {
+  if (typeof input !== 'string' || input.length > 253 || !/^([a-z0-9_](?:[a-z0-9_-]{0,62})\.)+[a-z0-9-]{1,63}$/i.test(input)) {
+    return fail('invalid-request', 'spfInclude must be a host name such as _spf.example.net');
+  }
+  return ok(input.toLowerCase());
+}
+
 export function validateSelector(input: unknown): Result<string> {
   if (typeof input !== 'string' || !/^(?!-)[a-z0-9-]{1,63}(?<!-)$/i.test(input)) {
     return fail('invalid-request', "a DKIM selector is one DNS label: letters, digits and '-'");
