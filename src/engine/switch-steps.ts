@@ -55,7 +55,7 @@ export class SwitchSteps {
       if (target.deliveryMode === 'mx') break;
     }
     const unready = instance && (await this.senders?.precheck(instance, target));
-    return unready ? stepFailed('pre-check', unready) : { ok: true };
+    return unready ? stepFailed('sender-auth', unready) : { ok: true };
   }
 
   async suspend(instance: Instance, program: string): Promise<StepResult> {
