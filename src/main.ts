@@ -158,6 +158,11 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   const secretKey = loadSecretKey(config.dataDir, { MAILSHIFT_SECRET_KEY: config.secretKey });
   const senderDomains = new SenderDomains(repositories.sendingDomains, fleetRepository, dns, clock, { secretKey, graceMs: config.dkimGraceMs });
   const domainChecks = new DomainChecks(senderDomains, fleetRepository, dns);
+  const sealing = await senderDomains.secretKeyProblem();
+  if (sealing) {
+    await store.close();
+    throw new ConfigError(sealing);
+  }
 
   // PostgreSQL: a destination's rate and connection cap hold for the whole cluster.
   const limits = clustered ? new ClusterLimits(new LimitRepository(store.db, store.dialect), clock, log.child({ part: 'limits' }), { nodeId }) : undefined;

@@ -301,4 +301,81 @@ describe('sender authentication', () => {
     const refused = await h.admin('POST', '/api/admin/v1/dkim', { domain: 'proof.example', customer: other.customer });
     assert.equal(refused.status, 409);
   });
+
+  test('keys travel with the domain: after a switch to another infrastructure the signature is the same; imported keys sign', async () => {
+    assert.ok(brand, 'the signing test ran first');
+    const before = signatures(await send(brand.credentials.smtp, 'news@brand.example', 'before-switch@example.com'));
+    await admin('POST', '/infrastructures', { name: 'brand-infra-2', relays: [sink.relay] }, 201);
+    const instance = await h.app.services.fleet.instanceByName(brand.instance);
+    const next = (await h.app.repositories.fleet.findInfrastructure({ name: 'brand-infra-2' }))!;
+    await h.app.repositories.fleet.rebindInstance(instance.id, next.id);
+    const after = signatures(await send(brand.credentials.smtp, 'news@brand.example', 'after-switch@example.com'));
+    assert.deepEqual(
+      after.map((sig) => [sig.get('d'), sig.get('s'), sig.get('a')]),
+      before.map((sig) => [sig.get('d'), sig.get('s'), sig.get('a')]),
+    );
+
+    // An existing key (say one an infrastructure signed with) imported under its selector.
+    const { generateKeyPairSync } = await import('node:crypto');
+    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    const t = await tenant('import-infra', {});
+    await admin('POST', '/domains', { domain: 'imported.example', customer: t.customer, verified: true }, 201);
+    const imported: Key = await admin('POST', '/dkim/import', { domain: 'imported.example', customer: t.customer, selector: 'legacy', privateKey: pem }, 201);
+    assert.deepEqual([imported.selector, imported.algorithm, imported.state], ['legacy', 'rsa', 'active']);
+    publish([imported]);
+    const raw = await send(t.credentials.smtp, 'news@imported.example', 'imported@example.com');
+    assert.deepEqual(
+      (await verifyWithMailauth(raw, dns.servers)).map((v) => [v.selector, v.result]),
+      [['legacy', 'pass']],
+    );
+    const bad = await h.admin('POST', '/api/admin/v1/dkim/import', {
+      domain: 'imported.example',
+      customer: t.customer,
+      selector: 'x',
+      privateKey: 'not a key',
+    });
+    assert.equal(bad.status, 400);
+    assert.doesNotMatch(JSON.stringify(await admin('GET', '/dkim?domain=imported.example')), /PRIVATE KEY|MII[A-Za-z0-9+/]{60,}={0,2}"\}/);
+  });
+
+  test('bad input is refused with the reason', async () => {
+    const t = await tenant('input-infra', {});
+    const cases: [string, unknown, number, RegExp][] = [
+      ['/domains', { domain: 'localhost', customer: t.customer }, 400, /not a domain name/],
+      ['/domains', { domain: 'a..example', customer: t.customer }, 400, /not a domain name/],
+      ['/domains', { domain: 'fine.example', customer: 'nobody' }, 404, /no customer/],
+      ['/dkim', { domain: 'fine.example', customer: t.customer, algorithm: 'dsa' }, 400, /rsa.*ed25519/],
+      ['/dkim', { domain: 'fine.example', customer: t.customer, bits: 512 }, 400, /bits/],
+      ['/dkim', { domain: 'fine.example', customer: t.customer, selector: 'a.b' }, 400, /selector/],
+      ['/infrastructures', { name: 'bad-policy', relays: [sink.relay], unverifiedFrom: 'maybe' }, 400, /unverifiedFrom/],
+    ];
+    for (const [path, body, status, detail] of cases) {
+      const res = await h.admin('POST', `/api/admin/v1${path}`, body);
+      assert.equal(res.status, status, `${path} ${JSON.stringify(body)}: ${JSON.stringify(res.body)}`);
+      assert.match(res.body.detail, detail);
+    }
+    assert.equal((await h.admin('POST', '/api/admin/v1/domains/unknown.example/dkim/rotate', {})).status, 404);
+    assert.equal((await h.admin('GET', '/api/admin/v1/domains/unknown.example/check')).status, 404);
+  });
+});
+
+test('a node given another secret key than the one that sealed the DKIM keys refuses to start', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dataDir = mkdtempSync(join(tmpdir(), 'mailshift-sealed-'));
+  try {
+    const first = await startHarness({ MAILSHIFT_SECRET_KEY: '11'.repeat(32) }, { dataDir });
+    try {
+      assert.equal((await first.admin('POST', '/api/admin/v1/customers', { name: 'sealed' })).status, 201);
+      assert.equal((await first.admin('POST', '/api/admin/v1/dkim', { domain: 'sealed.example', customer: 'sealed' })).status, 201);
+    } finally {
+      await first.close();
+    }
+    await assert.rejects(startHarness({ MAILSHIFT_SECRET_KEY: '22'.repeat(32) }, { dataDir }), /the secret key does not open the DKIM keys/);
+    const again = await startHarness({ MAILSHIFT_SECRET_KEY: '11'.repeat(32) }, { dataDir });
+    await again.close();
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });

@@ -113,6 +113,21 @@ export class SenderDomains {
     return { domain, customer: customer?.name ?? String(domain.customerId) };
   }
 
+  /**
+   * Null when the secret key opens the stored keys (or none are stored); else why not: a
+   * node given another key than the others would sign nothing, so it must not start.
+   */
+  async secretKeyProblem(): Promise<string | null> {
+    const key = await this.repo.anyKey();
+    if (!key) return null;
+    try {
+      unseal(this.options.secretKey, key.sealedPrivateKey);
+      return null;
+    } catch {
+      return 'the secret key does not open the DKIM keys in the store: give every node the MAILSHIFT_SECRET_KEY (or <data dir>/secret-key) they were sealed with';
+    }
+  }
+
   /** Looks for the verification token in DNS; a verified domain stays verified. */
   async verify(name: string): Promise<Verification> {
     const { domain } = await this.findDomain(name);

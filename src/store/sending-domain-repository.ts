@@ -67,6 +67,12 @@ export class SendingDomainRepository {
     return (await q.orderBy('id').execute()).map(toKey);
   }
 
+  /** Any one key, to try the secret key on. */
+  async anyKey(): Promise<SealedDomainKey | undefined> {
+    const row = await this.db.selectFrom('domain_keys').selectAll().orderBy('id').limit(1).executeTakeFirst();
+    return row && toKey(row);
+  }
+
   /** A rotation: the new keys and the retirement of the old ones in one transaction. */
   async rotate(keys: readonly NewDomainKey[], retiring: readonly number[], retireAt: number): Promise<SealedDomainKey[]> {
     return this.db.transaction().execute(async (trx) => {
