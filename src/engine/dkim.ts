@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, sign } from 'node:crypto';
+import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -28,6 +28,19 @@ export interface SigningKey {
 const signedFields = ['from', 'to', 'subject', 'date', 'message-id', 'list-unsubscribe', 'list-unsubscribe-post'];
 const overSigned = ['from'];
 
+/** Parsed private keys by PEM: parsing costs more than an Ed25519 signature. A handful of keys per node. */
+const parsedKeys = new Map<string, KeyObject>();
+
+function privateKeyOf(pem: string): KeyObject {
+  let key = parsedKeys.get(pem);
+  if (!key) {
+    if (parsedKeys.size >= 1000) parsedKeys.clear();
+    key = createPrivateKey(pem);
+    parsedKeys.set(pem, key);
+  }
+  return key;
+}
+
 /**
  * The message with one DKIM-Signature per key on top (relaxed/relaxed; rsa-sha256 or
  * ed25519-sha256 from the key's type, RFC 8463). No keys: the message as it is.
@@ -52,7 +65,7 @@ export function dkimSign(raw: Buffer, keys: readonly SigningKey[], signedAt = Da
     if (overSigned.includes(name)) names.push(present[0]?.casedKey ?? 'From');
   }
   const signatures = keys.map((key) => {
-    const privateKey = createPrivateKey(key.privateKey);
+    const privateKey = privateKeyOf(key.privateKey);
     const algorithm = privateKey.asymmetricKeyType === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256';
     const tags = { a: algorithm, c: 'relaxed/relaxed', d: key.domain, s: key.selector, t: Math.floor(signedAt / 1000), h: names.join(': '), bh };
     // The header as hashed: with b= empty (RFC 6376 §3.7), relaxed, without its own CRLF.
