@@ -300,6 +300,13 @@ describe('sender authentication', () => {
     const other = await tenant('verify-infra');
     const refused = await h.admin('POST', '/api/admin/v1/dkim', { domain: 'proof.example', customer: other.customer });
     assert.equal(refused.status, 409);
+    // So is a subdomain or a parent of it, which would let one customer sign in the other's name space.
+    for (const domain of ['news.proof.example', 'eu.news.proof.example']) {
+      const overlap = await h.admin('POST', '/api/admin/v1/domains', { domain, customer: other.customer });
+      assert.equal(overlap.status, 409);
+      assert.match(overlap.body.detail, /overlaps proof\.example, a sending domain of another customer/);
+    }
+    assert.equal((await h.admin('POST', '/api/admin/v1/domains', { domain: 'news.proof.example', customer: t.customer })).status, 201);
   });
 
   test('keys travel with the domain: after a switch to another infrastructure the signature is the same; imported keys sign', async () => {

@@ -86,6 +86,11 @@ export class SenderDomains {
     const name = must(validateDomainName(input.domain));
     const customer = await this.customer(input.customer);
     if (await this.repo.findDomain(name)) throw new DomainError('conflict', `domain ${name} is already a sending domain`);
+    // A parent or subdomain of another customer's domain would let one sign into the other's name space.
+    const related = (await this.repo.listDomains()).find(
+      (d) => d.customerId !== customer.id && (name.endsWith(`.${d.domain}`) || d.domain.endsWith(`.${name}`)),
+    );
+    if (related) throw new DomainError('conflict', `${name} overlaps ${related.domain}, a sending domain of another customer`);
     const now = this.clock.now();
     const verified = input.verified === true;
     const domain = await this.repo.addDomain({
