@@ -72,6 +72,14 @@ describe('sender authentication', () => {
     return { customer, instance: `${customer}-i`, credentials: created.credentials as { smtp: { username: string; password: string }; apiKey: string } };
   }
 
+  /** The real CLI in a child process, against this server. */
+  function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const env = { ...process.env, MAILSHIFT_URL: h.url, MAILSHIFT_ADMIN_TOKEN: adminToken };
+    return new Promise((resolve) => {
+      execFile(process.execPath, [bin, ...args], { env }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }));
+    });
+  }
+
   function publish(keys: Key[]): void {
     for (const k of keys) dns.set(k.dnsName, { TXT: [k.dnsValue] });
   }
@@ -264,6 +272,9 @@ describe('sender authentication', () => {
     assert.equal(check.infrastructure, 'checked');
     assert.deepEqual([check.ok, check.spf.ok, check.dkim.ok, check.dmarc.ok], [true, true, true, true], JSON.stringify(check));
     assert.equal(await h.app.services.domainChecks.precheck(instance, target), null);
+    const cliRun = await cli(['domain', 'check', 'check.example', '--infra', 'checked', '--json']);
+    assert.equal(cliRun.code, 0, cliRun.stderr);
+    assert.equal(JSON.parse(cliRun.stdout).ok, true);
 
     // A verified domain without a key blocks a switch as well.
     await admin('POST', '/domains', { domain: 'nokey.example', customer: t.customer, verified: true }, 201);
@@ -282,15 +293,7 @@ describe('sender authentication', () => {
     assert.equal(verdict.verified, true, verdict.detail);
     assert.equal((await admin('GET', '/domains/proof.example')).verified, true);
 
-    const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const env = { ...process.env, MAILSHIFT_URL: h.url, MAILSHIFT_ADMIN_TOKEN: adminToken };
-      execFile(
-        process.execPath,
-        [bin, 'dkim', 'add', 'proof.example', '--customer', t.customer, '--algorithm', 'ed25519', '--json'],
-        { env },
-        (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
-      );
-    });
+    const run = await cli(['dkim', 'add', 'proof.example', '--customer', t.customer, '--algorithm', 'ed25519', '--json']);
     assert.equal(run.code, 0, run.stderr);
     const printed = JSON.parse(run.stdout);
     assert.deepEqual(Object.keys(printed), ['domain', 'selector', 'algorithm', 'dnsName', 'dnsValue']);
