@@ -78,10 +78,12 @@ export interface Config {
   nodeTtlMs: number;
   /** How long the leader's lease lasts unrenewed; it renews three times as often. */
   leaderLeaseMs: number;
-  /** Seals secrets at rest (relay passwords); undefined: read or create `<dataDir>/secret-key`. */
+  /** Seals secrets at rest (relay passwords, DKIM private keys; 32 bytes, hex or base64); undefined: read or create `<dataDir>/secret-key`. */
   secretKey?: string;
   /** PEM certificates trusted for outbound TLS besides the system's roots (`verify` policy). */
   outboundTlsCa?: string;
+  /** How long a rotated-out DKIM key's DNS record stays needed (the key verifies mail already sent). */
+  dkimGraceMs: number;
 }
 
 /** A token an attacker could guess or a person chose: too short, or too few distinct characters. */
@@ -152,6 +154,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     leaderLeaseMs: integer(env, 'MAILSHIFT_LEADER_LEASE_MS', 15_000),
     secretKey: env.MAILSHIFT_SECRET_KEY || undefined,
     outboundTlsCa: env.MAILSHIFT_TLS_CA_FILE ? readCaFile(env.MAILSHIFT_TLS_CA_FILE) : undefined,
+    dkimGraceMs: duration(env, 'MAILSHIFT_DKIM_GRACE', '7d'),
   };
   for (const [name, token] of [
     ['MAILSHIFT_ADMIN_TOKEN', config.adminToken],

@@ -56,6 +56,8 @@ import { unfenced } from './store/fence.ts';
 import { ClusterLimits } from './engine/cluster-limits.ts';
 import { LimitRepository } from './store/limit-repository.ts';
 import { mailshiftVersion } from './version.ts';
+import { SenderDomains } from './app/sender-domains.ts';
+import { DomainChecks } from './app/domain-check.ts';
 
 export interface RunningMailshift {
   /** With the delivery engine itself (the composition root knows it), for tests that look at what it holds. */
@@ -159,6 +161,16 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
   const authGuard = new AuthGuard(clock, metrics, log.child({ part: 'auth' }));
   const inflight = new InflightBudget(config.maxInflightBytes);
   const fleet = new FleetService(fleetRepository, suspensions, clock, { heloName: config.hostname, seal: (secret) => sealSecret(secretKey, secret) });
+  // Domain verification and checks run when an operator asks: they see DNS as it is now, not as cached.
+  const freshDns = createDnsResolver(config.dnsServers, clock, { maxEntries: 0, maxTtlMs: 0, fixedTtlMs: 0, negativeTtlMs: 0 });
+  // Sending domains and their DKIM keys, sealed with the secret key: they sign wherever the customer's instances are bound.
+  const senderDomains = new SenderDomains(repositories.sendingDomains, fleetRepository, freshDns, clock, { secretKey, graceMs: config.dkimGraceMs });
+  const domainChecks = new DomainChecks(senderDomains, fleetRepository, freshDns);
+  const sealing = await senderDomains.secretKeyProblem();
+  if (sealing) {
+    await store.close();
+    throw new ConfigError(sealing);
+  }
 
   // PostgreSQL: a destination's rate and connection cap hold for the whole cluster.
   const limits = clustered ? new ClusterLimits(new LimitRepository(store.db, store.dialect), clock, log.child({ part: 'limits' }), { nodeId }) : undefined;
@@ -184,6 +196,7 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     openSecret: (sealed) => openSecret(secretKey, sealed),
     tlsCa: config.outboundTlsCa,
     mtaSts,
+    signingKeys: (instanceId, infra, raw) => senderDomains.signingKeys(instanceId, infra, raw),
   });
   fleet.onSuspension({ suspended: (id) => void engine.suspended(id), resumed: () => engine.wake() });
   const acceptor = new AcceptService(
@@ -194,6 +207,7 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     metrics,
     names,
     (messages) => engine.accepted(messages),
+    senderDomains,
   );
 
   const { programs, waves, switches } = repositories;
@@ -213,13 +227,20 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     () => noticeLoop.wake(),
   );
   const noticeLoop = makeNoticeLoop(leaderNotices, noticeLog, config.pollMs);
-  const steps = new SwitchSteps(fleet, fleetRepository, spool, clock, {
-    drainTimeoutMs: config.drainTimeoutMs,
-    connectionTimeoutMs: config.connectTimeoutMs,
-    transport: (infra, hop) => engine.connectionOptions(infra, 0, hop),
-    resolver,
-    mxPort: options.mx?.port,
-  });
+  const steps = new SwitchSteps(
+    fleet,
+    fleetRepository,
+    spool,
+    clock,
+    {
+      drainTimeoutMs: config.drainTimeoutMs,
+      connectionTimeoutMs: config.connectTimeoutMs,
+      transport: (infra, hop) => engine.connectionOptions(infra, 0, hop),
+      resolver,
+      mxPort: options.mx?.port,
+    },
+    domainChecks,
+  );
   const runner = new UpgradeRunner(
     { programs: leaderRepositories.programs, waves: leaderRepositories.waves, switches: leaderRepositories.switches },
     fleetRepository,
@@ -284,6 +305,8 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     operatorSessions,
     health,
     cluster,
+    senderDomains,
+    domainChecks,
   };
   const webhookSender = new WebhookSender(
     leaderRepositories.webhooks,

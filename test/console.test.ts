@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { WarpClock } from '../src/warp-clock.ts';
 import { Sink } from './helpers/sink.ts';
+import { DnsTestServer } from './helpers/dns-server.ts';
 import { adminToken, eventually, startHarness, type Harness } from './helpers/harness.ts';
 import { ok, upgradeFleet } from './helpers/upgrade-fleet.ts';
 
@@ -35,6 +36,7 @@ describe('web console and customer status page, in a real browser', () => {
   let browser: Browser;
   let operator: BrowserContext;
   let page: Page;
+  let dns: DnsTestServer;
   const errors: string[] = [];
 
   const shot = async (p: Page, name: string) => p.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
@@ -51,7 +53,11 @@ describe('web console and customer status page, in a real browser', () => {
     // A slow canary keeps each switching instance paused long enough to look at it.
     target = await Sink.start(undefined, { canaryDelayMs: 6000 });
     clock = new WarpClock();
-    h = await startHarness({}, { clock });
+    dns = await DnsTestServer.start({
+      'acme.example': { TXT: ['v=spf1 -all'] },
+      '_dmarc.acme.example': { TXT: ['v=DMARC1; p=quarantine'] },
+    });
+    h = await startHarness({ MAILSHIFT_DNS_SERVERS: dns.servers }, { clock });
     keys = await upgradeFleet(h, source.relay, target.relay, [
       {
         customer: 'acme',
@@ -91,6 +97,7 @@ describe('web console and customer status page, in a real browser', () => {
     await h?.close();
     await source?.close();
     await target?.close();
+    await dns?.close();
   });
 
   test('an operator signs in with the admin token; the API accepts the session cookie', async () => {
@@ -313,8 +320,23 @@ describe('web console and customer status page, in a real browser', () => {
     await shot(page, '17-nodes');
   });
 
+  test('sending domains: a check of SPF, DKIM and DMARC from the domains page', async () => {
+    await ok(h.admin('POST', '/api/admin/v1/domains', { domain: 'acme.example', customer: 'acme', verified: true }));
+    const key = (await ok(h.admin('POST', '/api/admin/v1/dkim', { domain: 'acme.example', customer: 'acme', selector: 'c1' }))).body;
+    dns.set(key.dnsName, { TXT: [key.dnsValue] });
+    await go('/fleet');
+    await page.getByRole('link', { name: 'Domains', exact: true }).click();
+    await page.getByRole('heading', { name: 'Sending domains', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Check acme.example' }).click();
+    const panel = page.getByRole('region', { name: 'Authentication of acme.example' });
+    await panel.getByText('c1._domainkey.acme.example').waitFor();
+    await panel.getByText(/_dmarc\.acme\.example: p=quarantine/).waitFor();
+    assert.equal(await panel.locator('h2 .badge').textContent(), 'passed');
+    await shot(page, '18-domains');
+  });
+
   test('every control is labelled and the main ones are reachable by keyboard', async () => {
-    for (const path of ['/fleet', '/fleet/acme-prod', '/programs', '/notices', '/delivery', '/infrastructures', '/nodes']) {
+    for (const path of ['/fleet', '/fleet/acme-prod', '/programs', '/notices', '/delivery', '/infrastructures', '/nodes', '/domains']) {
       await go(path);
       const unlabelled = (await page.evaluate(`[...document.querySelectorAll('input, select, textarea, button')]
         .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.closest('label') && !(e.textContent || '').trim())

@@ -142,12 +142,15 @@ describe('delivery', () => {
     }
   });
 
-  test('DKIM-signs mail from a domain the infrastructure has a key for', async () => {
+  test("DKIM-signs with the infrastructure's key mail from a verified domain of the customer", async () => {
     const sink = await Sink.start();
     try {
       const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
       const creds = await h.instance('signed', [sink.relay], { infrastructure: { dkim: [{ domain: 'shop.example', selector: 's1', privateKey: pem }] } });
+      const { customers } = (await h.admin('GET', '/api/admin/v1/customers')).body as { customers: { name: string }[] };
+      const customer = customers.find((c) => c.name.endsWith('-signed'))!.name;
+      assert.equal((await h.admin('POST', '/api/admin/v1/domains', { domain: 'shop.example', customer, verified: true })).status, 201);
       await h.api(creds.apiKey, 'POST', '/api/v1/messages', { from: 'news@shop.example', to: ['dk@example.com'], subject: 'signed', text: 'x' });
       await h.api(creds.apiKey, 'POST', '/api/v1/messages', { from: 'news@other.example', to: ['nodk@example.com'], subject: 'unsigned', text: 'x' });
       await sink.waitFor(2);

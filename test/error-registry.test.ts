@@ -20,7 +20,6 @@ const codes = Object.keys(errorCodes) as ErrorCode[];
 
 /** Codes no SMTP door answers. Every other code must have a probe in `smtpProbes` below. */
 const httpOnly: readonly ErrorCode[] = [
-  'forbidden',
   'conflict',
   'invalid-request',
   'header-injection',
@@ -128,6 +127,8 @@ type Creds = { smtp: { username: string; password: string }; apiKey: string };
 const maxMessageBytes = 20_000;
 let h: Harness;
 let creds: Creds;
+/** An instance on an infrastructure that refuses From domains its customer has not verified. */
+let strict: Creds;
 let feedback: { port: number; close(): Promise<void>; failNext: boolean };
 let sources = 0;
 /** A fresh source address per session, so lockouts and caps of one probe never touch another. */
@@ -276,6 +277,16 @@ const smtpProbes: Partial<Record<ErrorCode, Probe[]>> = {
       },
     },
   ],
+  forbidden: [
+    {
+      how: 'DATA with a From domain the customer has not verified, on an infrastructure that refuses those',
+      run: async () => {
+        const s = await greeted(h.app.smtpPort);
+        assert.match((await s.login(strict.smtp.username, strict.smtp.password))!, /^235 /);
+        return [await transaction(s, message())];
+      },
+    },
+  ],
   'malformed-message': [
     {
       how: 'DATA without a From header',
@@ -389,6 +400,7 @@ describe('through real SMTP servers, each code is answered with the pair of the 
   before(async () => {
     h = await startHarness({ MAILSHIFT_MAX_MESSAGE_SIZE: String(maxMessageBytes), MAILSHIFT_SMTP_MAX_CLIENTS_PER_ADDRESS: '3' });
     creds = await h.instance('registry', ['127.0.0.1:9']);
+    strict = await h.instance('registry-strict', ['127.0.0.1:9'], { infrastructure: { unverifiedFrom: 'refuse' } });
     const state = { failNext: false };
     const server = await startFeedbackServer(
       {

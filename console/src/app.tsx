@@ -11,6 +11,7 @@ import { ProgramPage } from './pages/program.tsx';
 import { Notices } from './pages/notices.tsx';
 import { Delivery } from './pages/delivery.tsx';
 import { Nodes } from './pages/nodes.tsx';
+import { Domains } from './pages/domains.tsx';
 
 const sections = [
   { href: '/fleet', label: 'Fleet' },
@@ -19,6 +20,7 @@ const sections = [
   { href: '/notices', label: 'Notices' },
   { href: '/delivery', label: 'Delivery' },
   { href: '/nodes', label: 'Nodes' },
+  { href: '/domains', label: 'Domains' },
 ];
 
 function route(path: string): { title: string; page: ReactElement } {
@@ -31,6 +33,7 @@ function route(path: string): { title: string; page: ReactElement } {
   if (path.startsWith('/notices')) return { title: 'Notices', page: <Notices /> };
   if (path.startsWith('/delivery')) return { title: 'Delivery', page: <Delivery /> };
   if (path.startsWith('/nodes')) return { title: 'Nodes', page: <Nodes /> };
+  if (path.startsWith('/domains')) return { title: 'Sending domains', page: <Domains /> };
   return { title: 'Fleet', page: <Fleet /> };
 }
 

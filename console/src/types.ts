@@ -31,3 +31,4 @@ export type { ClusterView, NodeStatus } from '../../src/http/schemas/cluster.ts'
 
 export type PlanWave = Plan['waves'][number];
 export type StatusWave = ProgramStatus['waves'][number];
+export type { DomainCheck, DomainList } from '../../src/http/schemas/senders.ts';

@@ -60,6 +60,8 @@ export class AcceptService {
     private readonly names: FleetNames,
     /** Told of every committed message (the delivery engine warms its cache and wakes). */
     private readonly onAccepted: (messages: readonly NewMessage[]) => void,
+    /** Refuses a From the instance may not send as, where its infrastructure says so. */
+    private readonly senders?: { checkFrom(instance: Instance, raw: Buffer): Promise<void> },
   ) {
     // Two batches in flight: one is written while the one before it waits for the disk.
     this.writer = new GroupCommit((batch) => this.spool.commit(batch, this.clock.now(), this.clock.now() + this.options.retry.maxAgeMs), 500, 0, 2);
@@ -130,6 +132,7 @@ export class AcceptService {
     if (!checked.ok) throw new DomainError(checked.error.code, checked.error.detail);
     const body = checkBody(s.raw, checked.value.headerEnd);
     if (!body.ok) throw new DomainError(body.error.code, body.error.detail);
+    await this.senders?.checkFrom(s.instance, s.raw);
     const now = this.clock.now();
     const id = newMessageId(now, () => randomBytes(8).toString('hex'));
     // Like a submission server, add what receivers require but clients often omit.

@@ -16,6 +16,7 @@ import {
   validateAddress,
   type RelaySpec,
 } from '../core/fleet/fleet-input.ts';
+import { validateSpfInclude, validateUnverifiedFrom } from '../core/sender/sending-domain.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { SuspensionRepository, ResumeResult, SuspendResult } from '../store/suspension-repository.ts';
 import { hashSecret, newApiKey, newSecret, parseApiKey, secretMatches } from './credentials.ts';
@@ -32,6 +33,8 @@ export interface InfrastructureInput {
   mxPort?: unknown;
   tls?: unknown;
   mtaSts?: unknown;
+  unverifiedFrom?: unknown;
+  spfInclude?: unknown;
 }
 
 export interface InstanceInput {
@@ -121,6 +124,8 @@ export class FleetService {
       mxPort: input.mxPort === undefined || input.mxPort === null ? null : must(validatePort(input.mxPort, 'mxPort')),
       tls: input.tls === undefined ? 'opportunistic' : must(validateTlsPolicy(input.tls)),
       mtaSts: mtaSts(input.mtaSts, deliveryMode),
+      unverifiedFrom: must(validateUnverifiedFrom(input.unverifiedFrom)),
+      spfInclude: input.spfInclude === undefined || input.spfInclude === null ? null : must(validateSpfInclude(input.spfInclude)),
     });
   }
 

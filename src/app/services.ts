@@ -18,6 +18,8 @@ import type { ConsoleService } from './console-service.ts';
 import type { OperatorSessions } from './operator-sessions.ts';
 import type { HealthService } from './health-service.ts';
 import type { ClusterService } from './cluster-service.ts';
+import type { SenderDomains } from './sender-domains.ts';
+import type { DomainChecks } from './domain-check.ts';
 
 /**
  * A background loop as the services see it (the delivery engine, the upgrade runner):
@@ -60,4 +62,8 @@ export interface Services {
   health: HealthService;
   /** The cluster's nodes and its leader. */
   cluster: ClusterService;
+  /** Customers' sending domains and DKIM keys. */
+  senderDomains: SenderDomains;
+  /** SPF, DKIM and DMARC of a sending domain over DNS. */
+  domainChecks: DomainChecks;
 }

@@ -35,3 +35,9 @@ export function messageId(value: string): string {
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(value)) throw new CliError(`not a message id: ${JSON.stringify(value)}`);
   return value;
 }
+
+/** A domain name as a path segment: letters, digits, '-' and '.', never a dot segment (the server checks the rest). */
+export function domainName(value: string): string {
+  if (!/^[A-Za-z0-9.-]{1,253}$/.test(value) || /^\.+$/.test(value)) throw new CliError(`not a domain name: ${JSON.stringify(value)}`);
+  return value.toLowerCase();
+}

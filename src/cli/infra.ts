@@ -16,6 +16,8 @@ interface CreateOptions {
   mtaSts?: boolean;
   helo?: string;
   verify?: string;
+  unverifiedFrom?: string;
+  spfInclude?: string;
   json?: boolean;
 }
 
@@ -35,6 +37,8 @@ export function addInfraCommands(program: Command, api: ApiClient): void {
     .option('--relay-secure', 'implicit TLS to the relays from the first byte (port 465)')
     .option('--helo <name>', 'HELO name')
     .option('--verify <address>', 'verification (canary) address')
+    .option('--unverified-from <policy>', 'mail from a domain its customer has not verified: unsigned (default) or refuse')
+    .option('--spf-include <domain>', "the SPF include that covers this infrastructure's source addresses")
     .option('--json', 'print JSON')
     .action((name: string, opts: CreateOptions) => {
       const body = createBody(name, opts);
@@ -79,6 +83,8 @@ function createBody(name: string, opts: CreateOptions): Record<string, unknown> 
     mxPort,
     tls: opts.tls,
     mtaSts: opts.mtaSts,
+    unverifiedFrom: opts.unverifiedFrom,
+    spfInclude: opts.spfInclude,
   };
 }
 

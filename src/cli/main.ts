@@ -11,6 +11,8 @@ import { addSimulateCommand } from './simulate.ts';
 import { addQueueCommand } from './queue.ts';
 import { addServeCommand } from './serve.ts';
 import { addSuppressionCommands } from './suppression.ts';
+import { addDomainCommands } from './domain.ts';
+import { addDkimCommands } from './dkim.ts';
 
 const program = new Command('mailshift').description('email sending infrastructure for campaign platforms').showHelpAfterError('(run with --help for usage)');
 
@@ -27,6 +29,8 @@ addSuppressionCommands(program, api);
 addMessageCommands(program, api);
 addProgramCommands(program, api);
 addSimulateCommand(program);
+addDomainCommands(program, api);
+addDkimCommands(program, api);
 
 try {
   await program.parseAsync(process.argv);

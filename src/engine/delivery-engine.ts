@@ -16,7 +16,7 @@ import { asciiDomain, defaultLookupTimeoutMs, hopKey, resolveRoute, systemResolv
 import { parseRate } from '../core/delivery/throttle.ts';
 import { mxMatches, type MtaStsPolicy } from '../core/delivery/mta-sts.ts';
 import { LocalLimits, type DestinationLimits, type RateGate } from './cluster-limits.ts';
-import { dkimKeyFor, dkimSign } from './dkim.ts';
+import { dkimSign, type SigningKey } from './dkim.ts';
 import { MessageCache } from './message-cache.ts';
 import { PeriodicTask } from './periodic-task.ts';
 
@@ -54,6 +54,11 @@ export interface EngineOptions {
   tlsCa?: string;
   /** Recipient domains' MTA-STS policies, for infrastructures that enforce them. */
   mtaSts?: MtaStsSource;
+  /**
+   * The DKIM keys a message of an instance is signed with (its customer's verified domain
+   * owning the From domain); none: sent unsigned. Default: nothing is signed.
+   */
+  signingKeys?: (instanceId: number, infra: Infrastructure, raw: Buffer) => Promise<SigningKey[]>;
 }
 
 export interface MtaStsSource {
@@ -610,8 +615,8 @@ export class DeliveryEngine implements QueueHost {
     if (!m) return undefined;
     let body = m.signed.get(infra.id);
     if (!body) {
-      const key = dkimKeyFor(infra.dkim, m.raw);
-      body = key ? await dkimSign(m.raw, key) : m.raw;
+      const keys = (await this.options.signingKeys?.(delivery.instanceId, infra, m.raw)) ?? [];
+      body = dkimSign(m.raw, keys, this.clock.now());
       m.signed.set(infra.id, body);
     }
     return { ...m, body };

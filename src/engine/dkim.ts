@@ -1,26 +1,95 @@
-import DKIM from 'nodemailer/lib/dkim';
-import type { DkimKey } from '../core/fleet/fleet.ts';
-import { checkMessage, headerValue } from '../core/spool/message-check.ts';
+import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import { createRequire } from 'node:module';
 
-/** The infrastructure's key for the From domain (or a parent domain), if it has one. */
-export function dkimKeyFor(keys: DkimKey[], raw: Buffer): DkimKey | undefined {
-  if (keys.length === 0) return undefined;
-  const checked = checkMessage(raw);
-  if (!checked.ok) return undefined;
-  const from = headerValue(checked.value.headers, 'from') ?? '';
-  const m = /@([a-z0-9.-]+)\s*>?\s*$/i.exec(from);
-  if (!m) return undefined;
-  const labels = m[1].toLowerCase().split('.');
-  for (let i = 0; i < labels.length - 1; i++) {
-    const key = keys.find((k) => k.domain === labels.slice(i).join('.'));
-    if (key) return key;
-  }
-  return undefined;
+const require = createRequire(import.meta.url);
+// mailauth (CommonJS, no types for these parts): its body canonicalization and hashing,
+// header relaxation and DKIM-Signature formatting. The signing below is ours only because
+// mailauth's signer cannot over-sign a field (list From once more than it occurs).
+const { dkimBody } = require('mailauth/lib/dkim/body') as {
+  dkimBody(canonicalization: string, algorithm: string, maxBodyLength: false): { update(chunk: Buffer): void; digest(encoding: 'base64'): string };
+};
+const { formatRelaxedLine, formatSignatureHeaderLine, parseHeaders } = require('mailauth/lib/tools') as {
+  formatRelaxedLine(line: Buffer | string, suffix?: string): Buffer;
+  formatSignatureHeaderLine(type: 'DKIM', values: Record<string, string | number>, folded: boolean): string;
+  parseHeaders(buf: Buffer): { parsed: { key: string | null; casedKey: string; line: Buffer }[] };
+};
+
+/** A key to sign with: the sending domain (`d=`), its selector and the private key (PEM). */
+export interface SigningKey {
+  domain: string;
+  selector: string;
+  privateKey: string;
 }
 
-export async function dkimSign(raw: Buffer, key: DkimKey): Promise<Buffer> {
-  const signer = new DKIM({ domainName: key.domain, keySelector: key.selector, privateKey: key.privateKey, cacheDir: false });
-  const chunks: Buffer[] = [];
-  for await (const chunk of signer.sign(raw)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+/**
+ * The fields a signature covers, each once per occurrence; From once more than it occurs
+ * (over-signed), so a second From added on the way breaks the signature.
+ */
+const signedFields = ['from', 'to', 'subject', 'date', 'message-id', 'list-unsubscribe', 'list-unsubscribe-post'];
+const overSigned = ['from'];
+
+/** Parsed private keys by PEM: parsing costs more than an Ed25519 signature. A handful of keys per node. */
+const parsedKeys = new Map<string, KeyObject>();
+
+function privateKeyOf(pem: string): KeyObject {
+  let key = parsedKeys.get(pem);
+  if (!key) {
+    if (parsedKeys.size >= 1000) parsedKeys.clear();
+    key = createPrivateKey(pem);
+    parsedKeys.set(pem, key);
+  }
+  return key;
+}
+
+/**
+ * The message with one DKIM-Signature per key on top (relaxed/relaxed; rsa-sha256 or
+ * ed25519-sha256 from the key's type, RFC 8463). No keys: the message as it is.
+ */
+export function dkimSign(raw: Buffer, keys: readonly SigningKey[], signedAt = Date.now()): Buffer {
+  if (keys.length === 0) return raw;
+  const split = headerEnd(raw);
+  const headerBlock = raw.subarray(0, split.header);
+  const bodyHasher = dkimBody('relaxed', 'sha256', false);
+  bodyHasher.update(raw.subarray(split.body));
+  const bh = bodyHasher.digest('base64');
+  const fields = parseHeaders(headerBlock).parsed;
+  // Bottom-up per name, as a verifier picks them (RFC 6376 §5.4.2).
+  const lines: Buffer[] = [];
+  const names: string[] = [];
+  for (const name of signedFields) {
+    const present = fields.filter((f) => f.key === name).reverse();
+    for (const f of present) {
+      lines.push(formatRelaxedLine(f.line, '\r\n'));
+      names.push(f.casedKey);
+    }
+    if (overSigned.includes(name)) names.push(present[0]?.casedKey ?? 'From');
+  }
+  const signatures = keys.map((key) => {
+    const privateKey = privateKeyOf(key.privateKey);
+    const algorithm = privateKey.asymmetricKeyType === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256';
+    const tags = { a: algorithm, c: 'relaxed/relaxed', d: key.domain, s: key.selector, t: Math.floor(signedAt / 1000), h: names.join(': '), bh };
+    // The header as hashed: with b= empty (RFC 6376 §3.7), relaxed, without its own CRLF.
+    const unsignedHeader = formatSignatureHeaderLine('DKIM', { ...tags, b: 'a'.repeat(73) }, true);
+    const hashed = Buffer.concat([
+      ...lines,
+      Buffer.from(
+        formatRelaxedLine(unsignedHeader)
+          .toString('binary')
+          .replace(/([;:\s]+b=)[^;]+/, '$1'),
+        'binary',
+      ),
+    ]);
+    const b = algorithm === 'rsa-sha256' ? sign('sha256', hashed, privateKey) : sign(null, createHash('sha256').update(hashed).digest(), privateKey);
+    return formatSignatureHeaderLine('DKIM', { ...tags, b: b.toString('base64') }, true);
+  });
+  return Buffer.concat([Buffer.from(`${signatures.join('\r\n')}\r\n`), raw]);
+}
+
+/** Where the header block ends (before its blank line) and the body starts. */
+function headerEnd(raw: Buffer): { header: number; body: number } {
+  const crlf = raw.indexOf('\r\n\r\n');
+  const lf = raw.indexOf('\n\n');
+  if (crlf >= 0 && (lf < 0 || crlf < lf)) return { header: crlf + 2, body: crlf + 4 };
+  if (lf >= 0) return { header: lf + 1, body: lf + 2 };
+  return { header: raw.length, body: raw.length };
 }

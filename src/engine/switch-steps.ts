@@ -17,6 +17,14 @@ export interface SuspensionControl {
   resume(name: string): Promise<{ kind: 'resumed'; released: number } | { kind: 'not-suspended' | 'not-found' }>;
 }
 
+/**
+ * Whether a target can sign and pass SPF for an instance's customer's domains: null when
+ * it can, else why not. Declared here so the engine does not depend on the app layer.
+ */
+export interface SenderReadiness {
+  precheck(instance: Instance, target: Infrastructure): Promise<string | null>;
+}
+
 export interface SwitchStepOptions {
   /** How long a drain may wait for in-flight deliveries before the switch rolls back. */
   drainTimeoutMs: number;
@@ -39,10 +47,11 @@ export class SwitchSteps {
     private readonly spool: Pick<SpoolRepository, 'countInflight'>,
     private readonly clock: Clock,
     private readonly options: SwitchStepOptions,
+    private readonly senders?: SenderReadiness,
   ) {}
 
-  /** Every relay of the target answers EHLO. */
-  async precheck(target: Infrastructure): Promise<StepResult> {
+  /** Every relay of the target answers EHLO, and the target can authenticate the customer's domains. */
+  async precheck(target: Infrastructure, instance?: Instance): Promise<StepResult> {
     const hosts = await this.hosts(target);
     for (const relay of hosts) {
       const opened = await OutboundConnection.open(relay, this.outbound(target, relay));
@@ -50,7 +59,8 @@ export class SwitchSteps {
       opened.connection.close();
       if (target.deliveryMode === 'mx') break;
     }
-    return { ok: true };
+    const unready = instance && (await this.senders?.precheck(instance, target));
+    return unready ? stepFailed('sender-auth', unready) : { ok: true };
   }
 
   async suspend(instance: Instance, program: string): Promise<StepResult> {

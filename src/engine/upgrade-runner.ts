@@ -264,7 +264,7 @@ export class UpgradeRunner {
   ): Promise<StepResult<{ released?: number }>> {
     switch (state) {
       case 'prechecking':
-        return this.steps.precheck(target);
+        return this.steps.precheck(target, instance);
       case 'suspending':
         return this.steps.suspend(instance, program.name);
       case 'draining':

@@ -8,7 +8,19 @@ import type { HttpApp } from './typed-app.ts';
 const dist = fileURLToPath(new URL('../../console/dist/', import.meta.url));
 
 /** Paths the operators' single-page console answers itself (see console/src/router.ts). */
-export const consolePaths = ['/', '/sign-in', '/fleet', '/fleet/*', '/infrastructures', '/programs', '/programs/*', '/notices', '/delivery', '/nodes'];
+export const consolePaths = [
+  '/',
+  '/sign-in',
+  '/fleet',
+  '/fleet/*',
+  '/infrastructures',
+  '/programs',
+  '/programs/*',
+  '/notices',
+  '/delivery',
+  '/nodes',
+  '/domains',
+];
 
 // Nothing outside this server: the console and status page load no fonts, scripts or
 // frames from elsewhere. Styles set by React through the DOM are not inline markup.

@@ -4,6 +4,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import type { Services } from '../app/services.ts';
 import { adminPlugin } from './admin-plugin.ts';
+import { senderRoutes } from './sender-routes.ts';
 import { injectPlugin } from './inject-plugin.ts';
 import { opsPlugin } from './ops-plugin.ts';
 import { statusPlugin } from './status-plugin.ts';
@@ -41,6 +42,7 @@ export async function buildHttpApp(services: Services, log: Logger): Promise<Htt
   await app.register(async (scope) => opsPlugin(scope, services));
   await app.register(async (scope) => injectPlugin(scope, services));
   await app.register(async (scope) => adminPlugin(scope, services));
+  await app.register(async (scope) => senderRoutes(scope, services));
   await app.register(async (scope) => statusPlugin(scope, services));
   await app.register(async (scope) => sessionPlugin(scope, services));
   await app.register(async (scope) => consoleRoutes(scope, services));

@@ -17,6 +17,7 @@ const reasons: Record<NoticeLanguage, Record<SwitchStep, string>> = {
     resume: 'sending could not be resumed on the new sending infrastructure',
     'roll-back': 'a step of the switch did not complete',
     window: 'the maintenance window closed before the switch finished',
+    'sender-auth': 'the new sending infrastructure is not yet set up to authenticate mail from your domains (SPF or DKIM)',
   },
   es: {
     'pre-check': 'no se pudo contactar con la nueva infraestructura de envío antes del cambio',
@@ -27,6 +28,7 @@ const reasons: Record<NoticeLanguage, Record<SwitchStep, string>> = {
     resume: 'no se pudo reanudar el envío en la nueva infraestructura de envío',
     'roll-back': 'un paso del cambio no se completó',
     window: 'la ventana de mantenimiento se cerró antes de que terminara el cambio',
+    'sender-auth': 'la nueva infraestructura de envío aún no está preparada para autenticar el correo de sus dominios (SPF o DKIM)',
   },
 };
 

@@ -2,7 +2,8 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Database, InfrastructureTable, InstanceTable } from './schema.ts';
 import type { Contact, CredentialKind, Customer, Infrastructure, Instance } from '../core/fleet/fleet.ts';
 
-type NewInfrastructure = Omit<Infrastructure, 'id' | 'mxPort' | 'tls' | 'mtaSts'> & Partial<Pick<Infrastructure, 'mxPort' | 'tls' | 'mtaSts'>>;
+type Defaulted = 'mxPort' | 'tls' | 'mtaSts' | 'unverifiedFrom' | 'spfInclude';
+type NewInfrastructure = Omit<Infrastructure, 'id' | Defaulted> & Partial<Pick<Infrastructure, Defaulted>>;
 type NewInstance = Omit<Instance, 'id' | 'suspended' | 'suspendedAt' | 'suspendedReason' | 'system'> & { system?: boolean };
 
 /** Customers, instances, infrastructures and credentials. */
@@ -58,10 +59,20 @@ export class FleetRepository {
         mx_port: infra.mxPort ?? null,
         tls_policy: infra.tls ?? 'opportunistic',
         mta_sts: infra.mtaSts ? 1 : 0,
+        unverified_from: infra.unverifiedFrom ?? 'unsigned',
+        spf_include: infra.spfInclude ?? null,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    return { ...infra, id, mxPort: infra.mxPort ?? null, tls: infra.tls ?? 'opportunistic', mtaSts: infra.mtaSts ?? false };
+    return {
+      ...infra,
+      id,
+      mxPort: infra.mxPort ?? null,
+      tls: infra.tls ?? 'opportunistic',
+      mtaSts: infra.mtaSts ?? false,
+      unverifiedFrom: infra.unverifiedFrom ?? 'unsigned',
+      spfInclude: infra.spfInclude ?? null,
+    };
   }
 
   async listInfrastructures(): Promise<Infrastructure[]> {
@@ -149,6 +160,8 @@ export function toInfrastructure(row: Selectable<InfrastructureTable>): Infrastr
     mxPort: row.mx_port,
     tls: row.tls_policy,
     mtaSts: row.mta_sts === 1,
+    unverifiedFrom: row.unverified_from,
+    spfInclude: row.spf_include,
   };
 }
 

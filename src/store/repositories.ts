@@ -11,6 +11,7 @@ import { NodeRepository } from './node-repository.ts';
 import { NoticeRepository } from './notice-repository.ts';
 import { ProgramRepository } from './program-repository.ts';
 import { RetentionRepository } from './retention-repository.ts';
+import { SendingDomainRepository } from './sending-domain-repository.ts';
 import { SessionRepository } from './session-repository.ts';
 import { SpoolRepository } from './spool-repository.ts';
 import { StatusTokenRepository } from './status-token-repository.ts';
@@ -44,6 +45,7 @@ export interface Repositories {
   console: ConsoleQueries;
   nodes: NodeRepository;
   leases: LeaseRepository;
+  sendingDomains: SendingDomainRepository;
 }
 
 /**
@@ -77,5 +79,6 @@ export function createRepositories(
     console: new ConsoleQueries(db),
     nodes: new NodeRepository(db),
     leases: new LeaseRepository(db, store.dialect),
+    sendingDomains: new SendingDomainRepository(db),
   };
 }

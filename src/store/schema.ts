@@ -4,6 +4,7 @@ import type { DeliveryCategory, DeliveryState, EventType } from '../core/spool/d
 import type { NoticeKind, NoticeState } from '../core/upgrade/notice-kinds.ts';
 import type { CustomerRequestKind, Phase, ProgramState, WaveState } from '../core/upgrade/program.ts';
 import type { SwitchState } from '../core/upgrade/switch-machine.ts';
+import type { DkimAlgorithm, UnverifiedFromPolicy } from '../core/sender/sending-domain.ts';
 
 /** Timestamps are epoch milliseconds; JSON columns hold text; booleans are 0/1, so one
  * code path serves SQLite and PostgreSQL. */
@@ -40,6 +41,10 @@ export interface InfrastructureTable {
   tls_policy: Generated<TlsPolicy>;
   /** 0/1. */
   mta_sts: Generated<number>;
+  /** What mail from a domain its customer has not verified gets: 'unsigned' or 'refuse'. */
+  unverified_from: Generated<UnverifiedFromPolicy>;
+  /** The SPF include the customers' domains publish for this infrastructure, when it has one. */
+  spf_include: string | null;
 }
 
 export interface InstanceTable {
@@ -286,6 +291,29 @@ export interface ConnectionSlotTable {
   expires_at: number;
 }
 
+/** A domain a customer sends as; see migrations/008-sending-domains.ts. */
+export interface SendingDomainTable {
+  id: Generated<number>;
+  customer_id: number;
+  domain: string;
+  verified: number;
+  verify_token: string;
+  verified_at: number | null;
+  created_at: number;
+}
+
+export interface DomainKeyTable {
+  id: Generated<number>;
+  domain_id: number;
+  selector: string;
+  algorithm: DkimAlgorithm;
+  public_key: string;
+  /** AES-256-GCM with the secret key: never the PEM itself. */
+  sealed_private_key: string;
+  created_at: number;
+  retire_at: number | null;
+}
+
 export interface Database {
   customers: CustomerTable;
   contacts: ContactTable;
@@ -311,4 +339,6 @@ export interface Database {
   leases: LeaseTable;
   rate_budgets: RateBudgetTable;
   connection_slots: ConnectionSlotTable;
+  sending_domains: SendingDomainTable;
+  domain_keys: DomainKeyTable;
 }

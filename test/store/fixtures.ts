@@ -46,6 +46,8 @@ export function infrastructureInput(name: string): Omit<Infrastructure, 'id'> {
     mxPort: null,
     tls: 'opportunistic',
     mtaSts: false,
+    unverifiedFrom: 'unsigned',
+    spfInclude: null,
   };
 }
 

@@ -29,6 +29,8 @@ const rich: Omit<Infrastructure, 'id'> = {
   mxPort: 2525,
   tls: 'verify',
   mtaSts: true,
+  unverifiedFrom: 'refuse',
+  spfInclude: '_spf.eu.test',
 };
 
 for (const kind of testDatabases()) {

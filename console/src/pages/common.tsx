@@ -24,6 +24,7 @@ const stateClass: Record<string, string> = {
   delivered: 'ok',
   sent: 'ok',
   passed: 'ok',
+  verified: 'ok',
   alive: 'ok',
   leader: 'info',
   published: 'info',

@@ -1,3 +1,5 @@
+import type { UnverifiedFromPolicy } from '../sender/sending-domain.ts';
+
 export const productLines = ['classic-managed', 'managed-cloud', 'standard-on-demand'] as const;
 export type ProductLine = (typeof productLines)[number];
 
@@ -81,6 +83,10 @@ export interface Infrastructure {
   tls: TlsPolicy;
   /** Direct-MX: recipient domains' MTA-STS policies (RFC 8461) are fetched and enforced. */
   mtaSts: boolean;
+  /** Mail whose From domain its customer has not verified: sent unsigned, or refused at the door. */
+  unverifiedFrom: UnverifiedFromPolicy;
+  /** The SPF include that covers this infrastructure's source addresses, named by domain checks. */
+  spfInclude: string | null;
 }
 
 export interface Instance {

@@ -1,9 +1,11 @@
 /**
  * Where a switch can fail: its steps (pre-check → suspend → drain → rebind → verify →
- * resume, or roll-back), and `window`, the runner's own check that the announced window
- * is still open. What a customer is told follows from the step, never from a detail's words.
+ * resume, or roll-back), `window`, the runner's own check that the announced window is
+ * still open, and `sender-auth`, the part of the pre-check that finds the target could not
+ * sign or pass SPF for the customer's domains. What a customer is told follows from the
+ * step, never from a detail's words.
  */
-export const switchSteps = ['pre-check', 'suspend', 'drain', 'rebind', 'verify', 'resume', 'roll-back', 'window'] as const;
+export const switchSteps = ['pre-check', 'suspend', 'drain', 'rebind', 'verify', 'resume', 'roll-back', 'window', 'sender-auth'] as const;
 export type SwitchStep = (typeof switchSteps)[number];
 
 /** A failed step: which one, and what happened, for the operator (relays' addresses, replies). */

@@ -39,6 +39,8 @@ export function infrastructureView(i: StoredInfrastructure): Infrastructure {
       passwordSet: r.login !== undefined,
     })),
     mtaSts: i.mtaSts,
+    unverifiedFrom: i.unverifiedFrom,
+    spfInclude: i.spfInclude,
   };
 }
 

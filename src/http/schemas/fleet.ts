@@ -66,6 +66,10 @@ export const InfrastructureBody = Type.Object(
     mxPort: Type.Optional(Type.Union([Type.Integer({ description: 'direct-MX delivery\u2019s port; default 25 (other ports for test rigs)' }), Type.Null()])),
     tls: Type.Optional(Type.String({ description: `outbound TLS policy: ${tlsPolicies.join(' | ')}; default opportunistic` })),
     mtaSts: Type.Optional(Type.Boolean({ description: 'direct-MX: fetch and enforce recipient domains\u2019 MTA-STS policies (RFC 8461); default false' })),
+    unverifiedFrom: Type.Optional(
+      Type.String({ description: 'mail whose From domain its customer has not verified: "unsigned" (default, sent without DKIM) or "refuse" (550 5.7.1)' }),
+    ),
+    spfInclude: Type.Optional(Type.String({ description: 'the SPF include that covers the source addresses, named by domain checks' })),
   },
   { additionalProperties: false },
 );
@@ -121,6 +125,8 @@ export const Infrastructure = Type.Object({
     { description: 'per relay, in the order of `relays`' },
   ),
   mtaSts: Type.Boolean({ description: 'MTA-STS policies are enforced' }),
+  unverifiedFrom: Type.Enum(['unsigned', 'refuse'], { description: 'what mail from a domain its customer has not verified gets' }),
+  spfInclude: Type.Union([Type.String(), Type.Null()]),
 });
 export const InfrastructureList = Type.Object({ infrastructures: Type.Array(Infrastructure) });
 

@@ -6,6 +6,7 @@ import * as sessions from './003-sessions.ts';
 import * as cluster from './004-cluster.ts';
 import * as clusterLimits from './005-cluster-limits.ts';
 import * as claimAffinity from './006-claim-affinity.ts';
+import * as sendingDomains from './008-sending-domains.ts';
 import * as transport from './009-transport.ts';
 
 type Step = { up(db: Kysely<unknown>, t: ReturnType<typeof columnTypes>): Promise<void> };
@@ -17,6 +18,7 @@ const steps: Record<string, Step> = {
   '004-cluster': cluster,
   '005-cluster-limits': clusterLimits,
   '006-claim-affinity': claimAffinity,
+  '008-sending-domains': sendingDomains,
   '009-transport': transport,
 };
 
