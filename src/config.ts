@@ -76,6 +76,17 @@ export interface Config {
   nodeTtlMs: number;
   /** How long the leader's lease lasts unrenewed; it renews three times as often. */
   leaderLeaseMs: number;
+  /** The feedback listener (MX of bounce domains) on `host`; 0 picks a free port. */
+  feedbackPort: number;
+  /** Complaint (feedback loop) mailboxes the feedback listener takes mail for, besides `fbl@<bounce domain>`. */
+  feedbackMailboxes: readonly string[];
+  /** Base of one-click unsubscribe links (`<publicUrl>/u/<token>`). */
+  publicUrl: string;
+  /** Signs VERP addresses and unsubscribe links; the same on every node. Undefined: `<dataDir>/secret-key`. */
+  secretKey?: string;
+  /** An instance whose complaints pass this share of its deliveries in 24 h, over at least `complaintMinDeliveries`, is suspended. */
+  complaintThreshold: number;
+  complaintMinDeliveries: number;
 }
 
 /** A token an attacker could guess or a person chose: too short, or too few distinct characters. */
@@ -143,10 +154,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     roles: roles(env.MAILSHIFT_ROLES),
     nodeTtlMs: integer(env, 'MAILSHIFT_NODE_TTL_MS', 10_000),
     leaderLeaseMs: integer(env, 'MAILSHIFT_LEADER_LEASE_MS', 15_000),
+    feedbackPort: port(env, 'MAILSHIFT_FEEDBACK_PORT', 2527),
+    feedbackMailboxes: mailboxes(env.MAILSHIFT_FEEDBACK_MAILBOXES),
+    publicUrl: publicUrl(env.MAILSHIFT_PUBLIC_URL, env.MAILSHIFT_HOST ?? '127.0.0.1', port(env, 'MAILSHIFT_HTTP_PORT', 8025)),
+    secretKey: env.MAILSHIFT_SECRET_KEY || undefined,
+    complaintThreshold: fraction(env, 'MAILSHIFT_COMPLAINT_THRESHOLD', 0.003),
+    complaintMinDeliveries: integer(env, 'MAILSHIFT_COMPLAINT_MIN_DELIVERIES', 1000),
   };
   for (const [name, token] of [
     ['MAILSHIFT_ADMIN_TOKEN', config.adminToken],
     ['MAILSHIFT_METRICS_TOKEN', config.metricsToken],
+    ['MAILSHIFT_SECRET_KEY', config.secretKey],
   ] as const) {
     const weak = token === undefined ? null : weakTokenReason(token);
     if (weak) throw new ConfigError(`${name} is too weak: ${weak}`);
@@ -219,4 +237,35 @@ function roles(value: string | undefined): NodeRole[] {
   const parsed = parseRoles(value);
   if (!parsed.ok) throw new ConfigError(`MAILSHIFT_ROLES: ${parsed.error}`);
   return parsed.roles;
+}
+
+function fraction(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || n >= 1) throw new ConfigError(`${name} must be a fraction between 0 and 1 such as 0.003, got "${raw}"`);
+  return n;
+}
+
+function mailboxes(value: string | undefined): string[] {
+  const list = (value ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '');
+  for (const m of list)
+    if (!/^[^\s@<>]+@[a-z0-9.-]+\.[a-z0-9-]+$/.test(m))
+      throw new ConfigError(`MAILSHIFT_FEEDBACK_MAILBOXES must be a comma-separated list of addresses, got "${m}"`);
+  return list;
+}
+
+function publicUrl(value: string | undefined, host: string, httpPort: number): string {
+  if (!value) return `http://${host.includes(':') ? `[${host}]` : host}:${httpPort}`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`MAILSHIFT_PUBLIC_URL must be a URL such as https://mail.example.net, got "${value}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`MAILSHIFT_PUBLIC_URL must be an http(s) URL, got "${value}"`);
+  return value.replace(/\/+$/, '');
 }

@@ -12,6 +12,7 @@ import {
   validateProductLine,
   validateShaping,
   validateAddress,
+  validateBounceDomain,
 } from '../core/fleet/fleet-input.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { SuspensionRepository, ResumeResult, SuspendResult } from '../store/suspension-repository.ts';
@@ -26,6 +27,7 @@ export interface InfrastructureInput {
   dkim?: unknown;
   shaping?: unknown;
   verificationAddress?: unknown;
+  bounceDomain?: unknown;
 }
 
 export interface InstanceInput {
@@ -35,6 +37,7 @@ export interface InstanceInput {
   environment: unknown;
   infrastructure: unknown;
   allowFrom?: unknown;
+  listUnsubscribe?: unknown;
 }
 
 export interface InstanceCredentials {
@@ -106,6 +109,7 @@ export class FleetService {
       shaping: must(validateShaping(input.shaping ?? [])),
       verificationAddress,
       createdAt: this.clock.now(),
+      bounceDomain: must(validateBounceDomain(input.bounceDomain)),
     });
   }
 
@@ -121,6 +125,8 @@ export class FleetService {
     if (!Array.isArray(allowFrom) || allowFrom.some((c) => typeof c !== 'string' || !parseCidr(c))) {
       throw new DomainError('invalid-request', 'allowFrom must be a list of CIDRs such as 10.0.0.0/24');
     }
+    if (input.listUnsubscribe !== undefined && typeof input.listUnsubscribe !== 'boolean')
+      throw new DomainError('invalid-request', 'listUnsubscribe must be true or false');
     if (await this.fleet.findInstance({ name })) throw new DomainError('conflict', `instance ${name} already exists`);
     const now = this.clock.now();
     const instance = await this.fleet.createInstance({
@@ -131,6 +137,7 @@ export class FleetService {
       infrastructureId: infra.id,
       allowFrom: allowFrom as string[],
       createdAt: now,
+      listUnsubscribe: input.listUnsubscribe === true,
     });
     this.byNetwork = null;
     const password = newSecret();

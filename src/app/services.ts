@@ -18,6 +18,8 @@ import type { ConsoleService } from './console-service.ts';
 import type { OperatorSessions } from './operator-sessions.ts';
 import type { HealthService } from './health-service.ts';
 import type { ClusterService } from './cluster-service.ts';
+import type { FeedbackService } from './feedback/feedback-service.ts';
+import type { ReputationService } from './reputation-service.ts';
 
 /**
  * A background loop as the services see it (the delivery engine, the upgrade runner):
@@ -60,4 +62,8 @@ export interface Services {
   health: HealthService;
   /** The cluster's nodes and its leader. */
   cluster: ClusterService;
+  /** Feedback after delivery: async bounces, complaints, unsubscribes (listener and one-click links). */
+  feedback: FeedbackService;
+  /** Rates per instance and infrastructure; suspension for complaints. */
+  reputation: ReputationService;
 }

@@ -12,14 +12,21 @@ export function addInfraCommands(program: Command, api: ApiClient): void {
     .requiredOption('--relay <host:port>', 'egress relay (repeatable)', collect)
     .option('--helo <name>', 'HELO name')
     .option('--verify <address>', 'verification (canary) address')
+    .option('--bounce-domain <domain>', 'VERP return paths at this domain (its MX: the feedback listener)')
     .option('--json', 'print JSON')
-    .action((name: string, opts: { relay: string[]; helo?: string; verify?: string; json?: boolean }) =>
+    .action((name: string, opts: { relay: string[]; helo?: string; verify?: string; bounceDomain?: string; json?: boolean }) =>
       callAndPrint<Infrastructure>(
         api,
         {
           method: 'POST',
           path: ['infrastructures'],
-          body: { name: fleetName('infrastructure', name), relays: opts.relay, heloName: opts.helo, verificationAddress: opts.verify },
+          body: {
+            name: fleetName('infrastructure', name),
+            relays: opts.relay,
+            heloName: opts.helo,
+            verificationAddress: opts.verify,
+            bounceDomain: opts.bounceDomain,
+          },
         },
         opts,
         (created) => `created infrastructure ${created.name} via ${created.relays.join(', ')}`,
@@ -33,8 +40,8 @@ export function addInfraCommands(program: Command, api: ApiClient): void {
     .action((opts: { json?: boolean }) =>
       callAndPrint<InfrastructureList>(api, { path: ['infrastructures'] }, opts, ({ infrastructures }) =>
         table([
-          ['NAME', 'MODE', 'RELAYS', 'HELO', 'VERIFY'],
-          ...infrastructures.map((i) => [i.name, i.deliveryMode, i.relays.join(','), i.heloName, i.verificationAddress]),
+          ['NAME', 'MODE', 'RELAYS', 'HELO', 'VERIFY', 'BOUNCE DOMAIN'],
+          ...infrastructures.map((i) => [i.name, i.deliveryMode, i.relays.join(','), i.heloName, i.verificationAddress, i.bounceDomain ?? '-']),
         ]),
       ),
     );

@@ -16,6 +16,8 @@ import { defaultLookupTimeoutMs, hopKey, resolveRoute, systemResolver, type Hop,
 import { parseRate } from '../core/delivery/throttle.ts';
 import { LocalLimits, type DestinationLimits, type RateGate } from './cluster-limits.ts';
 import { dkimKeyFor, dkimSign } from './dkim.ts';
+import type { DeliveryFeedback, ReputationTally } from './delivery-feedback.ts';
+import { withListUnsubscribe } from './list-unsubscribe.ts';
 import { MessageCache } from './message-cache.ts';
 import { PeriodicTask } from './periodic-task.ts';
 
@@ -47,6 +49,10 @@ export interface EngineOptions {
    * (default), or shared by the nodes of a cluster (ClusterLimits, on PostgreSQL).
    */
   limits?: DestinationLimits;
+  /** VERP return paths and one-click unsubscribe links per delivery; without it, messages leave as stored. */
+  feedback?: DeliveryFeedback;
+  /** Told of each delivery delivered or hard-bounced, for the reputation rates. */
+  reputation?: ReputationTally;
 }
 
 /** A destination: one (infrastructure, domain), whose queue, DNS health and MX route the engine keeps. */
@@ -164,8 +170,8 @@ export class DeliveryEngine implements QueueHost {
   }
 
   /** Messages just committed: their bodies are at hand, and they are due now. */
-  accepted(messages: readonly { id: string; mailFrom: string; raw: Buffer }[]): void {
-    for (const m of messages) this.cache.prime(m.id, m.mailFrom, m.raw);
+  accepted(messages: readonly { id: string; mailFrom: string; raw: Buffer; listUnsubscribe?: boolean }[]): void {
+    for (const m of messages) this.cache.prime(m.id, m.mailFrom, m.raw, m.listUnsubscribe);
     this.wake();
   }
 
@@ -586,13 +592,22 @@ export class DeliveryEngine implements QueueHost {
   async message(delivery: ClaimedDelivery, infra: Infrastructure) {
     const m = await this.cache.get(delivery.messageId);
     if (!m) return undefined;
+    const feedback = this.options.feedback;
+    // The null sender (a bounce) stays null; anything else may take the delivery's VERP address.
+    const mailFrom = (m.mailFrom !== '' && feedback?.returnPath(delivery, infra)) || m.mailFrom;
+    if (feedback && m.listUnsubscribe) {
+      // Header fields of this delivery alone, added before signing: the per-infrastructure signed copy does not fit.
+      const raw = withListUnsubscribe(m.raw, feedback.unsubscribeLinks(delivery, infra));
+      const key = dkimKeyFor(infra.dkim, raw);
+      return { ...m, mailFrom, body: key ? await dkimSign(raw, key) : raw };
+    }
     let body = m.signed.get(infra.id);
     if (!body) {
       const key = dkimKeyFor(infra.dkim, m.raw);
       body = key ? await dkimSign(m.raw, key) : m.raw;
       m.signed.set(infra.id, body);
     }
-    return { ...m, body };
+    return { ...m, mailFrom, body };
   }
 
   failed(err: unknown): void {
@@ -643,6 +658,8 @@ export class DeliveryEngine implements QueueHost {
     const infra = this.infrastructures.get(d.infrastructureId)?.name ?? String(d.infrastructureId);
     const instance = await this.instanceName(d.instanceId);
     this.metrics.outcomes.inc({ instance, infrastructure: infra, outcome: outcome.kind });
+    if (outcome.kind === 'delivered' || (outcome.kind === 'bounced' && outcome.suppress))
+      this.options.reputation?.count(d.instanceId, d.infrastructureId, outcome.kind === 'delivered' ? 'delivered' : 'hardBounced', outcome.at);
     if (outcome.kind === 'delivered') this.metrics.latency.observe({ infrastructure: infra }, Math.max(0, outcome.at - d.createdAt) / 1000);
   }
 

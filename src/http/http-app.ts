@@ -7,6 +7,7 @@ import { adminPlugin } from './admin-plugin.ts';
 import { injectPlugin } from './inject-plugin.ts';
 import { opsPlugin } from './ops-plugin.ts';
 import { statusPlugin } from './status-plugin.ts';
+import { unsubscribePlugin } from './unsubscribe-plugin.ts';
 import { installProblemHandlers, sendProblem } from './problem.ts';
 import { installJsonHygiene } from './json-hygiene.ts';
 import { defaultHttpConnectionLimits, guardConnections } from './connection-guard.ts';
@@ -42,6 +43,7 @@ export async function buildHttpApp(services: Services, log: Logger): Promise<Htt
   await app.register(async (scope) => injectPlugin(scope, services));
   await app.register(async (scope) => adminPlugin(scope, services));
   await app.register(async (scope) => statusPlugin(scope, services));
+  await app.register(async (scope) => unsubscribePlugin(scope, services));
   await app.register(async (scope) => sessionPlugin(scope, services));
   await app.register(async (scope) => consoleRoutes(scope, services));
   await app.register(async (scope) => consolePlugin(scope));

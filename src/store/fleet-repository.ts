@@ -3,7 +3,10 @@ import type { Database, InfrastructureTable, InstanceTable } from './schema.ts';
 import type { Contact, CredentialKind, Customer, Infrastructure, Instance } from '../core/fleet/fleet.ts';
 
 type NewInfrastructure = Omit<Infrastructure, 'id'>;
-type NewInstance = Omit<Instance, 'id' | 'suspended' | 'suspendedAt' | 'suspendedReason' | 'system'> & { system?: boolean };
+type NewInstance = Omit<Instance, 'id' | 'suspended' | 'suspendedAt' | 'suspendedReason' | 'system' | 'listUnsubscribe'> & {
+  system?: boolean;
+  listUnsubscribe?: boolean;
+};
 
 /** Customers, instances, infrastructures and credentials. */
 export class FleetRepository {
@@ -55,6 +58,7 @@ export class FleetRepository {
         shaping: JSON.stringify(infra.shaping),
         verification_address: infra.verificationAddress,
         created_at: infra.createdAt,
+        bounce_domain: infra.bounceDomain ?? null,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -71,6 +75,12 @@ export class FleetRepository {
     q = 'name' in by ? q.where('name', '=', by.name) : q.where('id', '=', by.id);
     const row = await q.executeTakeFirst();
     return row && toInfrastructure(row);
+  }
+
+  /** The bounce domains of every infrastructure: the domains the feedback listener is the MX of. */
+  async bounceDomains(): Promise<string[]> {
+    const rows = await this.db.selectFrom('infrastructures').select('bounce_domain').where('bounce_domain', 'is not', null).execute();
+    return rows.map((r) => r.bounce_domain!);
   }
 
   async updateRelays(id: number, relays: Infrastructure['relays']): Promise<void> {
@@ -94,10 +104,19 @@ export class FleetRepository {
         allow_from: JSON.stringify(instance.allowFrom),
         created_at: instance.createdAt,
         system: instance.system ? 1 : 0,
+        list_unsubscribe: instance.listUnsubscribe ? 1 : 0,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    return { ...instance, id, suspended: false, suspendedAt: null, suspendedReason: null, system: instance.system ?? false };
+    return {
+      ...instance,
+      id,
+      suspended: false,
+      suspendedAt: null,
+      suspendedReason: null,
+      system: instance.system ?? false,
+      listUnsubscribe: instance.listUnsubscribe ?? false,
+    };
   }
 
   async listInstances(): Promise<Instance[]> {
@@ -143,6 +162,7 @@ export function toInfrastructure(row: Selectable<InfrastructureTable>): Infrastr
     shaping: JSON.parse(row.shaping),
     verificationAddress: row.verification_address,
     createdAt: row.created_at,
+    bounceDomain: row.bounce_domain,
   };
 }
 
@@ -160,5 +180,6 @@ export function toInstance(row: Selectable<InstanceTable>): Instance {
     allowFrom: JSON.parse(row.allow_from),
     createdAt: row.created_at,
     system: row.system === 1,
+    listUnsubscribe: row.list_unsubscribe === 1,
   };
 }

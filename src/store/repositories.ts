@@ -4,12 +4,14 @@ import { CaptureRepository } from './capture-repository.ts';
 import { ConsoleQueries } from './console-queries.ts';
 import { CustomerRequestRepository } from './customer-request-repository.ts';
 import { EventRepository } from './event-repository.ts';
+import { FeedbackRepository } from './feedback-repository.ts';
 import { FleetRepository } from './fleet-repository.ts';
 import { IdempotencyRepository } from './idempotency-repository.ts';
 import { LeaseRepository } from './lease-repository.ts';
 import { NodeRepository } from './node-repository.ts';
 import { NoticeRepository } from './notice-repository.ts';
 import { ProgramRepository } from './program-repository.ts';
+import { ReputationRepository } from './reputation-repository.ts';
 import { RetentionRepository } from './retention-repository.ts';
 import { SessionRepository } from './session-repository.ts';
 import { SpoolRepository } from './spool-repository.ts';
@@ -44,6 +46,8 @@ export interface Repositories {
   console: ConsoleQueries;
   nodes: NodeRepository;
   leases: LeaseRepository;
+  feedback: FeedbackRepository;
+  reputation: ReputationRepository;
 }
 
 /**
@@ -73,5 +77,7 @@ export function createRepositories(store: Pick<Store, 'db' | 'dialect'>, fence: 
     console: new ConsoleQueries(db),
     nodes: new NodeRepository(db),
     leases: new LeaseRepository(db, store.dialect),
+    feedback: new FeedbackRepository(db),
+    reputation: new ReputationRepository(db),
   };
 }

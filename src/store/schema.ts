@@ -36,6 +36,8 @@ export interface InfrastructureTable {
   shaping: string;
   verification_address: string;
   created_at: number;
+  /** VERP return paths at this domain; see migrations/007-feedback.ts. */
+  bounce_domain: Generated<string | null>;
 }
 
 export interface InstanceTable {
@@ -52,6 +54,8 @@ export interface InstanceTable {
   allow_from: string;
   created_at: number;
   system: Generated<number>;
+  /** One-click unsubscribe on every message; see migrations/007-feedback.ts. */
+  list_unsubscribe: Generated<number>;
 }
 
 export interface CredentialTable {
@@ -72,6 +76,8 @@ export interface MessageTable {
   size: number;
   header_message_id: string | null;
   created_at: number;
+  /** Each delivery carries List-Unsubscribe (the instance's or the API message's choice). */
+  list_unsubscribe: Generated<number>;
 }
 
 export interface DeliveryTable {
@@ -282,6 +288,29 @@ export interface ConnectionSlotTable {
   expires_at: number;
 }
 
+/** A message the feedback listener received; see migrations/007-feedback.ts. */
+export interface FeedbackReportTable {
+  id: Generated<number>;
+  received_at: number;
+  kind: string;
+  delivery_id: number | null;
+  instance_id: number | null;
+  remote_address: string;
+  /** JSON object. */
+  detail: string;
+}
+
+/** Reputation counts of one hour, instance and infrastructure. */
+export interface ReputationCountTable {
+  hour: number;
+  instance_id: number;
+  infrastructure_id: number;
+  delivered: Generated<number>;
+  hard_bounced: Generated<number>;
+  complained: Generated<number>;
+  unsubscribed: Generated<number>;
+}
+
 export interface Database {
   customers: CustomerTable;
   contacts: ContactTable;
@@ -307,4 +336,6 @@ export interface Database {
   leases: LeaseTable;
   rate_budgets: RateBudgetTable;
   connection_slots: ConnectionSlotTable;
+  feedback_reports: FeedbackReportTable;
+  reputation_counts: ReputationCountTable;
 }

@@ -56,6 +56,8 @@ export interface Infrastructure {
   shaping: ShapingRule[];
   verificationAddress: string;
   createdAt: number;
+  /** Deliveries leave with a signed VERP return path at this domain, whose MX is mailshift's feedback listener; null: the message's own sender. */
+  bounceDomain?: string | null;
 }
 
 export interface Instance {
@@ -72,6 +74,8 @@ export interface Instance {
   createdAt: number;
   /** mailshift's own sender of notices: never part of an upgrade program. */
   system: boolean;
+  /** Every delivery carries one-click List-Unsubscribe (RFC 8058). */
+  listUnsubscribe?: boolean;
 }
 
 export const defaultShaping: ShapingRule = {

@@ -23,6 +23,7 @@ export function infrastructureView(i: StoredInfrastructure): Infrastructure {
     shaping: i.shaping.map(({ domain, maxConnections, maxMessagesPerConnection, rate }) => ({ domain, maxConnections, maxMessagesPerConnection, rate })),
     verificationAddress: i.verificationAddress,
     createdAt: iso(i.createdAt),
+    bounceDomain: i.bounceDomain ?? null,
   };
 }
 
@@ -40,6 +41,7 @@ export function instanceView(instance: StoredInstance, names: { customer: string
     system: instance.system,
     createdAt: iso(instance.createdAt),
     ...(queue ? { queue } : {}),
+    listUnsubscribe: instance.listUnsubscribe ?? false,
   };
 }
 

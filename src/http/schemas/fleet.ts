@@ -49,6 +49,9 @@ export const InfrastructureBody = Type.Object(
     ),
     shaping: Type.Optional(Type.Array(ShapingRuleBody, { maxItems: 1000 })),
     verificationAddress: Type.Optional(Type.String({ description: 'the canary address a switch verifies with' })),
+    bounceDomain: Type.Optional(
+      Type.Union([Type.String({ description: 'VERP return paths at this domain, whose MX is mailshift\u2019s feedback listener' }), Type.Null()]),
+    ),
   },
   { additionalProperties: false },
 );
@@ -63,6 +66,7 @@ export const InstanceBody = Type.Object(
     allowFrom: Type.Optional(
       Type.Array(Type.String({ description: 'a CIDR such as 10.0.0.0/24' }), { maxItems: 1000, description: 'networks that may relay without AUTH' }),
     ),
+    listUnsubscribe: Type.Optional(Type.Boolean({ description: 'every delivery carries one-click List-Unsubscribe (RFC 8058)' })),
   },
   { additionalProperties: false },
 );
@@ -91,6 +95,7 @@ export const Infrastructure = Type.Object({
   ),
   verificationAddress: Type.String(),
   createdAt: Timestamp,
+  bounceDomain: Type.Union([Type.String(), Type.Null()], { description: 'VERP return paths at this domain; null: the message\u2019s own sender' }),
 });
 export const InfrastructureList = Type.Object({ infrastructures: Type.Array(Infrastructure) });
 
@@ -109,6 +114,7 @@ const instanceFields = {
   system: Type.Boolean({ description: 'mailshift\u2019s own sender of notices, never part of an upgrade program' }),
   createdAt: Timestamp,
   queue: Type.Optional(QueueCounts),
+  listUnsubscribe: Type.Boolean({ description: 'every delivery carries one-click List-Unsubscribe' }),
 };
 
 export const Instance = Type.Object(instanceFields);

@@ -6,6 +6,7 @@ import * as sessions from './003-sessions.ts';
 import * as cluster from './004-cluster.ts';
 import * as clusterLimits from './005-cluster-limits.ts';
 import * as claimAffinity from './006-claim-affinity.ts';
+import * as feedback from './007-feedback.ts';
 
 type Step = { up(db: Kysely<unknown>, t: ReturnType<typeof columnTypes>): Promise<void> };
 
@@ -16,6 +17,7 @@ const steps: Record<string, Step> = {
   '004-cluster': cluster,
   '005-cluster-limits': clusterLimits,
   '006-claim-affinity': claimAffinity,
+  '007-feedback': feedback,
 };
 
 /** Migrations in a form kysely's Migrator takes, bound to the dialect's column types. */

@@ -1,0 +1,165 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { BounceCategory } from '../core/delivery/bounce-rules.ts';
+import type { DeliveryState, FeedbackType } from '../core/spool/delivery-states.ts';
+import type { Database } from './schema.ts';
+import { eventRow, insertEvents } from './event-repository.ts';
+import { addReputationCounts, hourOf } from './reputation-repository.ts';
+
+/** A delivery a report is about, with the infrastructure it left through. */
+export interface ReportedDelivery {
+  id: number;
+  messageId: string;
+  instanceId: number;
+  recipient: string;
+  state: DeliveryState;
+  /** From the delivered event; the instance's current one when that is gone. */
+  infrastructureId: number;
+}
+
+export interface AsyncBounce {
+  delivery: ReportedDelivery;
+  at: number;
+  reply: string;
+  category: BounceCategory;
+  /** Suppression reason for a hard bounce; null for a soft one. */
+  suppress: string | null;
+  detail: Record<string, unknown>;
+}
+
+export interface FeedbackRecord {
+  type: FeedbackType;
+  instanceId: number;
+  infrastructureId: number;
+  messageId: string | null;
+  deliveryId: number | null;
+  recipient: string;
+  at: number;
+  suppress: string;
+  detail: Record<string, unknown>;
+}
+
+export interface ReceivedReport {
+  receivedAt: number;
+  kind: string;
+  deliveryId: number | null;
+  instanceId: number | null;
+  remoteAddress: string;
+  detail: Record<string, unknown>;
+}
+
+/**
+ * What the feedback listener and one-click unsubscribe write: a delivered delivery turned
+ * bounced, complaints and unsubscribes, each with its event, suppression and reputation
+ * count in one transaction; and a record of every report received.
+ */
+export class FeedbackRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async delivery(id: number): Promise<ReportedDelivery | undefined> {
+    const row = await this.db
+      .selectFrom('deliveries as d')
+      .innerJoin('instances as i', 'i.id', 'd.instance_id')
+      .select(['d.id', 'd.message_id', 'd.instance_id', 'd.recipient', 'd.state', 'i.infrastructure_id'])
+      .where('d.id', '=', id)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const delivered = await this.db
+      .selectFrom('events')
+      .select('detail')
+      .where('delivery_id', '=', id)
+      .where('type', '=', 'delivered')
+      .orderBy('id', 'desc')
+      .executeTakeFirst();
+    const via = delivered ? (JSON.parse(delivered.detail) as { infrastructureId?: unknown }).infrastructureId : undefined;
+    return {
+      id: row.id,
+      messageId: row.message_id,
+      instanceId: row.instance_id,
+      recipient: row.recipient,
+      state: row.state,
+      infrastructureId: typeof via === 'number' ? via : row.infrastructure_id,
+    };
+  }
+
+  /** A delivered delivery becomes bounced; false when it was not delivered (already bounced, or never sent). */
+  async asyncBounce(b: AsyncBounce): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('deliveries')
+        .set({ state: 'bounced', last_reply: b.reply.slice(0, 1000), last_category: b.category, updated_at: b.at })
+        .where('id', '=', b.delivery.id)
+        .where('state', '=', 'delivered')
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) !== 1) return false;
+      const d = b.delivery;
+      await insertEvents(trx, [
+        eventRow(d.instanceId, d.messageId, d.id, 'bounced', d.recipient, b.at, {
+          async: true,
+          reply: b.reply.slice(0, 1000),
+          category: b.category,
+          infrastructureId: d.infrastructureId,
+          ...b.detail,
+        }),
+      ]);
+      if (b.suppress !== null) {
+        await suppress(trx, d.instanceId, d.recipient, b.suppress, b.at);
+        await addReputationCounts(trx, [{ hour: hourOf(b.at), instanceId: d.instanceId, infrastructureId: d.infrastructureId, hardBounced: 1 }]);
+      }
+      return true;
+    });
+  }
+
+  /** A complaint or an unsubscribe: once per delivery (a report sent twice counts once). */
+  async feedback(f: FeedbackRecord): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      if (f.deliveryId !== null) {
+        const seen = await trx.selectFrom('events').select('id').where('delivery_id', '=', f.deliveryId).where('type', '=', f.type).executeTakeFirst();
+        if (seen) return false;
+      }
+      await insertEvents(trx, [eventRow(f.instanceId, f.messageId, f.deliveryId, f.type, f.recipient, f.at, f.detail)]);
+      await suppress(trx, f.instanceId, f.recipient, f.suppress, f.at);
+      await addReputationCounts(trx, [
+        {
+          hour: hourOf(f.at),
+          instanceId: f.instanceId,
+          infrastructureId: f.infrastructureId,
+          ...(f.type === 'complained' ? { complained: 1 } : { unsubscribed: 1 }),
+        },
+      ]);
+      return true;
+    });
+  }
+
+  async recordReport(r: ReceivedReport): Promise<void> {
+    await this.db
+      .insertInto('feedback_reports')
+      .values({
+        received_at: r.receivedAt,
+        kind: r.kind,
+        delivery_id: r.deliveryId,
+        instance_id: r.instanceId,
+        remote_address: r.remoteAddress.slice(0, 100),
+        detail: JSON.stringify(r.detail),
+      })
+      .execute();
+  }
+
+  /** Reports received since `since`, per kind. */
+  async reportCounts(since: number): Promise<{ kind: string; count: number }[]> {
+    const rows = await this.db
+      .selectFrom('feedback_reports')
+      .select(['kind', sql<number>`count(*)`.as('n')])
+      .where('received_at', '>=', since)
+      .groupBy('kind')
+      .execute();
+    return rows.map((r) => ({ kind: r.kind, count: Number(r.n) }));
+  }
+}
+
+async function suppress(trx: Transaction<Database>, instanceId: number, address: string, reason: string, at: number): Promise<void> {
+  await trx
+    .insertInto('suppressions')
+    .values({ instance_id: instanceId, address: address.toLowerCase(), reason: reason.slice(0, 500), created_at: at })
+    .onConflict((oc) => oc.doNothing())
+    .execute();
+}
