@@ -38,6 +38,15 @@ export interface FeedbackRecord {
   detail: Record<string, unknown>;
 }
 
+/** One write of the feedback listener or of one-click unsubscribe; `applied` is set once it is committed. */
+export type FeedbackWrite = (
+  | { kind: 'bounce'; bounce: AsyncBounce }
+  | { kind: 'feedback'; feedback: FeedbackRecord }
+  | { kind: 'report'; report: ReceivedReport }
+) & {
+  applied?: boolean;
+};
+
 export interface ReceivedReport {
   receivedAt: number;
   kind: string;
@@ -81,67 +90,40 @@ export class FeedbackRepository {
     };
   }
 
-  /** A delivered delivery becomes bounced; false when it was not delivered (already bounced, or never sent). */
-  async asyncBounce(b: AsyncBounce): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      const updated = await trx
-        .updateTable('deliveries')
-        .set({ state: 'bounced', last_reply: b.reply.slice(0, 1000), last_category: b.category, updated_at: b.at })
-        .where('id', '=', b.delivery.id)
-        .where('state', '=', 'delivered')
-        .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) !== 1) return false;
-      const d = b.delivery;
-      await insertEvents(trx, [
-        eventRow(d.instanceId, d.messageId, d.id, 'bounced', d.recipient, b.at, {
-          async: true,
-          reply: b.reply.slice(0, 1000),
-          category: b.category,
-          infrastructureId: d.infrastructureId,
-          ...b.detail,
-        }),
-      ]);
-      if (b.suppress !== null) {
-        await suppress(trx, d.instanceId, d.recipient, b.suppress, b.at);
-        await addReputationCounts(trx, [{ hour: hourOf(b.at), instanceId: d.instanceId, infrastructureId: d.infrastructureId, hardBounced: 1 }]);
+  /**
+   * Writes a batch in one transaction (the feedback listener group-commits: many reports
+   * share one fsync), in order. Each write's `applied` tells whether it changed anything:
+   * a bounce only turns a delivery that is `delivered`, and a complaint or unsubscribe
+   * counts once per delivery (a report sent twice counts once).
+   */
+  async write(batch: FeedbackWrite[]): Promise<void> {
+    if (batch.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      const reports: ReceivedReport[] = [];
+      for (const w of batch) {
+        if (w.kind === 'bounce') w.applied = await bounceIn(trx, w.bounce);
+        else if (w.kind === 'feedback') w.applied = await feedbackIn(trx, w.feedback);
+        else {
+          reports.push(w.report);
+          w.applied = true;
+        }
       }
-      return true;
-    });
-  }
-
-  /** A complaint or an unsubscribe: once per delivery (a report sent twice counts once). */
-  async feedback(f: FeedbackRecord): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      if (f.deliveryId !== null) {
-        const seen = await trx.selectFrom('events').select('id').where('delivery_id', '=', f.deliveryId).where('type', '=', f.type).executeTakeFirst();
-        if (seen) return false;
+      for (let i = 0; i < reports.length; i += 500) {
+        await trx
+          .insertInto('feedback_reports')
+          .values(
+            reports.slice(i, i + 500).map((r) => ({
+              received_at: r.receivedAt,
+              kind: r.kind,
+              delivery_id: r.deliveryId,
+              instance_id: r.instanceId,
+              remote_address: r.remoteAddress.slice(0, 100),
+              detail: JSON.stringify(r.detail),
+            })),
+          )
+          .execute();
       }
-      await insertEvents(trx, [eventRow(f.instanceId, f.messageId, f.deliveryId, f.type, f.recipient, f.at, f.detail)]);
-      await suppress(trx, f.instanceId, f.recipient, f.suppress, f.at);
-      await addReputationCounts(trx, [
-        {
-          hour: hourOf(f.at),
-          instanceId: f.instanceId,
-          infrastructureId: f.infrastructureId,
-          ...(f.type === 'complained' ? { complained: 1 } : { unsubscribed: 1 }),
-        },
-      ]);
-      return true;
     });
-  }
-
-  async recordReport(r: ReceivedReport): Promise<void> {
-    await this.db
-      .insertInto('feedback_reports')
-      .values({
-        received_at: r.receivedAt,
-        kind: r.kind,
-        delivery_id: r.deliveryId,
-        instance_id: r.instanceId,
-        remote_address: r.remoteAddress.slice(0, 100),
-        detail: JSON.stringify(r.detail),
-      })
-      .execute();
   }
 
   /** Reports received since `since`, per kind. */
@@ -154,6 +136,49 @@ export class FeedbackRepository {
       .execute();
     return rows.map((r) => ({ kind: r.kind, count: Number(r.n) }));
   }
+}
+
+async function bounceIn(trx: Transaction<Database>, b: AsyncBounce): Promise<boolean> {
+  const updated = await trx
+    .updateTable('deliveries')
+    .set({ state: 'bounced', last_reply: b.reply.slice(0, 1000), last_category: b.category, updated_at: b.at })
+    .where('id', '=', b.delivery.id)
+    .where('state', '=', 'delivered')
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) !== 1) return false;
+  const d = b.delivery;
+  await insertEvents(trx, [
+    eventRow(d.instanceId, d.messageId, d.id, 'bounced', d.recipient, b.at, {
+      async: true,
+      reply: b.reply.slice(0, 1000),
+      category: b.category,
+      infrastructureId: d.infrastructureId,
+      ...b.detail,
+    }),
+  ]);
+  if (b.suppress !== null) {
+    await suppress(trx, d.instanceId, d.recipient, b.suppress, b.at);
+    await addReputationCounts(trx, [{ hour: hourOf(b.at), instanceId: d.instanceId, infrastructureId: d.infrastructureId, hardBounced: 1 }]);
+  }
+  return true;
+}
+
+async function feedbackIn(trx: Transaction<Database>, f: FeedbackRecord): Promise<boolean> {
+  if (f.deliveryId !== null) {
+    const seen = await trx.selectFrom('events').select('id').where('delivery_id', '=', f.deliveryId).where('type', '=', f.type).executeTakeFirst();
+    if (seen) return false;
+  }
+  await insertEvents(trx, [eventRow(f.instanceId, f.messageId, f.deliveryId, f.type, f.recipient, f.at, f.detail)]);
+  await suppress(trx, f.instanceId, f.recipient, f.suppress, f.at);
+  await addReputationCounts(trx, [
+    {
+      hour: hourOf(f.at),
+      instanceId: f.instanceId,
+      infrastructureId: f.infrastructureId,
+      ...(f.type === 'complained' ? { complained: 1 } : { unsubscribed: 1 }),
+    },
+  ]);
+  return true;
 }
 
 async function suppress(trx: Transaction<Database>, instanceId: number, address: string, reason: string, at: number): Promise<void> {

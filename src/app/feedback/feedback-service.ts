@@ -3,7 +3,8 @@ import type { Clock } from '../../core/clock.ts';
 import { DomainError } from '../../core/errors.ts';
 import type { Infrastructure, Instance } from '../../core/fleet/fleet.ts';
 import type { Metrics } from '../../metrics.ts';
-import type { FeedbackRepository, ReportedDelivery } from '../../store/feedback-repository.ts';
+import type { FeedbackRecord, FeedbackRepository, FeedbackWrite, ReportedDelivery } from '../../store/feedback-repository.ts';
+import { GroupCommit } from '../../spool/group-commit.ts';
 import type { ClaimedDelivery } from '../../store/spool-repository.ts';
 import type { FeedbackReport, RecipientStatus } from './feedback-report.ts';
 import { locateDelivery } from './feedback-recipients.ts';
@@ -49,9 +50,11 @@ const domainsTtlMs = 5000;
  */
 export class FeedbackService {
   private domains: { at: number; set: Set<string> } | null = null;
+  /** Reports arriving together over many connections share one transaction (one fsync). */
+  private readonly writer: GroupCommit<FeedbackWrite>;
 
   constructor(
-    private readonly store: Pick<FeedbackRepository, 'delivery' | 'asyncBounce' | 'feedback' | 'recordReport'>,
+    private readonly store: Pick<FeedbackRepository, 'delivery' | 'write'>,
     private readonly fleet: { bounceDomains(): Promise<string[]>; findInstance(by: { id: number }): Promise<Instance | undefined> },
     private readonly codecs: FeedbackCodecs,
     private readonly clock: Clock,
@@ -59,7 +62,18 @@ export class FeedbackService {
     private readonly log: Logger,
     private readonly options: FeedbackOptions,
     private readonly onComplaint: ComplaintListener = async () => undefined,
-  ) {}
+  ) {
+    this.writer = new GroupCommit((batch) => this.store.write(batch));
+  }
+
+  private async commit(write: FeedbackWrite): Promise<boolean> {
+    await this.writer.submit(write);
+    return write.applied === true;
+  }
+
+  private feedback(feedback: FeedbackRecord): Promise<boolean> {
+    return this.commit({ kind: 'feedback', feedback });
+  }
 
   // The delivery engine's side.
 
@@ -109,56 +123,63 @@ export class FeedbackService {
     const where = locateDelivery(report, envelope.recipients, this.codecs.verp);
     const delivery = where.found ? await this.store.delivery(where.deliveryId) : undefined;
     const detail: Record<string, unknown> = where.found ? { via: where.via } : {};
+    // What the report changes is committed with its record, in one batch with other reports.
+    let change: FeedbackWrite | null = null;
     if ((report.kind === 'dsn' || report.kind === 'bounce') && delivery) {
       const status = statusFor(report.recipients, delivery.recipient);
       if (status && status.verdict.outcome === 'bounced') {
         const category = status.verdict.category ?? 'other';
         const reply = status.diagnostic ?? (status.status ? `status ${status.status}` : 'failed');
-        const changed = await this.store.asyncBounce({
-          delivery,
-          at,
-          reply,
-          category,
-          suppress: status.verdict.hard ? `bounce: ${category}: ${reply}` : null,
-          detail: {
-            status: status.status,
-            format: report.kind === 'dsn' ? 'dsn' : report.format,
-            ...(report.kind === 'dsn' ? { reportingMta: report.reportingMta } : {}),
-            remoteMta: status.remoteMta,
+        change = {
+          kind: 'bounce',
+          bounce: {
+            delivery,
+            at,
+            reply,
+            category,
+            suppress: status.verdict.hard ? `bounce: ${category}: ${reply}` : null,
+            detail: {
+              status: status.status,
+              format: report.kind === 'dsn' ? 'dsn' : report.format,
+              ...(report.kind === 'dsn' ? { reportingMta: report.reportingMta } : {}),
+              remoteMta: status.remoteMta,
+            },
           },
-        });
-        Object.assign(detail, { status: status.status, category, hard: status.verdict.hard, changed });
+        };
+        Object.assign(detail, { status: status.status, category, hard: status.verdict.hard });
       } else {
         detail.action = status?.action ?? null;
       }
     } else if (report.kind === 'arf') {
       detail.feedbackType = report.feedbackType;
       if (delivery && complaintTypes.has(report.feedbackType)) {
-        const recorded = await this.store.feedback({
-          type: 'complained',
-          instanceId: delivery.instanceId,
-          infrastructureId: delivery.infrastructureId,
-          messageId: delivery.messageId,
-          deliveryId: delivery.id,
-          recipient: delivery.recipient,
-          at,
-          suppress: `complaint: ${report.feedbackType}${report.userAgent ? ` (${report.userAgent.slice(0, 100)})` : ''}`,
-          detail: {
-            feedbackType: report.feedbackType,
-            userAgent: report.userAgent,
-            reportedDomain: report.reportedDomain,
+        change = {
+          kind: 'feedback',
+          feedback: {
+            type: 'complained',
+            instanceId: delivery.instanceId,
             infrastructureId: delivery.infrastructureId,
+            messageId: delivery.messageId,
+            deliveryId: delivery.id,
+            recipient: delivery.recipient,
+            at,
+            suppress: `complaint: ${report.feedbackType}${report.userAgent ? ` (${report.userAgent.slice(0, 100)})` : ''}`,
+            detail: {
+              feedbackType: report.feedbackType,
+              userAgent: report.userAgent,
+              reportedDomain: report.reportedDomain,
+              infrastructureId: delivery.infrastructureId,
+            },
           },
-        });
-        detail.recorded = recorded;
-        if (recorded) await this.complained(delivery.instanceId);
+        };
       }
     } else if (report.kind === 'unparsed') {
       detail.reason = report.reason;
     } else if (report.kind === 'auto-reply') {
       detail.signal = report.signal;
     }
-    await this.record(report.kind, delivery, envelope, detail);
+    await Promise.all([change && this.writer.submit(change), this.record(report.kind, delivery, envelope, detail)]);
+    if (change?.kind === 'feedback' && change.applied) await this.complained(change.feedback.instanceId);
   }
 
   private async complained(instanceId: number): Promise<void> {
@@ -172,13 +193,16 @@ export class FeedbackService {
 
   private async record(kind: string, delivery: ReportedDelivery | undefined, envelope: ReceivedEnvelope, detail: Record<string, unknown>): Promise<void> {
     this.metrics.feedbackReports.inc({ kind });
-    await this.store.recordReport({
-      receivedAt: envelope.receivedAt,
-      kind,
-      deliveryId: delivery?.id ?? null,
-      instanceId: delivery?.instanceId ?? null,
-      remoteAddress: envelope.remoteAddress,
-      detail,
+    await this.commit({
+      kind: 'report',
+      report: {
+        receivedAt: envelope.receivedAt,
+        kind,
+        deliveryId: delivery?.id ?? null,
+        instanceId: delivery?.instanceId ?? null,
+        remoteAddress: envelope.remoteAddress,
+        detail,
+      },
     });
   }
 
@@ -207,7 +231,7 @@ export class FeedbackService {
 
   private async unsubscribeDelivery(d: ReportedDelivery, via: 'one-click' | 'mailto', at: number): Promise<void> {
     const known = d.id >= 0;
-    await this.store.feedback({
+    await this.feedback({
       type: 'unsubscribed',
       instanceId: d.instanceId,
       infrastructureId: d.infrastructureId,
