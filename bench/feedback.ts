@@ -73,6 +73,7 @@ if (argv.includes('--serve')) {
       // One loopback source sends everything here; production limits would throttle the bench.
       messageRate: { count: 1_000_000, perMs: 1000 },
       connectionRate: { count: 1_000_000, perMs: 1000 },
+      maxClientsPerAddress: feedbackServerDefaults.maxClients,
     },
     composed.services.feedback,
     systemClock,
@@ -91,7 +92,7 @@ if (argv.includes('--serve')) {
   });
 } else {
   const messages = Number(option('messages') ?? 5000);
-  const connections = Number(option('connections') ?? 10);
+  const connections = Number(option('connections') ?? 50);
   const log = (s: string) => process.stderr.write(s + '\n');
 
   // Parser alone, one core.
@@ -104,9 +105,21 @@ if (argv.includes('--serve')) {
   const parseCpu = process.cpuUsage(cpu0);
   const parsePerCpuSecond = parseCount / ((parseCpu.user + parseCpu.system) / 1e6);
 
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', '--deliveries', String(300 + messages + 3)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.FEEDBACK_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      '--import',
+      'tsx',
+      fileURLToPath(import.meta.url),
+      '--serve',
+      '--deliveries',
+      String(300 + messages + 3),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     child.once('exit', (code) => reject(new Error(`listener exited ${code}`)));

@@ -75,6 +75,8 @@ export class FeedbackRepository {
     const delivered = await this.db
       .selectFrom('events')
       .select('detail')
+      // By message first: events are indexed by message, not by delivery.
+      .where('message_id', '=', row.message_id)
       .where('delivery_id', '=', id)
       .where('type', '=', 'delivered')
       .orderBy('id', 'desc')
@@ -165,7 +167,13 @@ async function bounceIn(trx: Transaction<Database>, b: AsyncBounce): Promise<boo
 
 async function feedbackIn(trx: Transaction<Database>, f: FeedbackRecord): Promise<boolean> {
   if (f.deliveryId !== null) {
-    const seen = await trx.selectFrom('events').select('id').where('delivery_id', '=', f.deliveryId).where('type', '=', f.type).executeTakeFirst();
+    const seen = await trx
+      .selectFrom('events')
+      .select('id')
+      .$if(f.messageId !== null, (q) => q.where('message_id', '=', f.messageId!))
+      .where('delivery_id', '=', f.deliveryId)
+      .where('type', '=', f.type)
+      .executeTakeFirst();
     if (seen) return false;
   }
   await insertEvents(trx, [eventRow(f.instanceId, f.messageId, f.deliveryId, f.type, f.recipient, f.at, f.detail)]);
