@@ -1,5 +1,8 @@
 import { checkMessage, headerValue } from '../core/spool/message-check.ts';
 
+/** RFC 8058 allows one-click only when the DKIM signature covers both fields: the signer's header list must name them. */
+export const listUnsubscribeFields = ['List-Unsubscribe', 'List-Unsubscribe-Post'] as const;
+
 /** Where a recipient unsubscribes from one delivery: a one-click URL (RFC 8058), and a mailbox when there is one. */
 export interface UnsubscribeLinks {
   url: string;

@@ -61,11 +61,6 @@ export class ReputationRepository {
       unsubscribed: Number(r.unsubscribed),
     }));
   }
-
-  /** Hours older than `before` are no longer read. */
-  async prune(before: number): Promise<void> {
-    await this.db.deleteFrom('reputation_counts').where('hour', '<', hourOf(before)).execute();
-  }
 }
 
 /** Adds counts within the caller's transaction; rows of one key are merged first. */
