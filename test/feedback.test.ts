@@ -2,6 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import nodemailer from 'nodemailer';
 import { eventually, startHarness, type Harness } from './helpers/harness.ts';
 import { Sink } from './helpers/sink.ts';
@@ -28,6 +30,8 @@ for (const database of testDatabases()) {
     let key: string;
     let loudKey: string;
     let feedback: ReturnType<typeof reporter>;
+    let hooks: Server;
+    const hooked: { type: string; messageId: string; recipient: string | null; detail: Record<string, unknown> }[] = [];
 
     before(async () => {
       db = await database.create();
@@ -41,9 +45,22 @@ for (const database of testDatabases()) {
       key = (await h.instance('fb', [sink.relay], { infrastructure, instance: { listUnsubscribe: true } })).apiKey;
       loudKey = (await h.instance('loud', [sink.relay], { infrastructure: { bounceDomain: 'fbl.example.org' } })).apiKey;
       feedback = reporter(h.app.feedbackPort);
+      // The instance's webhook hears of feedback like of any other event.
+      hooks = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          hooked.push(...JSON.parse(body).events);
+          res.end();
+        });
+      });
+      await new Promise<void>((resolve) => hooks.listen(0, '127.0.0.1', resolve));
+      const hook = await h.api(key, 'POST', '/api/v1/webhooks', { url: `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/events` });
+      assert.equal(hook.status, 201, JSON.stringify(hook.body));
     });
     after(async () => {
       feedback?.close();
+      hooks?.close();
       await h?.close();
       await sink?.close();
       await db?.drop();
@@ -248,6 +265,16 @@ for (const database of testDatabases()) {
       const metrics = await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${'test-admin-token-5f3a9c81d2e7b604'}` } })).text();
       assert.match(metrics, /mailshift_feedback_reports_total\{kind="unparsed"[^}]*\} (\d+)/);
       assert.ok(Number(/mailshift_feedback_reports_total\{kind="unparsed"[^}]*\} (\d+)/.exec(metrics)![1]) >= 200);
+    });
+
+    test('webhooks get bounced (async), complained and unsubscribed, each with the message id and recipient', async () => {
+      await eventually(() => ['complained', 'unsubscribed'].every((t) => hooked.some((e) => e.type === t)), 15_000, 'the feedback events at the webhook');
+      await eventually(() => hooked.some((e) => e.type === 'bounced' && e.detail.async === true), 15_000, 'an async bounce at the webhook');
+      for (const e of hooked.filter((x) => ['complained', 'unsubscribed'].includes(x.type) || x.detail.async === true)) {
+        assert.match(e.messageId, /\S/);
+        assert.match(e.recipient ?? '', /@/);
+      }
+      assert.equal(hooked.find((e) => e.type === 'complained')?.recipient, 'sam.reader@yahoo.example');
     });
 
     test('reputation over 24 h and 7 d; a complaint rate past the threshold suspends the instance with the reason, an event and an alert', async () => {
