@@ -228,6 +228,9 @@ for (const database of testDatabases()) {
       const recipient = 'mailer@example.org';
       const { id, received } = await send(key, recipient);
       const mailto = /<mailto:(u-[^?>]+)\?subject=unsubscribe>/.exec(received.raw)![1];
+      // A bounce that lands on the address asks nothing.
+      await feedback.sendMail({ envelope: { from: '', to: [mailto] }, raw: fixture('postfix-dsn.eml') });
+      assert.ok(!(await suppressions(key)).some((s) => s.address === recipient));
       await feedback.sendMail({
         envelope: { from: recipient, to: [mailto] },
         raw: `From: ${recipient}\r\nTo: ${mailto}\r\nSubject: unsubscribe\r\n\r\nunsubscribe\r\n`,

@@ -1,9 +1,9 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { BounceCategory } from '../core/delivery/bounce-rules.ts';
 import type { DeliveryState, FeedbackType } from '../core/spool/delivery-states.ts';
 import type { Database } from './schema.ts';
 import { eventRow, insertEvents } from './event-repository.ts';
-import { addReputationCounts, hourOf } from './reputation-repository.ts';
+import { addReputationCounts, hourOf, type ReputationIncrement } from './reputation-repository.ts';
 
 /** A delivery a report is about, with the infrastructure it left through. */
 export interface ReportedDelivery {
@@ -101,15 +101,19 @@ export class FeedbackRepository {
   async write(batch: FeedbackWrite[]): Promise<void> {
     if (batch.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
+      // What the batch adds, written together after its changes: events, counts, reports.
+      const added: Added = { events: [], counts: [], once: new Set() };
       const reports: ReceivedReport[] = [];
       for (const w of batch) {
-        if (w.kind === 'bounce') w.applied = await bounceIn(trx, w.bounce);
-        else if (w.kind === 'feedback') w.applied = await feedbackIn(trx, w.feedback);
+        if (w.kind === 'bounce') w.applied = await bounceIn(trx, w.bounce, added);
+        else if (w.kind === 'feedback') w.applied = await feedbackIn(trx, w.feedback, added);
         else {
           reports.push(w.report);
           w.applied = true;
         }
       }
+      await insertEvents(trx, added.events);
+      if (added.counts.length > 0) await addReputationCounts(trx, added.counts);
       for (let i = 0; i < reports.length; i += 500) {
         await trx
           .insertInto('feedback_reports')
@@ -127,20 +131,16 @@ export class FeedbackRepository {
       }
     });
   }
-
-  /** Reports received since `since`, per kind. */
-  async reportCounts(since: number): Promise<{ kind: string; count: number }[]> {
-    const rows = await this.db
-      .selectFrom('feedback_reports')
-      .select(['kind', sql<number>`count(*)`.as('n')])
-      .where('received_at', '>=', since)
-      .groupBy('kind')
-      .execute();
-    return rows.map((r) => ({ kind: r.kind, count: Number(r.n) }));
-  }
 }
 
-async function bounceIn(trx: Transaction<Database>, b: AsyncBounce): Promise<boolean> {
+interface Added {
+  events: ReturnType<typeof eventRow>[];
+  counts: ReputationIncrement[];
+  /** `<delivery>:<type>` of the complaints and unsubscribes in this batch, which count once. */
+  once: Set<string>;
+}
+
+async function bounceIn(trx: Transaction<Database>, b: AsyncBounce, added: Added): Promise<boolean> {
   const updated = await trx
     .updateTable('deliveries')
     .set({ state: 'bounced', last_reply: b.reply.slice(0, 1000), last_category: b.category, updated_at: b.at })
@@ -149,7 +149,7 @@ async function bounceIn(trx: Transaction<Database>, b: AsyncBounce): Promise<boo
     .executeTakeFirst();
   if (Number(updated.numUpdatedRows) !== 1) return false;
   const d = b.delivery;
-  await insertEvents(trx, [
+  added.events.push(
     eventRow(d.instanceId, d.messageId, d.id, 'bounced', d.recipient, b.at, {
       async: true,
       reply: b.reply.slice(0, 1000),
@@ -157,16 +157,18 @@ async function bounceIn(trx: Transaction<Database>, b: AsyncBounce): Promise<boo
       infrastructureId: d.infrastructureId,
       ...b.detail,
     }),
-  ]);
+  );
   if (b.suppress !== null) {
     await suppress(trx, d.instanceId, d.recipient, b.suppress, b.at);
-    await addReputationCounts(trx, [{ hour: hourOf(b.at), instanceId: d.instanceId, infrastructureId: d.infrastructureId, hardBounced: 1 }]);
+    added.counts.push({ hour: hourOf(b.at), instanceId: d.instanceId, infrastructureId: d.infrastructureId, hardBounced: 1 });
   }
   return true;
 }
 
-async function feedbackIn(trx: Transaction<Database>, f: FeedbackRecord): Promise<boolean> {
+async function feedbackIn(trx: Transaction<Database>, f: FeedbackRecord, added: Added): Promise<boolean> {
   if (f.deliveryId !== null) {
+    const key = `${f.deliveryId}:${f.type}`;
+    if (added.once.has(key)) return false;
     const seen = await trx
       .selectFrom('events')
       .select('id')
@@ -175,17 +177,16 @@ async function feedbackIn(trx: Transaction<Database>, f: FeedbackRecord): Promis
       .where('type', '=', f.type)
       .executeTakeFirst();
     if (seen) return false;
+    added.once.add(key);
   }
-  await insertEvents(trx, [eventRow(f.instanceId, f.messageId, f.deliveryId, f.type, f.recipient, f.at, f.detail)]);
+  added.events.push(eventRow(f.instanceId, f.messageId, f.deliveryId, f.type, f.recipient, f.at, f.detail));
   await suppress(trx, f.instanceId, f.recipient, f.suppress, f.at);
-  await addReputationCounts(trx, [
-    {
-      hour: hourOf(f.at),
-      instanceId: f.instanceId,
-      infrastructureId: f.infrastructureId,
-      ...(f.type === 'complained' ? { complained: 1 } : { unsubscribed: 1 }),
-    },
-  ]);
+  added.counts.push({
+    hour: hourOf(f.at),
+    instanceId: f.instanceId,
+    infrastructureId: f.infrastructureId,
+    ...(f.type === 'complained' ? { complained: 1 } : { unsubscribed: 1 }),
+  });
   return true;
 }
 

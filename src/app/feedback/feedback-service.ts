@@ -113,10 +113,12 @@ export class FeedbackService {
     const at = envelope.receivedAt;
     const unsubscribes = envelope.recipients.map((r) => this.codecs.unsubscribeMail.decode(r)).filter((d) => d.kind === 'ok');
     if (unsubscribes.length > 0) {
+      // A person asks by mail; a bounce or an automatic reply that lands here asks nothing.
+      const asked = envelope.mailFrom !== '' && report.kind !== 'auto-reply' && report.kind !== 'dsn';
       for (const u of unsubscribes) {
         const d = await this.store.delivery(u.deliveryId);
-        if (d) await this.unsubscribeDelivery(d, 'mailto', at);
-        await this.record('unsubscribe', d, envelope, { via: 'mailto' });
+        if (d && asked) await this.unsubscribeDelivery(d, 'mailto', at);
+        await this.record('unsubscribe', d, envelope, { via: 'mailto', ...(asked ? {} : { ignored: report.kind }) });
       }
       return;
     }
