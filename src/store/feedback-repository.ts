@@ -69,18 +69,22 @@ export class FeedbackRepository {
       .selectFrom('deliveries as d')
       .innerJoin('instances as i', 'i.id', 'd.instance_id')
       .select(['d.id', 'd.message_id', 'd.instance_id', 'd.recipient', 'd.state', 'i.infrastructure_id'])
+      // The infrastructure it left through, from its delivered event (found by message: events are indexed so).
+      .select((eb) =>
+        eb
+          .selectFrom('events as e')
+          .select('e.detail')
+          .whereRef('e.message_id', '=', 'd.message_id')
+          .whereRef('e.delivery_id', '=', 'd.id')
+          .where('e.type', '=', 'delivered')
+          .orderBy('e.id', 'desc')
+          .limit(1)
+          .as('delivered'),
+      )
       .where('d.id', '=', id)
       .executeTakeFirst();
     if (!row) return undefined;
-    const delivered = await this.db
-      .selectFrom('events')
-      .select('detail')
-      // By message first: events are indexed by message, not by delivery.
-      .where('message_id', '=', row.message_id)
-      .where('delivery_id', '=', id)
-      .where('type', '=', 'delivered')
-      .orderBy('id', 'desc')
-      .executeTakeFirst();
+    const delivered = row.delivered === null ? null : { detail: row.delivered };
     const via = delivered ? (JSON.parse(delivered.detail) as { infrastructureId?: unknown }).infrastructureId : undefined;
     return {
       id: row.id,
