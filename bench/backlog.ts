@@ -148,6 +148,7 @@ async function run(n: number, relayPort: number): Promise<Figures> {
       MAILSHIFT_HTTP_PORT: String(httpPort),
       MAILSHIFT_SMTP_PORT: String(await freePort()),
       MAILSHIFT_CAPTURE_PORT: String(await freePort()),
+      MAILSHIFT_FEEDBACK_PORT: '0',
       MAILSHIFT_ADMIN_TOKEN: adminToken,
       MAILSHIFT_LOG_LEVEL: 'warn',
     },

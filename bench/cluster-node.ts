@@ -45,6 +45,7 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
       MAILSHIFT_SMTP_PORT: String(smtpPort),
       MAILSHIFT_HTTP_PORT: String(httpPort),
       MAILSHIFT_CAPTURE_PORT: String(capturePort),
+      MAILSHIFT_FEEDBACK_PORT: '0',
       MAILSHIFT_ADMIN_TOKEN: adminToken,
       MAILSHIFT_LOG_LEVEL: process.env.MAILSHIFT_LOG_LEVEL ?? 'warn',
       MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '8192',

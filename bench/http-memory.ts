@@ -37,6 +37,7 @@ const server = spawnServer({
   MAILSHIFT_SMTP_PORT: String(smtpPort),
   MAILSHIFT_HTTP_PORT: String(httpPort),
   MAILSHIFT_CAPTURE_PORT: String(capturePort),
+  MAILSHIFT_FEEDBACK_PORT: '0',
   MAILSHIFT_ADMIN_TOKEN: adminToken,
   MAILSHIFT_LOG_LEVEL: 'warn',
   MAILSHIFT_MAX_INFLIGHT_BYTES: String(Number(values['inflight-mb']) * 1024 * 1024),

@@ -5,10 +5,13 @@
  *   npm run bench -- [--shape reuse,per-message] [--messages N] [--sizes 2k,100k] [--warmup N] [--json] [--node-tools] [--no-postfix]
  *   npm run bench -- --database postgres [--nodes N] [--no-kill] …   (see bench/cluster.ts)
  *   npm run bench -- --backlog N [--messages 400]                     (see bench/backlog.ts)
+ *   npm run bench -- --feedback [--messages N]   only the feedback listener (see bench/feedback.ts);
+ *   it also runs after the end-to-end figures unless --no-feedback
  *
  * Prints figures; asserts nothing about speed.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { makeInjector, sessions, shapes, smtpSourceAvailable, type Injector, type Shape } from './inject.ts';
@@ -48,6 +51,22 @@ if (option('backlog') !== undefined) {
 if (option('database') !== undefined) {
   const { runClusterBench } = await import('./cluster.ts');
   await runClusterBench(argv);
+  process.exit(0);
+}
+/** DSNs parsed and recorded per second by the feedback listener, in a process of its own. */
+function runFeedbackBench(messages: string | undefined): void {
+  const args = [
+    '--import',
+    'tsx',
+    fileURLToPath(new URL('./feedback.ts', import.meta.url)),
+    ...(messages ? ['--messages', messages] : []),
+    ...(flag('json') ? ['--json'] : []),
+  ];
+  const run = spawnSync(process.execPath, args, { stdio: 'inherit' });
+  if (run.status !== 0) throw new Error(`bench/feedback.ts exited ${run.status}`);
+}
+if (flag('feedback')) {
+  runFeedbackBench(option('messages'));
   process.exit(0);
 }
 const sizes = (option('sizes') ?? '2k,100k')
@@ -208,4 +227,9 @@ if (json) {
     '\npeak RSS: mailshift = VmHWM of the server process; postfix = peak of the summed PSS of master and its children (sampled every 200 ms).' +
       '\nserver CPU s: user+system CPU of the server process tree during the timed run. host busy/iowait: whole machine, timed run.',
   );
+}
+
+if (!flag('no-feedback')) {
+  log('feedback listener: DSNs parsed and recorded…');
+  runFeedbackBench(undefined);
 }

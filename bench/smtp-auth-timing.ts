@@ -20,6 +20,7 @@ const app = await startMailshift(
     MAILSHIFT_SMTP_PORT: '0',
     MAILSHIFT_HTTP_PORT: '0',
     MAILSHIFT_CAPTURE_PORT: '0',
+    MAILSHIFT_FEEDBACK_PORT: '0',
     MAILSHIFT_ADMIN_TOKEN: 'bench-admin-token-9d0e4f7a1c3b5286',
   }),
   { logger: pino({ level: 'silent' }) },

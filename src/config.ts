@@ -78,12 +78,25 @@ export interface Config {
   nodeTtlMs: number;
   /** How long the leader's lease lasts unrenewed; it renews three times as often. */
   leaderLeaseMs: number;
-  /** Seals secrets at rest (relay passwords, DKIM private keys; 32 bytes, hex or base64); undefined: read or create `<dataDir>/secret-key`. */
+  /**
+   * Seals secrets at rest (relay passwords, DKIM private keys) and signs VERP addresses and
+   * unsubscribe links: 32 bytes, hex or base64, the same on every node; undefined: read or
+   * create `<dataDir>/secret-key`.
+   */
   secretKey?: string;
   /** PEM certificates trusted for outbound TLS besides the system's roots (`verify` policy). */
   outboundTlsCa?: string;
   /** How long a rotated-out DKIM key's DNS record stays needed (the key verifies mail already sent). */
   dkimGraceMs: number;
+  /** The feedback listener (MX of bounce domains) on `host`; 0 picks a free port. */
+  feedbackPort: number;
+  /** Complaint (feedback loop) mailboxes the feedback listener takes mail for, besides `fbl@<bounce domain>`. */
+  feedbackMailboxes: readonly string[];
+  /** Base of one-click unsubscribe links (`<publicUrl>/u/<token>`). */
+  publicUrl: string;
+  /** An instance whose complaints pass this share of its deliveries in 24 h, over at least `complaintMinDeliveries`, is suspended. */
+  complaintThreshold: number;
+  complaintMinDeliveries: number;
 }
 
 /** A token an attacker could guess or a person chose: too short, or too few distinct characters. */
@@ -155,10 +168,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secretKey: env.MAILSHIFT_SECRET_KEY || undefined,
     outboundTlsCa: env.MAILSHIFT_TLS_CA_FILE ? readCaFile(env.MAILSHIFT_TLS_CA_FILE) : undefined,
     dkimGraceMs: duration(env, 'MAILSHIFT_DKIM_GRACE', '7d'),
+    feedbackPort: port(env, 'MAILSHIFT_FEEDBACK_PORT', 2527),
+    feedbackMailboxes: mailboxes(env.MAILSHIFT_FEEDBACK_MAILBOXES),
+    publicUrl: publicUrl(env.MAILSHIFT_PUBLIC_URL, env.MAILSHIFT_HOST ?? '127.0.0.1', port(env, 'MAILSHIFT_HTTP_PORT', 8025)),
+    complaintThreshold: fraction(env, 'MAILSHIFT_COMPLAINT_THRESHOLD', 0.003),
+    complaintMinDeliveries: integer(env, 'MAILSHIFT_COMPLAINT_MIN_DELIVERIES', 1000),
   };
   for (const [name, token] of [
     ['MAILSHIFT_ADMIN_TOKEN', config.adminToken],
     ['MAILSHIFT_METRICS_TOKEN', config.metricsToken],
+    ['MAILSHIFT_SECRET_KEY', config.secretKey],
   ] as const) {
     const weak = token === undefined ? null : weakTokenReason(token);
     if (weak) throw new ConfigError(`${name} is too weak: ${weak}`);
@@ -242,4 +261,35 @@ function roles(value: string | undefined): NodeRole[] {
   const parsed = parseRoles(value);
   if (!parsed.ok) throw new ConfigError(`MAILSHIFT_ROLES: ${parsed.error}`);
   return parsed.roles;
+}
+
+function fraction(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || n >= 1) throw new ConfigError(`${name} must be a fraction between 0 and 1 such as 0.003, got "${raw}"`);
+  return n;
+}
+
+function mailboxes(value: string | undefined): string[] {
+  const list = (value ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '');
+  for (const m of list)
+    if (!/^[^\s@<>]+@[a-z0-9.-]+\.[a-z0-9-]+$/.test(m))
+      throw new ConfigError(`MAILSHIFT_FEEDBACK_MAILBOXES must be a comma-separated list of addresses, got "${m}"`);
+  return list;
+}
+
+function publicUrl(value: string | undefined, host: string, httpPort: number): string {
+  if (!value) return `http://${host.includes(':') ? `[${host}]` : host}:${httpPort}`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`MAILSHIFT_PUBLIC_URL must be a URL such as https://mail.example.net, got "${value}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`MAILSHIFT_PUBLIC_URL must be an http(s) URL, got "${value}"`);
+  return value.replace(/\/+$/, '');
 }

@@ -58,6 +58,13 @@ import { LimitRepository } from './store/limit-repository.ts';
 import { mailshiftVersion } from './version.ts';
 import { SenderDomains } from './app/sender-domains.ts';
 import { DomainChecks } from './app/domain-check.ts';
+import { derivedKey } from './app/secret-key.ts';
+import { VerpCodec } from './app/feedback/verp.ts';
+import { UnsubscribeTokens } from './app/feedback/unsubscribe-token.ts';
+import { FeedbackService } from './app/feedback/feedback-service.ts';
+import { ReputationService } from './app/reputation-service.ts';
+import { ReputationBuffer } from './engine/reputation-buffer.ts';
+import { feedbackServerDefaults, startFeedbackServer } from './smtp/feedback-server.ts';
 
 export interface RunningMailshift {
   /** With the delivery engine itself (the composition root knows it), for tests that look at what it holds. */
@@ -67,6 +74,8 @@ export interface RunningMailshift {
   httpPort: number;
   smtpPort: number;
   capturePort: number;
+  /** The feedback listener's port (0 when this node has no smtp role). */
+  feedbackPort: number;
   /** This node's id in the cluster (also the owner name of its claims). */
   nodeId: string;
   stop(): Promise<void>;
@@ -94,6 +103,8 @@ export interface ComposedMailshift {
   noticeLoop: PeriodicTask;
   webhookSender: WebhookSender;
   retention: Retention;
+  /** The delivery engine's reputation counts, written every second. */
+  reputationBuffer: ReputationBuffer;
   /** This node in the cluster's registry (SQLite: the only one). */
   registry: NodeRegistry;
   /** PostgreSQL with the orchestrator role: the election that decides whether this node runs the loops done once. */
@@ -171,6 +182,39 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     await store.close();
     throw new ConfigError(sealing);
   }
+  const reputation = new ReputationService(
+    { reputation: repositories.reputation, events },
+    fleetRepository,
+    names,
+    (name, reason) => fleet.suspend(name, reason),
+    clock,
+    log.child({ part: 'reputation' }),
+    { complaintThreshold: config.complaintThreshold, complaintMinDeliveries: config.complaintMinDeliveries },
+  );
+  metrics.watchReputation(async () => {
+    const report = await reputation.report();
+    return (['instance', 'infrastructure'] as const).flatMap((scope) =>
+      (scope === 'instance' ? report.instances : report.infrastructures).flatMap((r) =>
+        [['24h', r.day] as const, ['7d', r.week] as const].map(([window, w]) => ({ scope, name: r.name, window, ...w })),
+      ),
+    );
+  });
+  // Signed with keys derived from the cluster's secret: every node makes and reads the same addresses and links.
+  const feedback = new FeedbackService(
+    repositories.feedback,
+    fleetRepository,
+    {
+      verp: new VerpCodec({ secrets: [derivedKey(secretKey, 'verp')] }),
+      unsubscribeMail: new VerpCodec({ secrets: [derivedKey(secretKey, 'unsubscribe-mail')], prefix: 'u-' }),
+      tokens: new UnsubscribeTokens([derivedKey(secretKey, 'unsubscribe')]),
+    },
+    clock,
+    metrics,
+    log.child({ part: 'feedback' }),
+    { publicUrl: config.publicUrl, mailboxes: config.feedbackMailboxes },
+    async (instanceId) => void (await reputation.checkComplaints(instanceId)),
+  );
+  const reputationBuffer = new ReputationBuffer(repositories.reputation, log.child({ part: 'reputation' }));
 
   // PostgreSQL: a destination's rate and connection cap hold for the whole cluster.
   const limits = clustered ? new ClusterLimits(new LimitRepository(store.db, store.dialect), clock, log.child({ part: 'limits' }), { nodeId }) : undefined;
@@ -197,6 +241,8 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     tlsCa: config.outboundTlsCa,
     mtaSts,
     signingKeys: (instanceId, infra, raw) => senderDomains.signingKeys(instanceId, infra, raw),
+    feedback,
+    reputation: reputationBuffer,
   });
   fleet.onSuspension({ suspended: (id) => void engine.suspended(id), resumed: () => engine.wake() });
   const acceptor = new AcceptService(
@@ -307,6 +353,8 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     cluster,
     senderDomains,
     domainChecks,
+    feedback,
+    reputation,
   };
   const webhookSender = new WebhookSender(
     leaderRepositories.webhooks,
@@ -346,6 +394,7 @@ export async function composeMailshift(config: Readonly<Config>, options: StartO
     noticeLoop,
     webhookSender,
     retention,
+    reputationBuffer,
     registry,
     leadership,
     suspensionWatch,
@@ -366,8 +415,10 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
   await ensureLocalInfrastructure(fleet, fleetRepository, capture.port, composed.dialect === 'sqlite');
 
   let inbound: Awaited<ReturnType<typeof startInboundServer>> | null = null;
-  if (roles.has('smtp')) {
-    const tls = await loadTls({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, dataDir: config.dataDir, hostname: config.hostname });
+  const tls = roles.has('smtp')
+    ? await loadTls({ certPath: config.tlsCertPath, keyPath: config.tlsKeyPath, dataDir: config.dataDir, hostname: config.hostname })
+    : null;
+  if (tls) {
     // The operator's own key file is theirs to manage; say so when others can read it.
     if (config.tlsKeyPath && (statSync(config.tlsKeyPath).mode & 0o077) !== 0)
       log.warn({ path: config.tlsKeyPath }, 'the TLS private key is readable by other users');
@@ -393,6 +444,24 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
       log.child({ part: 'smtp' }),
     );
   }
+  let feedbackListener: Awaited<ReturnType<typeof startFeedbackServer>> | null = null;
+  if (tls) {
+    // The MX of bounce domains: DSNs and complaints from mailbox providers, and unsubscribes by mail.
+    feedbackListener = await startFeedbackServer(
+      {
+        ...feedbackServerDefaults,
+        host: config.host,
+        port: config.feedbackPort,
+        hostname: config.hostname,
+        maxMessageBytes: config.maxMessageBytes + 1024 * 1024,
+        tls,
+        rules: config.bounceRules,
+      },
+      services.feedback,
+      clock,
+      log.child({ part: 'feedback' }),
+    );
+  }
   let http: Awaited<ReturnType<typeof buildHttpApp>> | null = null;
   let httpPort = 0;
   if (roles.has('http')) {
@@ -408,7 +477,15 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
   if (leadership) leadership.start();
   else if (composed.dialect === 'sqlite' && roles.has('orchestrator')) await composed.startLeaderWork();
   log.info(
-    { node: registry.id, roles: config.roles, smtpPort: inbound?.port, httpPort, capturePort: capture.port, database: composed.dialect },
+    {
+      node: registry.id,
+      roles: config.roles,
+      smtpPort: inbound?.port,
+      httpPort,
+      capturePort: capture.port,
+      feedbackPort: feedbackListener?.port,
+      database: composed.dialect,
+    },
     'mailshift started',
   );
 
@@ -416,19 +493,29 @@ export async function startMailshift(config: Readonly<Config>, options: StartOpt
   const stop = () =>
     (stopping ??= (async () => {
       // Stop accepting first; then finish what is in flight and hand back the rest.
-      await Promise.all([inbound?.close(), http?.close()]);
+      await Promise.all([inbound?.close(), http?.close(), feedbackListener?.close()]);
       if (leadership) await leadership.stop();
       else await composed.stopLeaderWork();
       await suspensionWatch?.stop();
       await acceptor.flush();
       await engine.stop();
+      await composed.reputationBuffer.flush();
       await registry.stop();
       await capture.close();
       await composed.closeStore();
       log.info('mailshift stopped');
     })());
 
-  return { services: { ...services, engine }, repositories, httpPort, smtpPort: inbound?.port ?? 0, capturePort: capture.port, nodeId: registry.id, stop };
+  return {
+    services: { ...services, engine },
+    repositories,
+    httpPort,
+    smtpPort: inbound?.port ?? 0,
+    capturePort: capture.port,
+    feedbackPort: feedbackListener?.port ?? 0,
+    nodeId: registry.id,
+    stop,
+  };
 }
 
 /**

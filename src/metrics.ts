@@ -2,6 +2,17 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type DeliveryOutcomeKind = 'delivered' | 'deferred' | 'bounced' | 'expired' | 'suppressed';
 
+/** One instance's or infrastructure's reputation over one window, as the gauges show it. */
+export interface ReputationSeries {
+  scope: 'instance' | 'infrastructure';
+  name: string;
+  window: '24h' | '7d';
+  deliveries: number;
+  hardBounceRate: number;
+  complaintRate: number;
+  unsubscribeRate: number;
+}
+
 /** Prometheus metrics of one mailshift process; a registry of its own so tests can run several. */
 export class Metrics {
   readonly registry = new Registry();
@@ -44,7 +55,47 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly feedbackReports = new Counter({
+    name: 'mailshift_feedback_reports_total',
+    help: 'Messages received by the feedback listener, by what they turned out to be',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+
+  /** Where the reputation gauges read from at each scrape; set by the composition root. */
+  private reputation: (() => Promise<ReputationSeries[]>) | null = null;
+
+  watchReputation(read: () => Promise<ReputationSeries[]>): void {
+    this.reputation = read;
+  }
+
   constructor(queueDepth: () => Promise<{ state: string; count: number }[]>) {
+    const metrics = this;
+    new Gauge({
+      name: 'mailshift_reputation_deliveries',
+      help: 'Deliveries per instance or infrastructure over a rolling window (24h, 7d)',
+      labelNames: ['scope', 'name', 'window'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const s of (await metrics.reputation?.()) ?? []) this.set({ scope: s.scope, name: s.name, window: s.window }, s.deliveries);
+      },
+    });
+    new Gauge({
+      name: 'mailshift_reputation_rate',
+      help: 'Hard bounces, complaints and unsubscribes over deliveries, per instance or infrastructure and rolling window',
+      labelNames: ['scope', 'name', 'window', 'kind'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const s of (await metrics.reputation?.()) ?? []) {
+          const labels = { scope: s.scope, name: s.name, window: s.window };
+          this.set({ ...labels, kind: 'hard_bounce' }, s.hardBounceRate);
+          this.set({ ...labels, kind: 'complaint' }, s.complaintRate);
+          this.set({ ...labels, kind: 'unsubscribe' }, s.unsubscribeRate);
+        }
+      },
+    });
     new Gauge({
       name: 'mailshift_queue_depth',
       help: 'Deliveries per state',

@@ -44,6 +44,7 @@ before(async () => {
       MAILSHIFT_SMTP_PORT: '0',
       MAILSHIFT_HTTP_PORT: '0',
       MAILSHIFT_CAPTURE_PORT: '0',
+      MAILSHIFT_FEEDBACK_PORT: '0',
       MAILSHIFT_ADMIN_TOKEN: 'cli-test-token-1b9e4f7a2c6d8053',
       MAILSHIFT_LOG_LEVEL: 'silent',
     }),

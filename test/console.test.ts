@@ -139,11 +139,15 @@ describe('web console and customer status page, in a real browser', () => {
     await page.getByLabel('Search').fill('');
     await page.getByLabel('Environment').selectOption('');
     await page.getByText('5 of 5 instances').waitFor();
+    // Reputation: each instance's complaint rate over 24 h, of its deliveries.
+    await page.getByRole('columnheader', { name: 'Complaints 24 h' }).waitFor();
+    await page.getByRole('cell', { name: '0.00% (0 of 3)' }).first().waitFor();
     await shot(page, '02-fleet');
 
     await page.getByRole('link', { name: 'globex-prod' }).click();
     await page.getByRole('heading', { name: 'globex-prod', level: 1 }).waitFor();
     await page.getByRole('heading', { name: /Suppression list \(1\)/ }).waitFor();
+    await page.getByText(/complaints, 24 h: 0 of 3 deliveries · hard bounces 33\.33% · unsubscribes 0\.00%/).waitFor();
     await page.getByLabel('Reason').fill('customer asked');
     await page.getByRole('button', { name: 'Suspend sending' }).click();
     await page.getByText(/globex-prod is suspended/).waitFor();

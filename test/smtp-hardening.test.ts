@@ -136,6 +136,7 @@ test('failed AUTH is logged with source and user name, never the password', asyn
     MAILSHIFT_SMTP_PORT: '0',
     MAILSHIFT_HTTP_PORT: '0',
     MAILSHIFT_CAPTURE_PORT: '0',
+    MAILSHIFT_FEEDBACK_PORT: '0',
     MAILSHIFT_ADMIN_TOKEN: adminToken,
   });
   const app = await startMailshift(config, { logger });

@@ -31,3 +31,6 @@ export function utcInputToIso(value: string): string {
 export function isoToUtcInput(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16);
 }
+
+/** A rate as a percentage with two decimals ("0.31%"); a dash without deliveries. */
+export const percent = (rate: number, deliveries: number) => (deliveries === 0 ? '—' : `${(rate * 100).toFixed(2)}%`);

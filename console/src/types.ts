@@ -28,6 +28,7 @@ export type { InstanceUpgradeStatus } from '../../src/http/schemas/upgrade-statu
 export type { SuppressionList } from '../../src/http/schemas/suppressions.ts';
 export type { Session } from '../../src/http/schemas/session.ts';
 export type { ClusterView, NodeStatus } from '../../src/http/schemas/cluster.ts';
+export type { Reputation, ReputationReport } from '../../src/http/schemas/feedback.ts';
 
 export type PlanWave = Plan['waves'][number];
 export type StatusWave = ProgramStatus['waves'][number];

@@ -19,6 +19,8 @@ export interface Submission {
   mailFrom: string;
   recipients: string[];
   raw: Buffer;
+  /** One-click List-Unsubscribe on each delivery, beyond the instance's own choice (an API message's). */
+  listUnsubscribe?: boolean;
 }
 
 export interface Accepted {
@@ -158,6 +160,7 @@ export class AcceptService {
       mailFrom,
       raw,
       headerMessageId,
+      listUnsubscribe: s.listUnsubscribe === true || s.instance.listUnsubscribe === true,
       recipients: unique.map((r) => {
         const reason = reasonFor(r);
         return { address: r.address, domain: domainOf(r.address), suppressed: reason !== undefined ? `suppressed: ${reason}` : null };

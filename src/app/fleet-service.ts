@@ -15,6 +15,7 @@ import {
   validateShaping,
   validateAddress,
   type RelaySpec,
+  validateBounceDomain,
 } from '../core/fleet/fleet-input.ts';
 import { validateSpfInclude, validateUnverifiedFrom } from '../core/sender/sending-domain.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
@@ -35,6 +36,7 @@ export interface InfrastructureInput {
   mtaSts?: unknown;
   unverifiedFrom?: unknown;
   spfInclude?: unknown;
+  bounceDomain?: unknown;
 }
 
 export interface InstanceInput {
@@ -44,6 +46,7 @@ export interface InstanceInput {
   environment: unknown;
   infrastructure: unknown;
   allowFrom?: unknown;
+  listUnsubscribe?: unknown;
 }
 
 export interface InstanceCredentials {
@@ -126,6 +129,7 @@ export class FleetService {
       mtaSts: mtaSts(input.mtaSts, deliveryMode),
       unverifiedFrom: must(validateUnverifiedFrom(input.unverifiedFrom)),
       spfInclude: input.spfInclude === undefined || input.spfInclude === null ? null : must(validateSpfInclude(input.spfInclude)),
+      bounceDomain: must(validateBounceDomain(input.bounceDomain)),
     });
   }
 
@@ -148,6 +152,8 @@ export class FleetService {
     if (!Array.isArray(allowFrom) || allowFrom.some((c) => typeof c !== 'string' || !parseCidr(c))) {
       throw new DomainError('invalid-request', 'allowFrom must be a list of CIDRs such as 10.0.0.0/24');
     }
+    if (input.listUnsubscribe !== undefined && typeof input.listUnsubscribe !== 'boolean')
+      throw new DomainError('invalid-request', 'listUnsubscribe must be true or false');
     if (await this.fleet.findInstance({ name })) throw new DomainError('conflict', `instance ${name} already exists`);
     const now = this.clock.now();
     const instance = await this.fleet.createInstance({
@@ -158,6 +164,7 @@ export class FleetService {
       infrastructureId: infra.id,
       allowFrom: allowFrom as string[],
       createdAt: now,
+      listUnsubscribe: input.listUnsubscribe === true,
     });
     this.byNetwork = null;
     const password = newSecret();

@@ -1,5 +1,5 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 /** Bytes of the key that seals secrets at rest (AES-256). */
@@ -27,4 +27,9 @@ function decodeKey(text: string, source: string): Buffer {
   const key = /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
   if (key.length !== secretKeyBytes) throw new Error(`${source}: the secret key must be ${secretKeyBytes} bytes, as 64 hex digits or in base64`);
   return key;
+}
+
+/** A key for one purpose ("verp", "unsubscribe"), so no two uses share a key. */
+export function derivedKey(secretKey: Buffer, purpose: string): string {
+  return createHmac('sha256', secretKey).update(`mailshift:${purpose}`).digest('base64url');
 }

@@ -20,6 +20,8 @@ import type { HealthService } from './health-service.ts';
 import type { ClusterService } from './cluster-service.ts';
 import type { SenderDomains } from './sender-domains.ts';
 import type { DomainChecks } from './domain-check.ts';
+import type { FeedbackService } from './feedback/feedback-service.ts';
+import type { ReputationService } from './reputation-service.ts';
 
 /**
  * A background loop as the services see it (the delivery engine, the upgrade runner):
@@ -66,4 +68,8 @@ export interface Services {
   senderDomains: SenderDomains;
   /** SPF, DKIM and DMARC of a sending domain over DNS. */
   domainChecks: DomainChecks;
+  /** Feedback after delivery: async bounces, complaints, unsubscribes (listener and one-click links). */
+  feedback: FeedbackService;
+  /** Rates per instance and infrastructure; suspension for complaints. */
+  reputation: ReputationService;
 }

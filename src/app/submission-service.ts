@@ -13,6 +13,8 @@ export interface MessageRequest extends Partial<JsonMessage> {
   raw?: string;
   mailFrom?: string;
   recipients?: string[];
+  /** One-click List-Unsubscribe on each delivery of this message. */
+  listUnsubscribe?: boolean;
 }
 
 /** The answer to a message; stored as is with its Idempotency-Key. */
@@ -61,7 +63,8 @@ export class SubmissionService {
 
   async message(instance: Instance, request: MessageRequest, idempotencyKey?: string): Promise<Answer<MessageAnswer>> {
     return this.idempotency.run(instance.id, idempotencyKey, request, async (claim) => {
-      const submission = request.raw !== undefined ? rawSubmission(instance, request.raw, request) : await jsonSubmission(instance, request);
+      const composed = request.raw !== undefined ? rawSubmission(instance, request.raw, request) : await jsonSubmission(instance, request);
+      const submission = request.listUnsubscribe === true ? { ...composed, listUnsubscribe: true } : composed;
       return messageAnswer(await this.acceptor.accept(submission, 'http', claim, messageAnswer));
     });
   }
@@ -120,7 +123,8 @@ function batchAnswer(accepted: Accepted[]): BatchAnswer {
 async function jsonSubmission(instance: Instance, request: MessageRequest): Promise<Submission> {
   const { from } = request;
   if (typeof from !== 'string') throw new DomainError('invalid-request', 'from is required');
-  const composed = await composeMessage({ ...request, from });
+  const { listUnsubscribe: _, ...fields } = request;
+  const composed = await composeMessage({ ...fields, from });
   return { instance, mailFrom: composed.mailFrom, recipients: composed.recipients, raw: composed.raw };
 }
 

@@ -18,6 +18,7 @@ interface CreateOptions {
   verify?: string;
   unverifiedFrom?: string;
   spfInclude?: string;
+  bounceDomain?: string;
   json?: boolean;
 }
 
@@ -39,6 +40,7 @@ export function addInfraCommands(program: Command, api: ApiClient): void {
     .option('--verify <address>', 'verification (canary) address')
     .option('--unverified-from <policy>', 'mail from a domain its customer has not verified: unsigned (default) or refuse')
     .option('--spf-include <domain>', "the SPF include that covers this infrastructure's source addresses")
+    .option('--bounce-domain <domain>', 'VERP return paths at this domain (its MX: the feedback listener)')
     .option('--json', 'print JSON')
     .action((name: string, opts: CreateOptions) => {
       const body = createBody(name, opts);
@@ -56,8 +58,8 @@ export function addInfraCommands(program: Command, api: ApiClient): void {
     .action((opts: { json?: boolean }) =>
       callAndPrint<InfrastructureList>(api, { path: ['infrastructures'] }, opts, ({ infrastructures }) =>
         table([
-          ['NAME', 'MODE', 'RELAYS', 'HELO', 'VERIFY', 'TLS'],
-          ...infrastructures.map((i) => [i.name, i.deliveryMode, i.relays.join(','), i.heloName, i.verificationAddress, i.tls]),
+          ['NAME', 'MODE', 'RELAYS', 'HELO', 'VERIFY', 'TLS', 'BOUNCE DOMAIN'],
+          ...infrastructures.map((i) => [i.name, i.deliveryMode, i.relays.join(','), i.heloName, i.verificationAddress, i.tls, i.bounceDomain ?? '-']),
         ]),
       ),
     );
@@ -85,6 +87,7 @@ function createBody(name: string, opts: CreateOptions): Record<string, unknown> 
     mtaSts: opts.mtaSts,
     unverifiedFrom: opts.unverifiedFrom,
     spfInclude: opts.spfInclude,
+    bounceDomain: opts.bounceDomain,
   };
 }
 

@@ -10,6 +10,7 @@ interface CreateOptions {
   env: string;
   infra: string;
   allowFrom: string[];
+  listUnsubscribe?: boolean;
   json?: boolean;
 }
 
@@ -24,6 +25,7 @@ export function addInstanceCommands(program: Command, api: ApiClient): void {
     .requiredOption('--env <environment>', 'development | staging | production')
     .requiredOption('--infra <infrastructure>', 'infrastructure to send through')
     .option('--allow-from <cidr>', 'network allowed to send (repeatable)', collect, [])
+    .option('--list-unsubscribe', 'every delivery carries one-click List-Unsubscribe (RFC 8058)')
     .option('--json', 'print the credentials as JSON')
     .action((name: string, opts: CreateOptions) =>
       callAndPrint<InstanceCreated>(
@@ -38,6 +40,7 @@ export function addInstanceCommands(program: Command, api: ApiClient): void {
             environment: opts.env,
             infrastructure: fleetName('infrastructure', opts.infra),
             allowFrom: opts.allowFrom,
+            ...(opts.listUnsubscribe ? { listUnsubscribe: true } : {}),
           },
         },
         opts,

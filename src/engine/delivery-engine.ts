@@ -17,6 +17,8 @@ import { parseRate } from '../core/delivery/throttle.ts';
 import { mxMatches, type MtaStsPolicy } from '../core/delivery/mta-sts.ts';
 import { LocalLimits, type DestinationLimits, type RateGate } from './cluster-limits.ts';
 import { dkimSign, type SigningKey } from './dkim.ts';
+import type { DeliveryFeedback, ReputationTally } from './delivery-feedback.ts';
+import { withListUnsubscribe } from './list-unsubscribe.ts';
 import { MessageCache } from './message-cache.ts';
 import { PeriodicTask } from './periodic-task.ts';
 
@@ -59,6 +61,10 @@ export interface EngineOptions {
    * owning the From domain); none: sent unsigned. Default: nothing is signed.
    */
   signingKeys?: (instanceId: number, infra: Infrastructure, raw: Buffer) => Promise<SigningKey[]>;
+  /** VERP return paths and one-click unsubscribe links per delivery; without it, messages leave as stored. */
+  feedback?: DeliveryFeedback;
+  /** Told of each delivery delivered or hard-bounced, for the reputation rates. */
+  reputation?: ReputationTally;
 }
 
 export interface MtaStsSource {
@@ -180,8 +186,8 @@ export class DeliveryEngine implements QueueHost {
   }
 
   /** Messages just committed: their bodies are at hand, and they are due now. */
-  accepted(messages: readonly { id: string; mailFrom: string; raw: Buffer }[]): void {
-    for (const m of messages) this.cache.prime(m.id, m.mailFrom, m.raw);
+  accepted(messages: readonly { id: string; mailFrom: string; raw: Buffer; listUnsubscribe?: boolean }[]): void {
+    for (const m of messages) this.cache.prime(m.id, m.mailFrom, m.raw, m.listUnsubscribe);
     this.wake();
   }
 
@@ -613,13 +619,22 @@ export class DeliveryEngine implements QueueHost {
   async message(delivery: ClaimedDelivery, infra: Infrastructure) {
     const m = await this.cache.get(delivery.messageId);
     if (!m) return undefined;
+    const feedback = this.options.feedback;
+    // The null sender (a bounce) stays null; anything else may take the delivery's VERP address.
+    const mailFrom = (m.mailFrom !== '' && feedback?.returnPath(delivery, infra)) || m.mailFrom;
+    if (feedback && m.listUnsubscribe) {
+      // Header fields of this delivery alone, added before signing: the per-infrastructure signed copy does not fit.
+      const raw = withListUnsubscribe(m.raw, feedback.unsubscribeLinks(delivery, infra));
+      const keys = (await this.options.signingKeys?.(delivery.instanceId, infra, raw)) ?? [];
+      return { ...m, mailFrom, body: dkimSign(raw, keys, this.clock.now()) };
+    }
     let body = m.signed.get(infra.id);
     if (!body) {
       const keys = (await this.options.signingKeys?.(delivery.instanceId, infra, m.raw)) ?? [];
       body = dkimSign(m.raw, keys, this.clock.now());
       m.signed.set(infra.id, body);
     }
-    return { ...m, body };
+    return { ...m, mailFrom, body };
   }
 
   failed(err: unknown): void {
@@ -671,6 +686,8 @@ export class DeliveryEngine implements QueueHost {
     const infra = this.infrastructures.get(d.infrastructureId)?.name ?? String(d.infrastructureId);
     const instance = await this.instanceName(d.instanceId);
     this.metrics.outcomes.inc({ instance, infrastructure: infra, outcome: outcome.kind });
+    if (outcome.kind === 'delivered' || (outcome.kind === 'bounced' && outcome.suppress))
+      this.options.reputation?.count(d.instanceId, d.infrastructureId, outcome.kind === 'delivered' ? 'delivered' : 'hardBounced', outcome.at);
     if (outcome.kind === 'delivered') this.metrics.latency.observe({ infrastructure: infra }, Math.max(0, outcome.at - d.createdAt) / 1000);
   }
 

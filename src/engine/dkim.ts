@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { listUnsubscribeFields } from './list-unsubscribe.ts';
 
 const require = createRequire(import.meta.url);
 // mailauth (CommonJS, no types for these parts): its body canonicalization and hashing,
@@ -25,7 +26,7 @@ export interface SigningKey {
  * The fields a signature covers, each once per occurrence; From once more than it occurs
  * (over-signed), so a second From added on the way breaks the signature.
  */
-const signedFields = ['from', 'to', 'subject', 'date', 'message-id', 'list-unsubscribe', 'list-unsubscribe-post'];
+const signedFields = ['from', 'to', 'subject', 'date', 'message-id', ...listUnsubscribeFields.map((f) => f.toLowerCase())];
 const overSigned = ['from'];
 
 /** Parsed private keys by PEM: parsing costs more than an Ed25519 signature. A handful of keys per node. */

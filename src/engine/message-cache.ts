@@ -1,8 +1,8 @@
-import type { SpoolRepository } from '../store/spool-repository.ts';
-
 export interface SpooledMessage {
   mailFrom: string;
   raw: Buffer;
+  /** Each delivery carries one-click List-Unsubscribe, so each body differs. */
+  listUnsubscribe?: boolean;
   /** Signed copies per infrastructure id (DKIM keys belong to infrastructures). */
   signed: Map<number, Buffer>;
 }
@@ -17,14 +17,14 @@ export class MessageCache {
   private bytes = 0;
 
   constructor(
-    private readonly spool: Pick<SpoolRepository, 'loadMessage'>,
+    private readonly spool: { loadMessage(id: string): Promise<{ mailFrom: string; raw: Buffer; listUnsubscribe?: boolean } | undefined> },
     private readonly maxBytes = 64 * 1024 * 1024,
   ) {}
 
   /** A message just accepted: its first delivery need not read it back from the store. */
-  prime(id: string, mailFrom: string, raw: Buffer): void {
+  prime(id: string, mailFrom: string, raw: Buffer, listUnsubscribe = false): void {
     if (this.entries.has(id)) return;
-    this.entries.set(id, Promise.resolve({ mailFrom, raw, signed: new Map() }));
+    this.entries.set(id, Promise.resolve({ mailFrom, raw, listUnsubscribe, signed: new Map() }));
     this.sizes.set(id, raw.length);
     this.bytes += raw.length;
     this.evict();
@@ -44,11 +44,11 @@ export class MessageCache {
         if (kept) this.entries.delete(id);
         return undefined;
       }
-      if (!kept) return { mailFrom: m.mailFrom, raw: m.raw, signed: new Map() };
+      if (!kept) return { mailFrom: m.mailFrom, raw: m.raw, listUnsubscribe: m.listUnsubscribe, signed: new Map() };
       this.sizes.set(id, m.raw.length);
       this.bytes += m.raw.length;
       this.evict();
-      return { mailFrom: m.mailFrom, raw: m.raw, signed: new Map() };
+      return { mailFrom: m.mailFrom, raw: m.raw, listUnsubscribe: m.listUnsubscribe, signed: new Map() };
     });
     this.entries.set(id, loading);
     return loading;

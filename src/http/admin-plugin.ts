@@ -8,6 +8,7 @@ import { clusterView } from './presenters/cluster-view.ts';
 import { customerView, infrastructureView, instanceDetailView, instanceRowView, instanceView } from './presenters/fleet-view.ts';
 import { messageView } from './presenters/message-view.ts';
 import { programRoutes } from './program-routes.ts';
+import { reputationRoutes } from './reputation-routes.ts';
 import { CaptureList, CaptureQuery } from './schemas/capture.ts';
 import { ClusterView } from './schemas/cluster.ts';
 import { NameParams, NoContent, responses } from './schemas/common.ts';
@@ -37,7 +38,16 @@ const security = [{ adminToken: [] }];
 export type AdminServices = OperatorDoor &
   Pick<
     Services,
-    'fleet' | 'fleetReads' | 'captureService' | 'messages' | 'programService' | 'upgradeStatus' | 'suppressionService' | 'webhookService' | 'cluster'
+    | 'fleet'
+    | 'fleetReads'
+    | 'captureService'
+    | 'messages'
+    | 'programService'
+    | 'upgradeStatus'
+    | 'suppressionService'
+    | 'webhookService'
+    | 'cluster'
+    | 'reputation'
   >;
 
 /** The operators' API: fleet, queue, capture, suspension, programs, nodes. Admin token or operator session. */
@@ -159,6 +169,7 @@ export async function adminPlugin(app: HttpApp, services: AdminServices): Promis
   await webhookRoutes(app, services, `${prefix}/instances/:name/webhooks`, instanceOf, mount('webhooks'));
 
   await programRoutes(app, services);
+  await reputationRoutes(app, services);
 
   app.get(
     `${prefix}/queue`,

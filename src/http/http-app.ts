@@ -8,6 +8,7 @@ import { senderRoutes } from './sender-routes.ts';
 import { injectPlugin } from './inject-plugin.ts';
 import { opsPlugin } from './ops-plugin.ts';
 import { statusPlugin } from './status-plugin.ts';
+import { unsubscribePlugin } from './unsubscribe-plugin.ts';
 import { installProblemHandlers, sendProblem } from './problem.ts';
 import { installJsonHygiene } from './json-hygiene.ts';
 import { defaultHttpConnectionLimits, guardConnections } from './connection-guard.ts';
@@ -44,6 +45,7 @@ export async function buildHttpApp(services: Services, log: Logger): Promise<Htt
   await app.register(async (scope) => adminPlugin(scope, services));
   await app.register(async (scope) => senderRoutes(scope, services));
   await app.register(async (scope) => statusPlugin(scope, services));
+  await app.register(async (scope) => unsubscribePlugin(scope, services));
   await app.register(async (scope) => sessionPlugin(scope, services));
   await app.register(async (scope) => consoleRoutes(scope, services));
   await app.register(async (scope) => consolePlugin(scope));

@@ -80,6 +80,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
         MAILSHIFT_SMTP_PORT: '0',
         MAILSHIFT_HTTP_PORT: '0',
         MAILSHIFT_CAPTURE_PORT: '0',
+        MAILSHIFT_FEEDBACK_PORT: '0',
         MAILSHIFT_ADMIN_TOKEN: randomBytes(24).toString('base64url'),
         MAILSHIFT_POLL_MS: '50',
         MAILSHIFT_HOSTNAME: 'simulate.mailshift.test',

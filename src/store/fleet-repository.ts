@@ -4,7 +4,10 @@ import type { Contact, CredentialKind, Customer, Infrastructure, Instance } from
 
 type Defaulted = 'mxPort' | 'tls' | 'mtaSts' | 'unverifiedFrom' | 'spfInclude';
 type NewInfrastructure = Omit<Infrastructure, 'id' | Defaulted> & Partial<Pick<Infrastructure, Defaulted>>;
-type NewInstance = Omit<Instance, 'id' | 'suspended' | 'suspendedAt' | 'suspendedReason' | 'system'> & { system?: boolean };
+type NewInstance = Omit<Instance, 'id' | 'suspended' | 'suspendedAt' | 'suspendedReason' | 'system' | 'listUnsubscribe'> & {
+  system?: boolean;
+  listUnsubscribe?: boolean;
+};
 
 /** Customers, instances, infrastructures and credentials. */
 export class FleetRepository {
@@ -61,6 +64,7 @@ export class FleetRepository {
         mta_sts: infra.mtaSts ? 1 : 0,
         unverified_from: infra.unverifiedFrom ?? 'unsigned',
         spf_include: infra.spfInclude ?? null,
+        bounce_domain: infra.bounceDomain ?? null,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -87,6 +91,12 @@ export class FleetRepository {
     return row && toInfrastructure(row);
   }
 
+  /** The bounce domains of every infrastructure: the domains the feedback listener is the MX of. */
+  async bounceDomains(): Promise<string[]> {
+    const rows = await this.db.selectFrom('infrastructures').select('bounce_domain').where('bounce_domain', 'is not', null).execute();
+    return rows.map((r) => r.bounce_domain!);
+  }
+
   async updateRelays(id: number, relays: Infrastructure['relays']): Promise<void> {
     await this.db
       .updateTable('infrastructures')
@@ -108,10 +118,19 @@ export class FleetRepository {
         allow_from: JSON.stringify(instance.allowFrom),
         created_at: instance.createdAt,
         system: instance.system ? 1 : 0,
+        list_unsubscribe: instance.listUnsubscribe ? 1 : 0,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    return { ...instance, id, suspended: false, suspendedAt: null, suspendedReason: null, system: instance.system ?? false };
+    return {
+      ...instance,
+      id,
+      suspended: false,
+      suspendedAt: null,
+      suspendedReason: null,
+      system: instance.system ?? false,
+      listUnsubscribe: instance.listUnsubscribe ?? false,
+    };
   }
 
   async listInstances(): Promise<Instance[]> {
@@ -162,6 +181,7 @@ export function toInfrastructure(row: Selectable<InfrastructureTable>): Infrastr
     mtaSts: row.mta_sts === 1,
     unverifiedFrom: row.unverified_from,
     spfInclude: row.spf_include,
+    bounceDomain: row.bounce_domain,
   };
 }
 
@@ -179,5 +199,6 @@ export function toInstance(row: Selectable<InstanceTable>): Instance {
     allowFrom: JSON.parse(row.allow_from),
     createdAt: row.created_at,
     system: row.system === 1,
+    listUnsubscribe: row.list_unsubscribe === 1,
   };
 }

@@ -4,12 +4,14 @@ import { CaptureRepository } from './capture-repository.ts';
 import { ConsoleQueries } from './console-queries.ts';
 import { CustomerRequestRepository } from './customer-request-repository.ts';
 import { EventRepository } from './event-repository.ts';
+import { FeedbackRepository } from './feedback-repository.ts';
 import { FleetRepository } from './fleet-repository.ts';
 import { IdempotencyRepository } from './idempotency-repository.ts';
 import { LeaseRepository } from './lease-repository.ts';
 import { NodeRepository } from './node-repository.ts';
 import { NoticeRepository } from './notice-repository.ts';
 import { ProgramRepository } from './program-repository.ts';
+import { ReputationRepository } from './reputation-repository.ts';
 import { RetentionRepository } from './retention-repository.ts';
 import { SendingDomainRepository } from './sending-domain-repository.ts';
 import { SessionRepository } from './session-repository.ts';
@@ -46,6 +48,8 @@ export interface Repositories {
   nodes: NodeRepository;
   leases: LeaseRepository;
   sendingDomains: SendingDomainRepository;
+  feedback: FeedbackRepository;
+  reputation: ReputationRepository;
 }
 
 /**
@@ -80,5 +84,7 @@ export function createRepositories(
     nodes: new NodeRepository(db),
     leases: new LeaseRepository(db, store.dialect),
     sendingDomains: new SendingDomainRepository(db),
+    feedback: new FeedbackRepository(db),
+    reputation: new ReputationRepository(db),
   };
 }

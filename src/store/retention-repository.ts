@@ -11,7 +11,7 @@ export class RetentionRepository {
 
   /**
    * Removes messages older than `messagesBefore` whose every delivery is finished (with
-   * those deliveries), events older than `eventsBefore`, and idempotency keys older than
+   * those deliveries), events, feedback reports and reputation counts older than `eventsBefore`, and idempotency keys older than
    * `keysBefore`, in one transaction. Mail still queued is never touched.
    */
   async prune(messagesBefore: number, eventsBefore: number, keysBefore: number, limit = 1000): Promise<{ messages: number; events: number; keys: number }> {
@@ -32,6 +32,9 @@ export class RetentionRepository {
       }
       const events = await trx.deleteFrom('events').where('at', '<', eventsBefore).executeTakeFirst();
       const keys = await trx.deleteFrom('idempotency_keys').where('created_at', '<', keysBefore).executeTakeFirst();
+      // The feedback listener's records and reputation counts are kept as long as events.
+      await trx.deleteFrom('feedback_reports').where('received_at', '<', eventsBefore).execute();
+      await trx.deleteFrom('reputation_counts').where('hour', '<', eventsBefore).execute();
       return { messages: ids.length, events: Number(events.numDeletedRows), keys: Number(keys.numDeletedRows) };
     });
   }

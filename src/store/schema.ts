@@ -45,6 +45,8 @@ export interface InfrastructureTable {
   unverified_from: Generated<UnverifiedFromPolicy>;
   /** The SPF include the customers' domains publish for this infrastructure, when it has one. */
   spf_include: string | null;
+  /** VERP return paths at this domain; see migrations/007-feedback.ts. */
+  bounce_domain: Generated<string | null>;
 }
 
 export interface InstanceTable {
@@ -61,6 +63,8 @@ export interface InstanceTable {
   allow_from: string;
   created_at: number;
   system: Generated<number>;
+  /** One-click unsubscribe on every message; see migrations/007-feedback.ts. */
+  list_unsubscribe: Generated<number>;
 }
 
 export interface CredentialTable {
@@ -81,6 +85,8 @@ export interface MessageTable {
   size: number;
   header_message_id: string | null;
   created_at: number;
+  /** Each delivery carries List-Unsubscribe (the instance's or the API message's choice). */
+  list_unsubscribe: Generated<number>;
 }
 
 export interface DeliveryTable {
@@ -314,6 +320,29 @@ export interface DomainKeyTable {
   retire_at: number | null;
 }
 
+/** A message the feedback listener received; see migrations/007-feedback.ts. */
+export interface FeedbackReportTable {
+  id: Generated<number>;
+  received_at: number;
+  kind: string;
+  delivery_id: number | null;
+  instance_id: number | null;
+  remote_address: string;
+  /** JSON object. */
+  detail: string;
+}
+
+/** Reputation counts of one hour, instance and infrastructure. */
+export interface ReputationCountTable {
+  hour: number;
+  instance_id: number;
+  infrastructure_id: number;
+  delivered: Generated<number>;
+  hard_bounced: Generated<number>;
+  complained: Generated<number>;
+  unsubscribed: Generated<number>;
+}
+
 export interface Database {
   customers: CustomerTable;
   contacts: ContactTable;
@@ -341,4 +370,6 @@ export interface Database {
   connection_slots: ConnectionSlotTable;
   sending_domains: SendingDomainTable;
   domain_keys: DomainKeyTable;
+  feedback_reports: FeedbackReportTable;
+  reputation_counts: ReputationCountTable;
 }

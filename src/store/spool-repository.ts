@@ -12,6 +12,8 @@ export interface NewMessage {
   mailFrom: string;
   raw: Buffer;
   headerMessageId: string | null;
+  /** Each delivery carries one-click List-Unsubscribe. */
+  listUnsubscribe?: boolean;
   recipients: { address: string; domain: string; suppressed: string | null }[];
   idempotency?: { key: string; requestHash: string; response: string };
 }
@@ -243,9 +245,9 @@ export class SpoolRepository {
     }
   }
 
-  async loadMessage(id: string): Promise<{ mailFrom: string; raw: Buffer; createdAt: number } | undefined> {
-    const row = await this.db.selectFrom('messages').select(['mail_from', 'raw', 'created_at']).where('id', '=', id).executeTakeFirst();
-    return row && { mailFrom: row.mail_from, raw: Buffer.from(row.raw), createdAt: row.created_at };
+  async loadMessage(id: string): Promise<{ mailFrom: string; raw: Buffer; createdAt: number; listUnsubscribe: boolean } | undefined> {
+    const row = await this.db.selectFrom('messages').select(['mail_from', 'raw', 'created_at', 'list_unsubscribe']).where('id', '=', id).executeTakeFirst();
+    return row && { mailFrom: row.mail_from, raw: Buffer.from(row.raw), createdAt: row.created_at, listUnsubscribe: row.list_unsubscribe === 1 };
   }
 
   /**
@@ -500,6 +502,7 @@ function acceptedRows(messages: NewMessage[], now: number, expiresAt: number, no
       size: m.raw.length,
       header_message_id: m.headerMessageId,
       created_at: now,
+      list_unsubscribe: m.listUnsubscribe ? 1 : 0,
     })),
     deliveries: messages.flatMap((m) =>
       m.recipients.map(
@@ -543,7 +546,7 @@ type AcceptedRows = ReturnType<typeof acceptedRows>;
 const maxStatementParameters = 30_000;
 
 function rowParameters(rows: AcceptedRows): number {
-  return rows.messages.length * 7 + rows.deliveries.length * 14 + rows.events.length * 7 + rows.keys.length * 5;
+  return rows.messages.length * 8 + rows.deliveries.length * 14 + rows.events.length * 7 + rows.keys.length * 5;
 }
 
 /**

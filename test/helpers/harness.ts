@@ -36,6 +36,7 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
     MAILSHIFT_SMTP_PORT: '0',
     MAILSHIFT_HTTP_PORT: '0',
     MAILSHIFT_CAPTURE_PORT: '0',
+    MAILSHIFT_FEEDBACK_PORT: '0',
     MAILSHIFT_ADMIN_TOKEN: adminToken,
     MAILSHIFT_POLL_MS: '100',
     // Test receivers (webhooks, MX hosts) listen on loopback, which production refuses.

@@ -109,6 +109,7 @@ export async function serverEnv(
     MAILSHIFT_SMTP_PORT: String(smtp),
     MAILSHIFT_HTTP_PORT: String(http),
     MAILSHIFT_CAPTURE_PORT: String(capture),
+    MAILSHIFT_FEEDBACK_PORT: '0',
     MAILSHIFT_ADMIN_TOKEN: adminToken,
     MAILSHIFT_LOG_LEVEL: 'warn',
     ...extra,

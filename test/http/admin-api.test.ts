@@ -123,6 +123,15 @@ describe('admin API (app.inject)', () => {
       const created = expectStatus(await h.admin('POST', `${admin}/infrastructures`, { name: 'direct', deliveryMode: 'mx', heloName: 'out.example.org' }), 201);
       assert.deepEqual(created.relays, []);
       assert.equal(created.verificationAddress, 'mailshift-verify@out.example.org');
+      assert.equal(created.bounceDomain, null);
+    });
+
+    test('a bounce domain is kept lower-cased', async () => {
+      const created = expectStatus(
+        await h.admin('POST', `${admin}/infrastructures`, { name: 'verp', relays: ['a.example:25'], bounceDomain: 'Bounces.Example.NET' }),
+        201,
+      );
+      assert.equal(created.bounceDomain, 'bounces.example.net');
     });
 
     test('refusals name the field', async () => {
@@ -139,6 +148,8 @@ describe('admin API (app.inject)', () => {
         [{ name: 'r10', relays: [{ address: 'a.example:587', user: 'u' }] }, /needs both user and password/],
         [{ name: 'r11', relays: [{ address: 'a.example:587', user: 'u', password: 'p\r\nRSET' }] }, /password must be/],
         [{ name: 'r12', relays: ['a.example:2525'], shaping: [{ domain: 'gmail.com', tls: 'maybe' }] }, /tls for gmail\.com must be/],
+        [{ name: 'r13', relays: ['a.example:2525'], bounceDomain: 'localhost' }, /bounceDomain must be a domain name/],
+        [{ name: 'r14', relays: ['a.example:2525'], bounceDomain: 'bad_label.example.net' }, /bounceDomain/],
       ];
       for (const [body, detail] of cases) {
         const res = await h.admin('POST', `${admin}/infrastructures`, body);
@@ -179,6 +190,7 @@ describe('admin API (app.inject)', () => {
           allowFrom: ['10.0.0.0/24'],
           system: false,
           createdAt: undefined,
+          listUnsubscribe: false,
         },
       );
       const list = expectStatus(await h.admin('GET', `${admin}/instances`), 200);

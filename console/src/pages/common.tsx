@@ -42,6 +42,9 @@ const stateClass: Record<string, string> = {
   failed: 'bad',
   bounced: 'bad',
   expired: 'bad',
+  complained: 'bad',
+  unsubscribed: 'warn',
+  'reputation.suspended': 'bad',
 };
 
 /** A state as a word with a colour; the word alone carries the meaning. */

@@ -1,8 +1,8 @@
 import { useMemo, useState } from 'react';
 import { admin, api } from '../api.ts';
-import { count } from '../format.ts';
+import { count, percent } from '../format.ts';
 import { Link } from '../link.tsx';
-import type { InstanceList, InstanceRow, OpenSwitch, OpenSwitches } from '../types.ts';
+import type { InstanceList, InstanceRow, OpenSwitch, OpenSwitches, ReputationReport } from '../types.ts';
 import { usePoll } from '../use-poll.ts';
 import { Badge, Empty, PageTitle, Problem } from './common.tsx';
 
@@ -21,8 +21,12 @@ export const queueDepth = (i: InstanceRow) => (i.queue ? i.queue.scheduled + i.q
 export function Fleet() {
   const { data, error } = usePoll(
     async () => {
-      const [instances, switches] = await Promise.all([api<InstanceList>(admin('/instances')), api<OpenSwitches>(admin('/switches/open'))]);
-      return { instances: instances.instances.filter((i) => i.name !== 'mailshift-notices'), switches: switches.switches };
+      const [instances, switches, reputation] = await Promise.all([
+        api<InstanceList>(admin('/instances')),
+        api<OpenSwitches>(admin('/switches/open')),
+        api<ReputationReport>(admin('/reputation')),
+      ]);
+      return { instances: instances.instances.filter((i) => i.name !== 'mailshift-notices'), switches: switches.switches, reputation };
     },
     3000,
     [],
@@ -50,12 +54,25 @@ export function Fleet() {
   }, [data, search, product, environment, infrastructure, state]);
 
   const infras = [...new Set(data?.instances.map((i) => i.infrastructure) ?? [])].sort();
+  const reputation = new Map(data?.reputation.instances.map((r) => [r.name, r.day]) ?? []);
   const totals = rows.reduce((a, i) => a + queueDepth(i), 0);
 
   return (
     <>
       <PageTitle sub="Every instance, where it sends from and what it is holding.">Fleet</PageTitle>
       <Problem error={error} />
+      {data && data.reputation.alerts.length > 0 && (
+        <div className="error" role="alert">
+          <p>Suspended for their complaint rate (resume them on their page once the cause is fixed):</p>
+          <ul>
+            {data.reputation.alerts.map((a) => (
+              <li key={a.instance}>
+                <Link href={`/fleet/${encodeURIComponent(a.instance)}`}>{a.instance}</Link> — {a.reason}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       <form className="filters" aria-label="Filter instances" onSubmit={(e) => e.preventDefault()}>
         <div className="field">
           <label htmlFor="fleet-search">Search</label>
@@ -93,6 +110,9 @@ export function Fleet() {
               <th scope="col" className="num">
                 Queue
               </th>
+              <th scope="col" className="num">
+                Complaints 24 h
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -110,6 +130,7 @@ export function Fleet() {
                   {i.upgrade && i.state !== 'switching' && <span className="note"> upgrade in wave {i.upgrade.wave}</span>}
                 </td>
                 <td className="num">{count(queueDepth(i))}</td>
+                <td className="num">{complaints(reputation.get(i.name))}</td>
               </tr>
             ))}
           </tbody>
@@ -117,6 +138,12 @@ export function Fleet() {
       )}
     </>
   );
+}
+
+/** "0.31% (3 of 970)", or a dash for an instance without deliveries in 24 h. */
+function complaints(day: ReputationReport['instances'][number]['day'] | undefined): string {
+  if (!day || day.deliveries === 0) return '—';
+  return `${percent(day.complaintRate, day.deliveries)} (${count(day.complaints)} of ${count(day.deliveries)})`;
 }
 
 function Select({ id, label, value, onChange, options }: { id: string; label: string; value: string; onChange: (v: string) => void; options: string[] }) {

@@ -1,8 +1,18 @@
 import { useState, type FormEvent } from 'react';
 import { admin, api, enc } from '../api.ts';
-import { count, duration, time } from '../format.ts';
+import { count, duration, percent, time } from '../format.ts';
 import { Link } from '../link.tsx';
-import type { EventRow, InstanceDetail, InstanceUpgradeStatus, OpenSwitches, Pending, Resumed, StatusTokenIssued, SuppressionList } from '../types.ts';
+import type {
+  EventRow,
+  InstanceDetail,
+  InstanceUpgradeStatus,
+  OpenSwitches,
+  Pending,
+  Reputation,
+  Resumed,
+  StatusTokenIssued,
+  SuppressionList,
+} from '../types.ts';
 import { usePoll } from '../use-poll.ts';
 import { Badge, Empty, PageTitle, Problem } from './common.tsx';
 import { queueDepth, sendingState } from './fleet.tsx';
@@ -11,14 +21,22 @@ export function InstancePage({ name }: { name: string }) {
   const path = admin(`/instances/${enc(name)}`);
   const { data, error, reload } = usePoll(
     async () => {
-      const [instance, pending, suppressions, upgrade, switches] = await Promise.all([
+      const [instance, pending, suppressions, upgrade, switches, reputation] = await Promise.all([
         api<InstanceDetail>(path),
         api<Pending>(`${path}/pending?limit=50`),
         api<SuppressionList>(`${path}/suppressions`),
         api<InstanceUpgradeStatus>(`${path}/upgrade`),
         api<OpenSwitches>(admin('/switches/open')),
+        api<Reputation>(`${path}/reputation`),
       ]);
-      return { instance, pending, suppressions: suppressions.suppressions, upgrade, open: switches.switches.find((s) => s.instance === name) };
+      return {
+        instance,
+        pending,
+        suppressions: suppressions.suppressions,
+        upgrade,
+        open: switches.switches.find((s) => s.instance === name),
+        reputation,
+      };
     },
     3000,
     [name],
@@ -76,12 +94,18 @@ export function InstancePage({ name }: { name: string }) {
     </>
   );
   if (!data) return <>{head}</>;
-  const { instance, pending, suppressions, upgrade, open } = data;
+  const { instance, pending, suppressions, upgrade, open, reputation } = data;
   const state = sendingState(instance, open);
 
   return (
     <>
       {head}
+      {instance.suspended && (instance.suspendedReason ?? '').startsWith('reputation:') && (
+        <p className="error" role="alert">
+          Suspended automatically for its complaint rate: {instance.suspendedReason?.replace(/^reputation:\s*/, '')}. Its mail is held; resume it once the cause
+          is fixed.
+        </p>
+      )}
       <section className="cards" aria-label="Summary">
         <div className="card">
           <h2>Sending</h2>
@@ -99,6 +123,20 @@ export function InstancePage({ name }: { name: string }) {
           <p className="big">{count(queueDepth(instance))}</p>
           <p className="note">
             {count(instance.queue?.delivered)} delivered · {count(instance.queue?.bounced)} bounced · {count(instance.queue?.expired)} expired
+          </p>
+        </div>
+        <div className="card">
+          <h2>Reputation</h2>
+          <p className="big">{percent(reputation.day.complaintRate, reputation.day.deliveries)}</p>
+          <p className="note">
+            complaints, 24 h: {count(reputation.day.complaints)} of {count(reputation.day.deliveries)} deliveries · hard bounces{' '}
+            {percent(reputation.day.hardBounceRate, reputation.day.deliveries)} · unsubscribes{' '}
+            {percent(reputation.day.unsubscribeRate, reputation.day.deliveries)}
+          </p>
+          <p className="note">
+            7 d: {count(reputation.week.deliveries)} deliveries · complaints {percent(reputation.week.complaintRate, reputation.week.deliveries)} · hard bounces{' '}
+            {percent(reputation.week.hardBounceRate, reputation.week.deliveries)} · unsubscribes{' '}
+            {percent(reputation.week.unsubscribeRate, reputation.week.deliveries)}
           </p>
         </div>
         <div className="card">
@@ -250,7 +288,7 @@ export function InstancePage({ name }: { name: string }) {
 
 function eventDetail(e: EventRow): string {
   const d = e.detail;
-  if (typeof d.reply === 'string') return `${d.reply}${typeof d.category === 'string' ? ` (${d.category})` : ''}`;
+  if (typeof d.reply === 'string') return `${d.async === true ? 'after delivery: ' : ''}${d.reply}${typeof d.category === 'string' ? ` (${d.category})` : ''}`;
   return Object.entries(d)
     .filter(([, v]) => typeof v !== 'object')
     .map(([k, v]) => `${k}: ${String(v)}`)

@@ -186,3 +186,17 @@ export function parseRelaySpec(input: unknown): Result<RelaySpec> {
     return fail('invalid-request', `relay ${address}: password must be 1-256 characters without controls`);
   return ok({ ...spec, login: { user, password } });
 }
+
+/**
+ * A bounce domain: a host name of at least two labels, ASCII (it is written into envelope
+ * senders), lower-cased. Its MX must point at mailshift's feedback listener.
+ */
+export function validateBounceDomain(input: unknown): Result<string | null> {
+  if (input === undefined || input === null || input === '') return ok(null);
+  const bad = () => fail<string | null>('invalid-request', `bounceDomain must be a domain name such as bounces.example.net, got ${JSON.stringify(input)}`);
+  if (typeof input !== 'string' || input.length > 200) return bad();
+  const domain = input.toLowerCase();
+  const labels = domain.split('.');
+  if (labels.length < 2 || !labels.every((l) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) || /^\d+$/.test(labels[labels.length - 1])) return bad();
+  return ok(domain);
+}

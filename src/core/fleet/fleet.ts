@@ -87,6 +87,8 @@ export interface Infrastructure {
   unverifiedFrom: UnverifiedFromPolicy;
   /** The SPF include that covers this infrastructure's source addresses, named by domain checks. */
   spfInclude: string | null;
+  /** Deliveries leave with a signed VERP return path at this domain, whose MX is mailshift's feedback listener; null: the message's own sender. */
+  bounceDomain?: string | null;
 }
 
 export interface Instance {
@@ -103,6 +105,8 @@ export interface Instance {
   createdAt: number;
   /** mailshift's own sender of notices: never part of an upgrade program. */
   system: boolean;
+  /** Every delivery carries one-click List-Unsubscribe (RFC 8058). */
+  listUnsubscribe?: boolean;
 }
 
 export const defaultShaping: ShapingRule = {

@@ -23,5 +23,12 @@ export function zeroCounts<K extends string>(keys: readonly K[]): Record<K, numb
 /** What `last_category` of a delivery holds: why its last attempt failed, or that it was suppressed. */
 export type DeliveryCategory = BounceCategory | 'suppressed';
 
-/** Every event type: a delivery's outcome (or acceptance), or an upgrade notice sent to the instance's webhooks. */
-export type EventType = OutcomeType | `upgrade.${NoticeKind}`;
+/** What mailbox providers and recipients tell after delivery (a `bounced` may come later too, with `async: true`). */
+export const feedbackTypes = ['complained', 'unsubscribed'] as const;
+export type FeedbackType = (typeof feedbackTypes)[number];
+
+/**
+ * Every event type: a delivery's outcome (or acceptance), feedback after it, an upgrade
+ * notice sent to the instance's webhooks, or an automatic suspension for reputation.
+ */
+export type EventType = OutcomeType | FeedbackType | `upgrade.${NoticeKind}` | 'reputation.suspended';

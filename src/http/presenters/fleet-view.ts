@@ -41,6 +41,7 @@ export function infrastructureView(i: StoredInfrastructure): Infrastructure {
     mtaSts: i.mtaSts,
     unverifiedFrom: i.unverifiedFrom,
     spfInclude: i.spfInclude,
+    bounceDomain: i.bounceDomain ?? null,
   };
 }
 
@@ -58,6 +59,7 @@ export function instanceView(instance: StoredInstance, names: { customer: string
     system: instance.system,
     createdAt: iso(instance.createdAt),
     ...(queue ? { queue } : {}),
+    listUnsubscribe: instance.listUnsubscribe ?? false,
   };
 }
 

@@ -70,6 +70,9 @@ export const InfrastructureBody = Type.Object(
       Type.String({ description: 'mail whose From domain its customer has not verified: "unsigned" (default, sent without DKIM) or "refuse" (550 5.7.1)' }),
     ),
     spfInclude: Type.Optional(Type.String({ description: 'the SPF include that covers the source addresses, named by domain checks' })),
+    bounceDomain: Type.Optional(
+      Type.Union([Type.String({ description: 'VERP return paths at this domain, whose MX is mailshift\u2019s feedback listener' }), Type.Null()]),
+    ),
   },
   { additionalProperties: false },
 );
@@ -84,6 +87,7 @@ export const InstanceBody = Type.Object(
     allowFrom: Type.Optional(
       Type.Array(Type.String({ description: 'a CIDR such as 10.0.0.0/24' }), { maxItems: 1000, description: 'networks that may relay without AUTH' }),
     ),
+    listUnsubscribe: Type.Optional(Type.Boolean({ description: 'every delivery carries one-click List-Unsubscribe (RFC 8058)' })),
   },
   { additionalProperties: false },
 );
@@ -127,6 +131,7 @@ export const Infrastructure = Type.Object({
   mtaSts: Type.Boolean({ description: 'MTA-STS policies are enforced' }),
   unverifiedFrom: Type.Enum(['unsigned', 'refuse'], { description: 'what mail from a domain its customer has not verified gets' }),
   spfInclude: Type.Union([Type.String(), Type.Null()]),
+  bounceDomain: Type.Union([Type.String(), Type.Null()], { description: 'VERP return paths at this domain; null: the message\u2019s own sender' }),
 });
 export const InfrastructureList = Type.Object({ infrastructures: Type.Array(Infrastructure) });
 
@@ -145,6 +150,7 @@ const instanceFields = {
   system: Type.Boolean({ description: 'mailshift\u2019s own sender of notices, never part of an upgrade program' }),
   createdAt: Timestamp,
   queue: Type.Optional(QueueCounts),
+  listUnsubscribe: Type.Boolean({ description: 'every delivery carries one-click List-Unsubscribe' }),
 };
 
 export const Instance = Type.Object(instanceFields);

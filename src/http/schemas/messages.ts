@@ -29,6 +29,9 @@ export const MessageBody = Type.Object(
     raw: Type.Optional(Type.String({ description: 'a whole RFC 5322 message; the envelope defaults to its From, To and Cc' })),
     mailFrom: Type.Optional(Type.String({ description: 'envelope sender of a raw message' })),
     recipients: Type.Optional(Type.Array(Type.String(), { maxItems: maxRecipientsPerMessage, description: 'envelope recipients of a raw message' })),
+    listUnsubscribe: Type.Optional(
+      Type.Boolean({ description: 'each delivery carries one-click List-Unsubscribe (RFC 8058), whatever the instance\u2019s setting' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -6,6 +6,7 @@ import * as sessions from './003-sessions.ts';
 import * as cluster from './004-cluster.ts';
 import * as clusterLimits from './005-cluster-limits.ts';
 import * as claimAffinity from './006-claim-affinity.ts';
+import * as feedback from './007-feedback.ts';
 import * as sendingDomains from './008-sending-domains.ts';
 import * as transport from './009-transport.ts';
 
@@ -18,6 +19,7 @@ const steps: Record<string, Step> = {
   '004-cluster': cluster,
   '005-cluster-limits': clusterLimits,
   '006-claim-affinity': claimAffinity,
+  '007-feedback': feedback,
   '008-sending-domains': sendingDomains,
   '009-transport': transport,
 };
