@@ -28,13 +28,14 @@ import { composeMailshift } from '../src/main.ts';
 import { feedbackServerDefaults, startFeedbackServer } from '../src/smtp/feedback-server.ts';
 import { systemClock } from '../src/system-clock.ts';
 import { hostCpu, stopChild, TreeSampler } from './proc.ts';
+import { randomBytes } from 'node:crypto';
 
 const argv = process.argv.slice(2);
 const option = (name: string) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const secretKey = Buffer.alloc(32, 7);
+const secretKey = randomBytes(32);
 const secretKeyHex = secretKey.toString('hex');
 const codec = new VerpCodec({ secrets: [derivedKey(secretKey, 'verp')] });
 const domain = 'bounces.example.net';

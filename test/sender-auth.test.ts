@@ -373,17 +373,19 @@ test('a node given another secret key than the one that sealed the DKIM keys ref
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
+  const { randomBytes } = await import('node:crypto');
+  const [sealing, other] = [randomBytes(32).toString('hex'), randomBytes(32).toString('hex')];
   const dataDir = mkdtempSync(join(tmpdir(), 'mailshift-sealed-'));
   try {
-    const first = await startHarness({ MAILSHIFT_SECRET_KEY: '11'.repeat(32) }, { dataDir });
+    const first = await startHarness({ MAILSHIFT_SECRET_KEY: sealing }, { dataDir });
     try {
       assert.equal((await first.admin('POST', '/api/admin/v1/customers', { name: 'sealed' })).status, 201);
       assert.equal((await first.admin('POST', '/api/admin/v1/dkim', { domain: 'sealed.example', customer: 'sealed' })).status, 201);
     } finally {
       await first.close();
     }
-    await assert.rejects(startHarness({ MAILSHIFT_SECRET_KEY: '22'.repeat(32) }, { dataDir }), /the secret key does not open the DKIM keys/);
-    const again = await startHarness({ MAILSHIFT_SECRET_KEY: '11'.repeat(32) }, { dataDir });
+    await assert.rejects(startHarness({ MAILSHIFT_SECRET_KEY: other }, { dataDir }), /the secret key does not open the DKIM keys/);
+    const again = await startHarness({ MAILSHIFT_SECRET_KEY: sealing }, { dataDir });
     await again.close();
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

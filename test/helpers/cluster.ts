@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +23,8 @@ export const clusterEnv: Record<string, string> = {
   MAILSHIFT_LEASE_MS: '10000',
   MAILSHIFT_POLL_MS: '200',
   MAILSHIFT_WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/8',
+  // One secret for the cluster, as the README asks: what one node seals or signs, any other opens.
+  MAILSHIFT_SECRET_KEY: randomBytes(32).toString('hex'),
 };
 
 /** Why the cluster tests are skipped, or false when they run. */
