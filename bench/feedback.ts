@@ -28,15 +28,15 @@ import { composeMailshift } from '../src/main.ts';
 import { feedbackServerDefaults, startFeedbackServer } from '../src/smtp/feedback-server.ts';
 import { systemClock } from '../src/system-clock.ts';
 import { hostCpu, stopChild, TreeSampler } from './proc.ts';
-import { randomBytes } from 'node:crypto';
 
 const argv = process.argv.slice(2);
 const option = (name: string) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const secretKey = randomBytes(32);
-const secretKeyHex = secretKey.toString('hex');
+// Fixed: the listener runs in a child process (--serve) and must sign and read the same addresses.
+const secretKeyHex = '3f9a1c7e5b2d8046e1f3a5c7092b4d6f8e0a2c4e6b8d1f3a5c7e9b0d2f4a6c8e';
+const secretKey = Buffer.from(secretKeyHex, 'hex');
 const codec = new VerpCodec({ secrets: [derivedKey(secretKey, 'verp')] });
 const domain = 'bounces.example.net';
 const recipients = ['jane.doe@example.org', 'john.smith@contoso.example', 'no.such.user@gmail.com'];
