@@ -7,6 +7,8 @@ import { freePort, serverEntry, sleep, statusKb, stopChild } from './proc.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const adminToken = 'bench-admin-token-c83f1a6e97d2b450';
+/** The domain of the injectors' From (bench/inject.ts). */
+export const benchSenderDomain = 'sender.example';
 
 export interface NodeOptions {
   /** Extra environment: the database, PGAPPNAME, time to live and lease. */
@@ -115,9 +117,17 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
   };
 }
 
-/** The instance the benchmark injects into: loopback may relay without AUTH, through an infrastructure relaying to the sink. */
-export async function configure(node: ClusterNode, sinkPort: number): Promise<void> {
+/**
+ * The instance the benchmark injects into: loopback may relay without AUTH, through an
+ * infrastructure relaying to the sink. `dkim`: the injectors' sender domain is the
+ * customer's, verified, with an RSA-2048 key, so every message leaves signed.
+ */
+export async function configure(node: ClusterNode, sinkPort: number, options: { dkim?: boolean } = {}): Promise<void> {
   await node.admin('POST', '/customers', { name: 'bench', contacts: [{ email: 'ops@bench.example' }] });
+  if (options.dkim) {
+    await node.admin('POST', '/domains', { domain: benchSenderDomain, customer: 'bench', verified: true });
+    await node.admin('POST', '/dkim', { domain: benchSenderDomain, customer: 'bench', algorithm: 'rsa', bits: 2048 });
+  }
   await node.admin('POST', '/infrastructures', { name: 'bench-sink', relays: [`127.0.0.1:${sinkPort}`] });
   await node.admin('POST', '/instances', {
     name: 'bench',

@@ -17,10 +17,10 @@ export interface MailshiftServer {
  * defaults) and sets up one instance that may inject from loopback without AUTH, on an
  * infrastructure relaying to the sink.
  */
-export async function startMailshiftServer(sinkPort: number): Promise<MailshiftServer> {
+export async function startMailshiftServer(sinkPort: number, options: { dkim?: boolean } = {}): Promise<MailshiftServer> {
   const node = await startNode({ env: {} });
   try {
-    await configure(node, sinkPort);
+    await configure(node, sinkPort, options);
   } catch (err) {
     await node.stop();
     throw err;

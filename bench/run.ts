@@ -2,7 +2,7 @@
  * End-to-end throughput: N one-recipient messages injected over SMTP by 20 concurrent
  * sessions, relayed to a loopback sink; mailshift against a private Postfix when installed.
  *
- *   npm run bench -- [--shape reuse,per-message] [--messages N] [--sizes 2k,100k] [--warmup N] [--json] [--node-tools] [--no-postfix]
+ *   npm run bench -- [--dkim] [--shape reuse,per-message] [--messages N] [--sizes 2k,100k] [--warmup N] [--json] [--node-tools] [--no-postfix]
  *   npm run bench -- --database postgres [--nodes N] [--no-kill] …   (see bench/cluster.ts)
  *   npm run bench -- --backlog N [--messages 400]                     (see bench/backlog.ts)
  *   npm run bench -- --feedback [--messages N]   only the feedback listener (see bench/feedback.ts);
@@ -82,6 +82,8 @@ for (const s of shapeList) if (!shapes.includes(s)) throw new Error(`--shape: "$
 const postfixTools = !flag('node-tools') && smtpSourceAvailable() && postfixSinkAvailable();
 const withPostfix = !flag('no-postfix') && postfixAvailable();
 const json = flag('json');
+// Every message DKIM-signed by mailshift (RSA-2048, the sender domain's key); Postfix signs nothing.
+const dkim = flag('dkim');
 const log = (s: string) => process.stderr.write(s + '\n');
 
 // Ctrl-C must not leave a daemonized Postfix, a server or a sink behind.
@@ -137,7 +139,7 @@ async function measure(port: number, sink: Sink, injector: Injector, shape: Shap
 
 async function runMailshift(shape: Shape, size: string, bytes: number, count: number, injector: Injector): Promise<Result> {
   const sink = guarded(await startSink(postfixTools));
-  const server = guarded(await startMailshiftServer(sink.port).catch(async (err) => (await sink.stop(), Promise.reject(err))));
+  const server = guarded(await startMailshiftServer(sink.port, { dkim }).catch(async (err) => (await sink.stop(), Promise.reject(err))));
   try {
     const m = await measure(server.smtpPort, sink, injector, shape, count, bytes, new TreeSampler(() => server.pid));
     // Outcomes are group-committed after the sink's reply: give the last batch a moment.
