@@ -174,15 +174,12 @@ export async function destinationHosts(
   resolver: MxResolver = systemResolver,
   mxPort = 25,
 ): Promise<Relay[]> {
-  if (infra.deliveryMode === 'relay') {
-    const n = infra.relays.length;
-    return infra.relays.map((_, i) => infra.relays[(i + rotation) % n]);
-  }
+  if (infra.deliveryMode === 'relay') return relayHops(infra, rotation);
   const port = infra.mxPort ?? mxPort;
   try {
     const mx = await resolver.resolveMx(asciiDomain(domain));
     if (mx.length === 0) return [{ host: domain, port }];
-    return mx.sort((a, b) => a.priority - b.priority).map((r) => ({ host: r.exchange, port }));
+    return byPreference(mx, Math.random).map((host) => ({ host, port }));
   } catch {
     return [{ host: domain, port }];
   }
