@@ -50,7 +50,7 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
       MAILSHIFT_FEEDBACK_PORT: '0',
       MAILSHIFT_ADMIN_TOKEN: adminToken,
       MAILSHIFT_LOG_LEVEL: process.env.MAILSHIFT_LOG_LEVEL ?? 'warn',
-      MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '8192',
+      MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072',
       ...options.env,
     },
     stdio: ['ignore', logFd, logFd],

@@ -32,7 +32,7 @@ const [smtpPort, httpPort, capturePort] = await freePorts(3);
 const url = `http://127.0.0.1:${httpPort}`;
 const server = spawnServer({
   // As `npm start` runs it (see the README's memory note).
-  MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '8192',
+  MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072',
   MAILSHIFT_DATA_DIR: dataDir,
   MAILSHIFT_SMTP_PORT: String(smtpPort),
   MAILSHIFT_HTTP_PORT: String(httpPort),
