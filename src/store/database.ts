@@ -111,6 +111,9 @@ function configureSqlite(sqlite: SQLite.Database, exclusive: boolean): void {
   // The spool's batches lower it for their own commit and fsync off the event loop instead.
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
+  // The claim's ranking sorts in temporary b-trees: in memory they cost a tenth of what
+  // SQLite's default (a temporary file's pager, set up and torn down each time) does.
+  sqlite.pragma('temp_store = MEMORY');
   if (exclusive) sqlite.exec('BEGIN IMMEDIATE; COMMIT');
 }
 
