@@ -626,15 +626,18 @@ export class DeliveryEngine implements QueueHost {
       // Header fields of this delivery alone, added before signing: the per-infrastructure signed copy does not fit.
       const raw = withListUnsubscribe(m.raw, feedback.unsubscribeLinks(delivery, infra));
       const keys = (await this.options.signingKeys?.(delivery.instanceId, infra, raw)) ?? [];
-      return { ...m, mailFrom, body: dkimSign(raw, keys, this.clock.now()) };
+      return { ...m, mailFrom, body: await dkimSign(raw, keys, this.clock.now()) };
     }
-    let body = m.signed.get(infra.id);
-    if (!body) {
-      const keys = (await this.options.signingKeys?.(delivery.instanceId, infra, m.raw)) ?? [];
-      body = dkimSign(m.raw, keys, this.clock.now());
-      m.signed.set(infra.id, body);
+    // The promise is kept, so recipients of one message sent at once share one signature.
+    let signed = m.signed.get(infra.id);
+    if (!signed) {
+      const signing = (async () => dkimSign(m.raw, (await this.options.signingKeys?.(delivery.instanceId, infra, m.raw)) ?? [], this.clock.now()))();
+      signed = signing;
+      m.signed.set(infra.id, signing);
+      // A failure is not kept: the next delivery of the message tries again.
+      signing.catch(() => m.signed.get(infra.id) === signing && m.signed.delete(infra.id));
     }
-    return { ...m, mailFrom, body };
+    return { ...m, mailFrom, body: await signed };
   }
 
   failed(err: unknown): void {

@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
 import { listUnsubscribeFields } from './list-unsubscribe.ts';
 
@@ -29,6 +30,12 @@ export interface SigningKey {
 const signedFields = ['from', 'to', 'subject', 'date', 'message-id', ...listUnsubscribeFields.map((f) => f.toLowerCase())];
 const overSigned = ['from'];
 
+/**
+ * crypto.sign with a callback: the private-key operation (an RSA-2048 signature takes about
+ * 0.3 ms) runs in libuv's thread pool, not on the event loop every session shares.
+ */
+const signOffLoop = promisify(sign) as (algorithm: string | null, data: Buffer, key: KeyObject) => Promise<Buffer>;
+
 /** Parsed private keys by PEM: parsing costs more than an Ed25519 signature. A handful of keys per node. */
 const parsedKeys = new Map<string, KeyObject>();
 
@@ -46,7 +53,7 @@ function privateKeyOf(pem: string): KeyObject {
  * The message with one DKIM-Signature per key on top (relaxed/relaxed; rsa-sha256 or
  * ed25519-sha256 from the key's type, RFC 8463). No keys: the message as it is.
  */
-export function dkimSign(raw: Buffer, keys: readonly SigningKey[], signedAt = Date.now()): Buffer {
+export async function dkimSign(raw: Buffer, keys: readonly SigningKey[], signedAt = Date.now()): Promise<Buffer> {
   if (keys.length === 0) return raw;
   const split = headerEnd(raw);
   const headerBlock = raw.subarray(0, split.header);
@@ -65,7 +72,7 @@ export function dkimSign(raw: Buffer, keys: readonly SigningKey[], signedAt = Da
     }
     if (overSigned.includes(name)) names.push(present[0]?.casedKey ?? 'From');
   }
-  const signatures = keys.map((key) => {
+  const signatures = keys.map(async (key) => {
     const privateKey = privateKeyOf(key.privateKey);
     const algorithm = privateKey.asymmetricKeyType === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256';
     const tags = { a: algorithm, c: 'relaxed/relaxed', d: key.domain, s: key.selector, t: Math.floor(signedAt / 1000), h: names.join(': '), bh };
@@ -80,10 +87,13 @@ export function dkimSign(raw: Buffer, keys: readonly SigningKey[], signedAt = Da
         'binary',
       ),
     ]);
-    const b = algorithm === 'rsa-sha256' ? sign('sha256', hashed, privateKey) : sign(null, createHash('sha256').update(hashed).digest(), privateKey);
+    const b =
+      algorithm === 'rsa-sha256'
+        ? await signOffLoop('sha256', hashed, privateKey)
+        : await signOffLoop(null, createHash('sha256').update(hashed).digest(), privateKey);
     return formatSignatureHeaderLine('DKIM', { ...tags, b: b.toString('base64') }, true);
   });
-  return Buffer.concat([Buffer.from(`${signatures.join('\r\n')}\r\n`), raw]);
+  return Buffer.concat([Buffer.from(`${(await Promise.all(signatures)).join('\r\n')}\r\n`), raw]);
 }
 
 /** Where the header block ends (before its blank line) and the body starts. */

@@ -4,7 +4,7 @@ export interface SpooledMessage {
   /** Each delivery carries one-click List-Unsubscribe, so each body differs. */
   listUnsubscribe?: boolean;
   /** Signed copies per infrastructure id (DKIM keys belong to infrastructures). */
-  signed: Map<number, Buffer>;
+  signed: Map<number, Promise<Buffer>>;
 }
 
 /**
