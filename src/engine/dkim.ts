@@ -1,19 +1,16 @@
 import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
+import { domainToASCII } from 'node:url';
+import { headerFieldLines, relaxedField, signatureField, unsignedSignatureField } from './dkim-header.ts';
 import { listUnsubscribeFields } from './list-unsubscribe.ts';
 
 const require = createRequire(import.meta.url);
-// mailauth (CommonJS, no types for these parts): its body canonicalization and hashing,
-// header relaxation and DKIM-Signature formatting. The signing below is ours only because
-// mailauth's signer cannot over-sign a field (list From once more than it occurs).
+// mailauth (CommonJS, no types for this part): its body canonicalization and hashing. The
+// header side and the signing are ours: mailauth's signer cannot over-sign a field (list
+// From once more than it occurs), and its header helpers weigh 23 MB (see dkim-header.ts).
 const { dkimBody } = require('mailauth/lib/dkim/body') as {
   dkimBody(canonicalization: string, algorithm: string, maxBodyLength: false): { update(chunk: Buffer): void; digest(encoding: 'base64'): string };
-};
-const { formatRelaxedLine, formatSignatureHeaderLine, parseHeaders } = require('mailauth/lib/tools') as {
-  formatRelaxedLine(line: Buffer | string, suffix?: string): Buffer;
-  formatSignatureHeaderLine(type: 'DKIM', values: Record<string, string | number>, folded: boolean): string;
-  parseHeaders(buf: Buffer): { parsed: { key: string | null; casedKey: string; line: Buffer }[] };
 };
 
 /** A key to sign with: the sending domain (`d=`), its selector and the private key (PEM). */
@@ -60,38 +57,29 @@ export async function dkimSign(raw: Buffer, keys: readonly SigningKey[], signedA
   const bodyHasher = dkimBody('relaxed', 'sha256', false);
   bodyHasher.update(raw.subarray(split.body));
   const bh = bodyHasher.digest('base64');
-  const fields = parseHeaders(headerBlock).parsed;
+  const fields = headerFieldLines(headerBlock);
   // Bottom-up per name, as a verifier picks them (RFC 6376 §5.4.2).
-  const lines: Buffer[] = [];
+  const lines: string[] = [];
   const names: string[] = [];
   for (const name of signedFields) {
     const present = fields.filter((f) => f.key === name).reverse();
     for (const f of present) {
-      lines.push(formatRelaxedLine(f.line, '\r\n'));
-      names.push(f.casedKey);
+      lines.push(`${relaxedField(f.line)}\r\n`);
+      names.push(f.name);
     }
-    if (overSigned.includes(name)) names.push(present[0]?.casedKey ?? 'From');
+    if (overSigned.includes(name)) names.push(present[0]?.name ?? 'From');
   }
   const signatures = keys.map(async (key) => {
     const privateKey = privateKeyOf(key.privateKey);
     const algorithm = privateKey.asymmetricKeyType === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256';
-    const tags = { a: algorithm, c: 'relaxed/relaxed', d: key.domain, s: key.selector, t: Math.floor(signedAt / 1000), h: names.join(': '), bh };
-    // The header as hashed: with b= empty (RFC 6376 §3.7), relaxed, without its own CRLF.
-    const unsignedHeader = formatSignatureHeaderLine('DKIM', { ...tags, b: 'a'.repeat(73) }, true);
-    const hashed = Buffer.concat([
-      ...lines,
-      Buffer.from(
-        formatRelaxedLine(unsignedHeader)
-          .toString('binary')
-          .replace(/([;:\s]+b=)[^;]+/, '$1'),
-        'binary',
-      ),
-    ]);
+    const tags = { a: algorithm, d: domainToASCII(key.domain) || key.domain, s: key.selector, t: Math.floor(signedAt / 1000), h: names.join(': '), bh };
+    // The header as hashed: the signed fields, then this one with b= empty and no CRLF (RFC 6376 §3.7).
+    const hashed = Buffer.from(lines.join('') + unsignedSignatureField(tags), 'latin1');
     const b =
       algorithm === 'rsa-sha256'
         ? await signOffLoop('sha256', hashed, privateKey)
         : await signOffLoop(null, createHash('sha256').update(hashed).digest(), privateKey);
-    return formatSignatureHeaderLine('DKIM', { ...tags, b: b.toString('base64') }, true);
+    return signatureField(tags, b.toString('base64'));
   });
   return Buffer.concat([Buffer.from(`${(await Promise.all(signatures)).join('\r\n')}\r\n`), raw]);
 }

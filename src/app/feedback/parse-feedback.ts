@@ -1,4 +1,4 @@
-import { simpleParser, type Attachment, type ParsedMail } from 'mailparser';
+import type { Attachment, ParsedMail } from 'mailparser';
 import type { BounceRule } from '../../core/delivery/bounce-rules.ts';
 import { autoReplySignal } from './auto-reply.ts';
 import { fieldValue, parseHeaderBlock, type Field } from './field-blocks.ts';
@@ -32,6 +32,14 @@ const parserOptions = {
   maxChildNodes: 100,
 } as const;
 
+let loading: Promise<typeof import('mailparser')> | null = null;
+
+/** mailparser (some 25 MB of a node's memory) loads with the first report, not at start. */
+function mailparser(): Promise<typeof import('mailparser')> {
+  loading ??= import('mailparser');
+  return loading;
+}
+
 /**
  * Reads one inbound message of the feedback listener: an RFC 5965 feedback report, an
  * RFC 3464 DSN, a bounce without a status part, an automatic reply, or `unparsed`.
@@ -40,7 +48,7 @@ const parserOptions = {
 export async function parseFeedback(raw: Buffer, options: ParseOptions = {}): Promise<FeedbackReport> {
   let mail: ParsedMail;
   try {
-    mail = await simpleParser(raw, parserOptions);
+    mail = await (await mailparser()).simpleParser(raw, parserOptions);
   } catch (err) {
     return { kind: 'unparsed', reason: `unreadable MIME: ${reason(err)}` };
   }
