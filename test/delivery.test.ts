@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import { generateKeyPairSync, createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { idleKeepMs } from '../src/engine/destination-queue.ts';
 import { Sink } from './helpers/sink.ts';
 import { adminToken, eventually, smtpClient, startHarness, type Harness } from './helpers/harness.ts';
 
@@ -116,6 +117,30 @@ describe('delivery', () => {
       await sink.waitFor(40);
       assert.ok(sink.maxConcurrent <= 2, `at most 2 concurrent sessions, saw ${sink.maxConcurrent}`);
       assert.ok(sink.connections >= 8, `at most 5 messages per session means at least 8 sessions, saw ${sink.connections}`);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  test('mail that trickles in leaves over one kept connection; it is closed once idle', async () => {
+    const sink = await Sink.start();
+    try {
+      const creds = await h.instance('trickle', [sink.relay]);
+      const send = (i: number) =>
+        h.api(creds.apiKey, 'POST', '/api/v1/messages', { from: 'a@shop.example', to: [`t${i}@example.com`], subject: `t${i}`, text: 'x' });
+      for (let i = 0; i < 4; i++) {
+        assert.equal((await send(i)).status, 202);
+        await sink.waitFor(i + 1);
+        // Less than the keep time (1 s) between messages: the queue runs empty each time.
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(sink.connections, 1, `one connection for four messages sent 200 ms apart, saw ${sink.connections}`);
+      // Past the keep time the connection is closed, and the next message opens another.
+      await new Promise((r) => setTimeout(r, idleKeepMs + 500));
+      assert.equal((await send(4)).status, 202);
+      await sink.waitFor(5);
+      assert.equal(sink.connections, 2);
+      assert.ok(sink.maxConcurrent <= 1, `one session at a time, saw ${sink.maxConcurrent}`);
     } finally {
       await sink.close();
     }

@@ -203,6 +203,7 @@ export class DeliveryEngine implements QueueHost {
   async stop(timeoutMs = 10_000): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    for (const q of this.queues.values()) q.closeIdle();
     await Promise.all([this.leases.stop(), this.claims.stop()]);
     await this.releaseWhere(() => true);
     await this.postponed;
@@ -551,6 +552,8 @@ export class DeliveryEngine implements QueueHost {
           ? 'instance'
           : 'ok';
     if (verdict !== 'ok') {
+      // Connections kept idle give their slots back, so the line moves.
+      for (const q of this.queues.values()) if (q !== queue) q.closeIdle();
       let queues = this.waiting.get(instanceId);
       if (!queues) {
         queues = new Set();
@@ -562,6 +565,10 @@ export class DeliveryEngine implements QueueHost {
     this.connections++;
     increment(this.connectionsByInstance, instanceId);
     return 'ok';
+  }
+
+  connectionWanted(): boolean {
+    return this.waiting.size > 0;
   }
 
   releaseConnection(instanceId: number): void {

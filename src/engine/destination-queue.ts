@@ -38,6 +38,8 @@ export interface QueueHost {
    */
   acquireConnection(instanceId: number, queue: DestinationQueue): 'ok' | 'instance' | 'full';
   releaseConnection(instanceId: number): void;
+  /** Whether a queue waits for a connection slot (then no session keeps an idle connection). */
+  connectionWanted(): boolean;
   /** A session goes on with another instance's deliveries: the slot is charged to `to` if its share has room. */
   transferConnection(from: number, to: number): boolean;
   message(delivery: ClaimedDelivery, infra: Infrastructure): Promise<(SpooledMessage & { body: Buffer }) | undefined>;
@@ -64,6 +66,14 @@ export interface DestinationState {
 
 /** An idle connection is closed rather than kept through a long throttle wait. */
 const maxIdleWaitMs = 10_000;
+
+/**
+ * How long a session whose queue ran empty keeps its connection for the next delivery, as
+ * Postfix's connection cache does: mail that trickles in (clients that open a connection per
+ * message) then goes out over one connection instead of one each. Kept only while no other
+ * queue waits for a connection slot (see closeIdle).
+ */
+export const idleKeepMs = 1000;
 
 /** How long a resolved MX route is used before it is looked up again. */
 export const routeTtlMs = 60_000;
@@ -109,6 +119,8 @@ export class DestinationQueue {
   private resolving = false;
   /** Since when this queue, with no session, has waited for a destination slot. */
   private slotWaitSince: number | null = null;
+  /** Sessions keeping an open connection while the queue is empty, woken by push or closeIdle. */
+  private readonly idleSessions = new Set<(work: boolean) => void>();
 
   /** `limits` and `destination` outlive the queue (the engine keeps them), so an idle queue forgets neither. */
   constructor(
@@ -135,7 +147,30 @@ export class DestinationQueue {
 
   push(delivery: ClaimedDelivery): void {
     this.pending.push(delivery);
+    // A session keeping its connection takes it; it still counts as its instance's session,
+    // so spawn starts no other for the same delivery.
+    const idle = this.idleSessions.values().next().value;
+    if (idle) idle(true);
     this.spawn();
+  }
+
+  /** Sessions keeping an idle connection close it now (a slot is wanted elsewhere, or the engine stops). */
+  closeIdle(): void {
+    for (const wake of [...this.idleSessions]) wake(false);
+  }
+
+  /** Resolves true when work arrives for a session keeping its connection, false once it should close. */
+  private awaitWork(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = (work: boolean) => {
+        clearTimeout(timer);
+        this.idleSessions.delete(done);
+        resolve(work);
+      };
+      // A real timer, as the connection's own timeouts: it bounds a socket, not a schedule.
+      const timer = setTimeout(() => done(false), idleKeepMs);
+      this.idleSessions.add(done);
+    });
   }
 
   /** Takes back deliveries not yet being sent, e.g. those of a suspended instance. */
@@ -344,7 +379,11 @@ export class DestinationQueue {
     let hold: Reserved | null = reserved;
     let sent = 0;
     try {
-      while (this.host.running && this.pending.length > 0 && !destinationSlot.lost) {
+      while (this.host.running && !destinationSlot.lost) {
+        if (this.pending.length === 0) {
+          if (!conn || this.host.connectionWanted() || !(await this.awaitWork())) break;
+          continue;
+        }
         const until = this.downUntil(this.host.clock.now());
         if (until > 0) {
           this.standDown(until);
