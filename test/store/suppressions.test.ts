@@ -32,6 +32,22 @@ for (const kind of testDatabases()) {
       assert.equal((await suppressions.matching(instance.id, [])).size, 0);
     });
 
+    test('matchingMany answers several instances at once, each with its own suppressions only', async () => {
+      const { suppressions, instance, other } = f();
+      await suppressions.add(instance.id, 'amy@example.test', 'manual', t0);
+      await suppressions.add(other.id, 'bob@example.test', 'bounce', t0);
+
+      const found = await suppressions.matchingMany([
+        { instanceId: instance.id, addresses: ['AMY@example.test', 'bob@example.test'] },
+        { instanceId: other.id, addresses: ['amy@example.test', 'Bob@Example.test'] },
+        { instanceId: instance.id, addresses: ['cid@example.test'] },
+        { instanceId: 999_999, addresses: [] },
+      ]);
+      assert.deepEqual([...(found.get(instance.id) ?? [])], [['amy@example.test', 'manual']]);
+      assert.deepEqual([...(found.get(other.id) ?? [])], [['bob@example.test', 'bounce']]);
+      assert.equal(found.get(999_999)?.size, 0);
+    });
+
     test('matching works across large recipient lists', async () => {
       const { suppressions, instance } = f();
       const addresses = Array.from({ length: 1_234 }, (_, i) => `user${i}@example.test`);
