@@ -10,13 +10,14 @@ import nodemailer from 'nodemailer';
 export type Shape = 'reuse' | 'per-message';
 export const shapes: readonly Shape[] = ['reuse', 'per-message'];
 
-/** Injects `count` one-recipient messages of about `bytes` each over 20 concurrent SMTP sessions. */
+/** Injects `count` one-recipient messages of about `bytes` each over `sessions` concurrent SMTP sessions. */
 export interface Injector {
   readonly kind: string;
   inject(port: number, count: number, bytes: number, shape?: Shape): Promise<void>;
 }
 
-export const sessions = 20;
+/** Concurrent SMTP sessions of every benchmark: 20, or MAILSHIFT_BENCH_SESSIONS (fewer: a lighter load, smaller group commits). */
+export const sessions = Number(process.env.MAILSHIFT_BENCH_SESSIONS ?? 20);
 const sender = 'bench@sender.example';
 const recipient = 'rcpt@sink.example';
 
