@@ -89,7 +89,9 @@ export class AcceptService {
    */
   async acceptAll(submissions: Submission[], via: Via, idempotency?: IdempotencyClaim, respond?: (a: Accepted[]) => unknown): Promise<Accepted[]> {
     const messages: NewMessage[] = [];
-    for (const s of submissions) messages.push(await this.prepare(s));
+    // One after another, each with its own look-up: sharing a tick's look-up would hold each
+    // of a large batch's messages for a turn of the event loop.
+    for (const s of submissions) messages.push(await this.prepare(s, (id, addresses) => this.suppressions.matching(id, addresses)));
     const accepted = messages.map(summary);
     if (idempotency && messages.length > 0) {
       messages[0].idempotency = { ...idempotency, response: JSON.stringify(respond ? respond(accepted) : accepted) };
@@ -111,7 +113,10 @@ export class AcceptService {
     }
   }
 
-  private async prepare(s: Submission): Promise<NewMessage> {
+  private async prepare(
+    s: Submission,
+    suppressedOf: (instanceId: number, addresses: string[]) => Promise<Map<string, string>> = (id, addresses) => this.suppressed(id, addresses),
+  ): Promise<NewMessage> {
     if (s.raw.length > this.options.maxMessageBytes) {
       throw new DomainError('message-too-large', `message is ${s.raw.length} bytes; the limit is ${this.options.maxMessageBytes}`);
     }
@@ -151,7 +156,7 @@ export class AcceptService {
     const unique = [...recipients.values()];
     textSafe(mailFrom, headerMessageId, ...unique.map((r) => r.address));
     // A suppression may have been written in either form (bounces store the A-label one).
-    const suppressed = await this.suppressed(
+    const suppressed = await suppressedOf(
       s.instance.id,
       unique.flatMap((r) => [r.address, r.given]),
     );
