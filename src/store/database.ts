@@ -112,7 +112,7 @@ function configureSqlite(sqlite: SQLite.Database, exclusive: boolean): void {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   // The claim's ranking sorts in temporary b-trees: in memory they cost a tenth of what
-  // SQLite's default (a temporary file's pager, set up and torn down each time) does.
+  // SQLite's default does (a pager of their own, set up and torn down at each claim).
   sqlite.pragma('temp_store = MEMORY');
   if (exclusive) sqlite.exec('BEGIN IMMEDIATE; COMMIT');
 }
