@@ -18,6 +18,8 @@ export interface Injector {
 
 /** Concurrent SMTP sessions of every benchmark: 20, or MAILSHIFT_BENCH_SESSIONS (fewer: a lighter load, smaller group commits). */
 export const sessions = Number(process.env.MAILSHIFT_BENCH_SESSIONS ?? 20);
+if (!Number.isInteger(sessions) || sessions < 1)
+  throw new Error(`MAILSHIFT_BENCH_SESSIONS: "${process.env.MAILSHIFT_BENCH_SESSIONS}" is not a whole number of sessions`);
 const sender = 'bench@sender.example';
 const recipient = 'rcpt@sink.example';
 
