@@ -22,7 +22,7 @@ import type { AddressInfo } from 'node:net';
 import { openStore } from '../src/store/database.ts';
 import { FleetRepository } from '../src/store/fleet-repository.ts';
 import { SpoolRepository } from '../src/store/spool-repository.ts';
-import { freePort, serverEntry, sleep, statusKb, stopChild } from './proc.ts';
+import { freePort, serverEntry, serverNodeFlags, sleep, statusKb, stopChild } from './proc.ts';
 
 const argv = process.argv.slice(2);
 const option = (name: string) => {
@@ -137,7 +137,7 @@ async function run(n: number, relayPort: number): Promise<Figures> {
   const httpPort = await freePort();
   // e.g. MAILSHIFT_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server.
   const nodeArgs = (process.env.MAILSHIFT_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, serverEntry(), 'serve'], {
+  const child = spawn(process.execPath, [...serverNodeFlags, ...nodeArgs, serverEntry(), 'serve'], {
     cwd: repoRoot,
     stdio: 'ignore',
     env: {

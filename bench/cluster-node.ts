@@ -3,7 +3,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, serverEntry, sleep, statusKb, stopChild } from './proc.ts';
+import { freePort, serverEntry, serverNodeFlags, sleep, statusKb, stopChild } from './proc.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const adminToken = 'bench-admin-token-c83f1a6e97d2b450';
@@ -39,7 +39,7 @@ export async function startNode(options: NodeOptions): Promise<ClusterNode> {
   const logFd = openSync(logPath, 'a');
   // e.g. MAILSHIFT_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile every node.
   const nodeArgs = (process.env.MAILSHIFT_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, serverEntry(), 'serve'], {
+  const child: ChildProcess = spawn(process.execPath, [...serverNodeFlags, ...nodeArgs, serverEntry(), 'serve'], {
     cwd: repoRoot,
     env: {
       ...process.env,

@@ -148,6 +148,9 @@ export function hostCpu(): () => { busyPct: number; iowaitPct: number } {
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** The V8 flags `npm start` runs the server with (see package.json and the README's Memory note). */
+export const serverNodeFlags = ['--max-semi-space-size=8'];
+
 /**
  * What the benchmarks run: the compiled server (`npm run build`, as `npm start` runs it:
  * no TypeScript loader in the process), or the sources through tsx when the build is
