@@ -1,16 +1,14 @@
 import type { Liquid, Template } from 'liquidjs';
 import { DomainError } from '../core/errors.ts';
 import { composeMessage } from './compose.ts';
-import {
-  filterInputRefused,
-  minimumOutputChars,
-  OutputLimitExceeded,
-  renderBounded,
-  rootCause,
-  sandboxedLiquid,
-  tagCount,
-  templateFilesRefused,
-} from './batch-template.ts';
+
+/** The template engine (liquidjs, some 14 MB) loads with the first batch, not at start. */
+type Templates = typeof import('./batch-template.ts');
+let templates: Promise<Templates> | null = null;
+const loadTemplates = (): Promise<Templates> => {
+  templates ??= import('./batch-template.ts');
+  return templates;
+};
 
 export interface BatchRequest {
   from: string;
@@ -85,6 +83,8 @@ export async function composeBatch(batch: BatchRequest, options: BatchOptions): 
   if (batch.recipients.length > maxBatchRecipients) {
     throw new DomainError('too-many-recipients', `a batch holds at most ${maxBatchRecipients} recipients`);
   }
+  const t = await loadTemplates();
+  const { minimumOutputChars, OutputLimitExceeded, renderBounded, rootCause, sandboxedLiquid } = t;
   const engineLimits = { parseChars: limits.maxTemplateChars, memory: limits.memoryPerRender };
   const textEngine = sandboxedLiquid(engineLimits, false);
   const htmlEngine = sandboxedLiquid(engineLimits, true);
@@ -95,7 +95,7 @@ export async function composeBatch(batch: BatchRequest, options: BatchOptions): 
     ['html', htmlEngine, batch.html],
   ] as const) {
     if (source === undefined) continue;
-    parts.push([field, engine, parse(engine, field, source, limits)]);
+    parts.push([field, engine, parse(t, engine, field, source, limits)]);
     await turn();
   }
   const overCap = (where: string) =>
@@ -128,7 +128,7 @@ export async function composeBatch(batch: BatchRequest, options: BatchOptions): 
         if (cause instanceof OutputLimitExceeded || (cause instanceof RangeError && /string length/i.test(cause.message))) {
           throw new DomainError('message-too-large', `${where}the rendered message passes the limit of ${limits.maxMessageBytes} bytes`);
         }
-        throw renderFailure(where, err, limits, batchMs + elapsed() - started >= limits.renderMsPerBatch);
+        throw renderFailure(t, where, err, limits, batchMs + elapsed() - started >= limits.renderMsPerBatch);
       } finally {
         const ms = elapsed() - started;
         messageMs += ms;
@@ -194,7 +194,7 @@ const yieldEveryMs = 10;
 // A macrotask turn, not a microtask: sockets and timers run in between.
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
-function parse(engine: Liquid, field: Field, source: string, limits: BatchLimits): Template[] {
+function parse({ tagCount, templateFilesRefused }: Templates, engine: Liquid, field: Field, source: string, limits: BatchLimits): Template[] {
   if (tagCount(source, limits.maxTemplateTags) > limits.maxTemplateTags) {
     throw new DomainError('template-error', `${field}: the template has more than ${limits.maxTemplateTags} tags and outputs`);
   }
@@ -210,7 +210,7 @@ function parse(engine: Liquid, field: Field, source: string, limits: BatchLimits
   }
 }
 
-function renderFailure(where: string, err: unknown, limits: BatchLimits, batchTimeSpent: boolean): DomainError {
+function renderFailure({ filterInputRefused, rootCause }: Templates, where: string, err: unknown, limits: BatchLimits, batchTimeSpent: boolean): DomainError {
   const message = String((rootCause(err) as Error)?.message ?? err);
   if (message.startsWith('template render limit exceeded')) {
     return new DomainError(

@@ -4,7 +4,6 @@ import type { Customer, Instance } from '../core/fleet/fleet.ts';
 import type { PlannedWave } from '../core/upgrade/program.ts';
 import type { SwitchFailure } from '../core/upgrade/switch-failure.ts';
 import type { NoticeInput, NoticeKind } from '../notices/notice.ts';
-import { renderNotice } from '../notices/render-notice.ts';
 import { rollbackReason } from '../notices/rollback-reason.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { EventRepository } from '../store/event-repository.ts';
@@ -191,6 +190,7 @@ export class NoticeService {
 
   private async send(n: NoticeRow, from: Instance): Promise<void> {
     const { events, ...detail } = JSON.parse(n.detail) as NoticeDetail & { events?: boolean };
+    const { renderNotice } = await noticeRenderer();
     const rendered = renderNotice({ kind: n.kind, locale: n.locale, timezone: n.timezone, ...detail });
     const raw = Buffer.from(
       [
@@ -245,4 +245,12 @@ function encodeHeader(text: string): string {
 
 function addressOf(from: string): string {
   return /<([^>]+)>/.exec(from)?.[1] ?? from;
+}
+
+let renderer: Promise<typeof import('../notices/render-notice.ts')> | null = null;
+
+/** The notice templates and their engine (liquidjs, some 14 MB) load with the first notice, not at start. */
+function noticeRenderer(): Promise<typeof import('../notices/render-notice.ts')> {
+  renderer ??= import('../notices/render-notice.ts');
+  return renderer;
 }
