@@ -632,19 +632,24 @@ export class DeliveryEngine implements QueueHost {
     if (feedback && m.listUnsubscribe) {
       // Header fields of this delivery alone, added before signing: the per-infrastructure signed copy does not fit.
       const raw = withListUnsubscribe(m.raw, feedback.unsubscribeLinks(delivery, infra));
-      const keys = (await this.options.signingKeys?.(delivery.instanceId, infra, raw)) ?? [];
-      return { ...m, mailFrom, body: await dkimSign(raw, keys, this.clock.now()) };
+      return { ...m, mailFrom, body: await this.signed(raw, delivery.instanceId, infra) };
     }
     // The promise is kept, so recipients of one message sent at once share one signature.
     let signed = m.signed.get(infra.id);
     if (!signed) {
-      const signing = (async () => dkimSign(m.raw, (await this.options.signingKeys?.(delivery.instanceId, infra, m.raw)) ?? [], this.clock.now()))();
+      const signing = this.signed(m.raw, delivery.instanceId, infra);
       signed = signing;
       m.signed.set(infra.id, signing);
       // A failure is not kept: the next delivery of the message tries again.
       signing.catch(() => m.signed.get(infra.id) === signing && m.signed.delete(infra.id));
     }
     return { ...m, mailFrom, body: await signed };
+  }
+
+  /** `raw` with the DKIM signatures of the keys the instance's mail carries through `infra`. */
+  private async signed(raw: Buffer, instanceId: number, infra: Infrastructure): Promise<Buffer> {
+    const keys = (await this.options.signingKeys?.(instanceId, infra, raw)) ?? [];
+    return dkimSign(raw, keys, this.clock.now());
   }
 
   failed(err: unknown): void {
