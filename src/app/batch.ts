@@ -1,14 +1,11 @@
 import type { Liquid, Template } from 'liquidjs';
 import { DomainError } from '../core/errors.ts';
 import { composeMessage } from './compose.ts';
+import { lazily } from './lazily.ts';
 
 /** The template engine (liquidjs, some 14 MB) loads with the first batch, not at start. */
 type Templates = typeof import('./batch-template.ts');
-let templates: Promise<Templates> | null = null;
-const loadTemplates = (): Promise<Templates> => {
-  templates ??= import('./batch-template.ts');
-  return templates;
-};
+const loadTemplates = lazily(() => import('./batch-template.ts'));
 
 export interface BatchRequest {
   from: string;

@@ -5,6 +5,7 @@ import type { PlannedWave } from '../core/upgrade/program.ts';
 import type { SwitchFailure } from '../core/upgrade/switch-failure.ts';
 import type { NoticeInput, NoticeKind } from '../notices/notice.ts';
 import { rollbackReason } from '../notices/rollback-reason.ts';
+import { lazily } from './lazily.ts';
 import type { FleetRepository } from '../store/fleet-repository.ts';
 import type { EventRepository } from '../store/event-repository.ts';
 import type { NewNotice, NoticeRepository, NoticeRow } from '../store/notice-repository.ts';
@@ -247,10 +248,5 @@ function addressOf(from: string): string {
   return /<([^>]+)>/.exec(from)?.[1] ?? from;
 }
 
-let renderer: Promise<typeof import('../notices/render-notice.ts')> | null = null;
-
 /** The notice templates and their engine (liquidjs, some 14 MB) load with the first notice, not at start. */
-function noticeRenderer(): Promise<typeof import('../notices/render-notice.ts')> {
-  renderer ??= import('../notices/render-notice.ts');
-  return renderer;
-}
+const noticeRenderer = lazily(() => import('../notices/render-notice.ts'));

@@ -1,4 +1,5 @@
 import type { Attachment, ParsedMail } from 'mailparser';
+import { lazily } from '../lazily.ts';
 import type { BounceRule } from '../../core/delivery/bounce-rules.ts';
 import { autoReplySignal } from './auto-reply.ts';
 import { fieldValue, parseHeaderBlock, type Field } from './field-blocks.ts';
@@ -32,13 +33,8 @@ const parserOptions = {
   maxChildNodes: 100,
 } as const;
 
-let loading: Promise<typeof import('mailparser')> | null = null;
-
 /** mailparser (some 25 MB of a node's memory) loads with the first report, not at start. */
-function mailparser(): Promise<typeof import('mailparser')> {
-  loading ??= import('mailparser');
-  return loading;
-}
+const mailparser = lazily(() => import('mailparser'));
 
 /**
  * Reads one inbound message of the feedback listener: an RFC 5965 feedback report, an
