@@ -64,6 +64,23 @@ describe('delivery', () => {
       const events = (await h.api(creds.apiKey, 'GET', `/api/v1/messages/${second.body.id}`)).body.events.map((e: { type: string }) => e.type);
       assert.ok(events.includes('suppressed'));
 
+      // Through SMTP too, where the look-up is left to the commit.
+      const client = smtpClient(h.app.smtpPort, creds.smtp, true);
+      const info = await client.sendMail({ from: 'a@shop.example', to: ['GONE@example.com', 'there@example.com'], subject: 's', text: 't' });
+      client.close();
+      const smtpId = /queued as (\S+)/.exec(info.response)![1];
+      const viaSmtp = (await h.api(creds.apiKey, 'GET', `/api/v1/messages/${smtpId}`)).body;
+      assert.deepEqual(
+        viaSmtp.deliveries.map((d: { recipient: string; state: string }) => [d.recipient, d.state === 'suppressed']),
+        [
+          ['GONE@example.com', true],
+          ['there@example.com', false],
+        ],
+      );
+      await sink.waitFor(2);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(sink.attempts.get('gone@example.com'), 1, 'nor through SMTP');
+
       // Removing it from the list lets mail through again.
       assert.equal((await h.api(creds.apiKey, 'DELETE', '/api/v1/suppressions/gone%40example.com')).status, 204);
       assert.equal((await h.api(creds.apiKey, 'GET', '/api/v1/suppressions')).body.suppressions.length, 0);

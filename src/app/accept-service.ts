@@ -7,7 +7,7 @@ import type { RetryPolicy } from '../core/delivery/retry-schedule.ts';
 import { checkBody, checkMessage, headerValue, isTraceField, type HeaderField } from '../core/spool/message-check.ts';
 import { newMessageId } from '../core/spool/message-id.ts';
 import { GroupCommit } from '../spool/group-commit.ts';
-import type { NewMessage, SpoolRepository } from '../store/spool-repository.ts';
+import { suppressionReply, type NewMessage, type SpoolRepository } from '../store/spool-repository.ts';
 import type { SuppressionRepository } from '../store/suppression-repository.ts';
 import type { Metrics } from '../metrics.ts';
 import type { FleetNames } from './fleet-names.ts';
@@ -26,6 +26,7 @@ export interface Submission {
 export interface Accepted {
   messageId: string;
   recipients: number;
+  /** Empty where the look-up was left to the commit (SMTP, whose answer never names them). */
   suppressed: string[];
 }
 
@@ -76,7 +77,8 @@ export class AcceptService {
    * response (made from the message before commit) is stored in the same transaction.
    */
   async accept(submission: Submission, via: Via, idempotency?: IdempotencyClaim, respond?: (a: Accepted) => unknown): Promise<Accepted> {
-    const message = await this.prepare(submission);
+    // SMTP's answer never names suppressed recipients: the commit looks them up as it writes.
+    const message = await this.prepare(submission, via === 'smtp' && !idempotency ? 'at-commit' : undefined);
     if (idempotency) message.idempotency = { ...idempotency, response: JSON.stringify(respond ? respond(summary(message)) : summary(message)) };
     await this.writer.submit(message);
     await this.accepted(submission.instance, via, [message]);
@@ -115,7 +117,7 @@ export class AcceptService {
 
   private async prepare(
     s: Submission,
-    suppressedOf: (instanceId: number, addresses: string[]) => Promise<Map<string, string>> = (id, addresses) => this.suppressed(id, addresses),
+    suppressedOf: 'at-commit' | ((instanceId: number, addresses: string[]) => Promise<Map<string, string>>) = (id, addresses) => this.suppressed(id, addresses),
   ): Promise<NewMessage> {
     if (s.raw.length > this.options.maxMessageBytes) {
       throw new DomainError('message-too-large', `message is ${s.raw.length} bytes; the limit is ${this.options.maxMessageBytes}`);
@@ -154,23 +156,35 @@ export class AcceptService {
     if (!headerValue(checked.value.headers, 'date')) added.push(`Date: ${new Date(now).toUTCString().replace('GMT', '+0000')}`);
     const raw = storedRaw(s.raw, checked.value.headers, added);
     const unique = [...recipients.values()];
-    textSafe(mailFrom, headerMessageId, ...unique.map((r) => r.address));
-    // A suppression may have been written in either form (bounces store the A-label one).
-    const suppressed = await suppressedOf(
-      s.instance.id,
-      unique.flatMap((r) => [r.address, r.given]),
-    );
-    const reasonFor = (r: { address: string; given: string }) => suppressed.get(r.address.toLowerCase()) ?? suppressed.get(r.given.toLowerCase());
-    return {
+    textSafe(mailFrom, headerMessageId, ...unique.flatMap((r) => [r.address, r.given]));
+    const message = {
       id,
       instanceId: s.instance.id,
       mailFrom,
       raw,
       headerMessageId,
       listUnsubscribe: s.listUnsubscribe === true || s.instance.listUnsubscribe === true,
+    };
+    // A suppression may have been written in either form (bounces store the A-label one).
+    if (suppressedOf === 'at-commit') {
+      const recipients = unique.map((r) => ({
+        address: r.address,
+        domain: domainOf(r.address),
+        suppressed: null,
+        ...(r.given !== r.address ? { given: r.given } : {}),
+      }));
+      return { ...message, recipients, suppressionsUnchecked: true };
+    }
+    const suppressed = await suppressedOf(
+      s.instance.id,
+      unique.flatMap((r) => [r.address, r.given]),
+    );
+    const reasonFor = (r: { address: string; given: string }) => suppressed.get(r.address.toLowerCase()) ?? suppressed.get(r.given.toLowerCase());
+    return {
+      ...message,
       recipients: unique.map((r) => {
         const reason = reasonFor(r);
-        return { address: r.address, domain: domainOf(r.address), suppressed: reason !== undefined ? `suppressed: ${reason}` : null };
+        return { address: r.address, domain: domainOf(r.address), suppressed: reason !== undefined ? suppressionReply(reason) : null };
       }),
     };
   }

@@ -4,6 +4,7 @@ import type { DeliveryCategory, DeliveryState } from '../core/spool/delivery-sta
 import type { Database, DeliveryTable } from './schema.ts';
 import type { DialectName } from './migrations/column-types.ts';
 import { eventRow as event, insertEvents } from './event-repository.ts';
+import { suppressionsAmong } from './suppression-repository.ts';
 import type { BatchWriter } from './database.ts';
 
 export interface NewMessage {
@@ -14,8 +15,20 @@ export interface NewMessage {
   headerMessageId: string | null;
   /** Each delivery carries one-click List-Unsubscribe. */
   listUnsubscribe?: boolean;
-  recipients: { address: string; domain: string; suppressed: string | null }[];
+  /** `given`: the address as the client wrote it, where that differs (an IDN's U-label form). */
+  recipients: { address: string; domain: string; suppressed: string | null; given?: string }[];
   idempotency?: { key: string; requestHash: string; response: string };
+  /**
+   * The recipients' suppressions are not looked up yet: `commit` looks each up (in either
+   * form) as it writes, on PostgreSQL within the same statement, so a door whose answer
+   * never names them (SMTP's 250) costs no round trip for it.
+   */
+  suppressionsUnchecked?: boolean;
+}
+
+/** A suppressed delivery's reply (and its event's reason). */
+export function suppressionReply(reason: string): string {
+  return `suppressed: ${reason}`;
 }
 
 export interface ClaimedDelivery {
@@ -77,13 +90,13 @@ export class SpoolRepository {
   /** Commits many accepted messages in one transaction (group commit). */
   async commit(messages: NewMessage[], now: number, expiresAt: number): Promise<void> {
     if (messages.length === 0) return;
-    const rows = acceptedRows(messages, now, expiresAt, this.node);
-    if (this.dialect === 'postgres' && rows.deliveries.length > 0 && rowParameters(rows) <= maxStatementParameters) {
-      await commitAtOnce(this.db, rows);
+    if (this.dialect === 'postgres' && statementParameters(messages) <= maxStatementParameters) {
+      await commitAtOnce(this.db, messages, now, expiresAt, this.node);
       return;
     }
     await this.batch((db) =>
       db.transaction().execute(async (trx) => {
+        const rows = acceptedRows(await withSuppressions(trx, messages), now, expiresAt, this.node);
         for (let i = 0; i < rows.messages.length; i += 100) {
           await trx
             .insertInto('messages')
@@ -494,16 +507,7 @@ async function recordAtOnce(db: Kysely<Database>, outcomes: Outcome[]): Promise<
 /** The rows one group commit writes: the messages, a delivery per recipient, their events, idempotency keys. */
 function acceptedRows(messages: NewMessage[], now: number, expiresAt: number, node: string | undefined) {
   return {
-    messages: messages.map((m) => ({
-      id: m.id,
-      instance_id: m.instanceId,
-      mail_from: m.mailFrom,
-      raw: m.raw,
-      size: m.raw.length,
-      header_message_id: m.headerMessageId,
-      created_at: now,
-      list_unsubscribe: m.listUnsubscribe ? 1 : 0,
-    })),
+    messages: messageRows(messages, now),
     deliveries: messages.flatMap((m) =>
       m.recipients.map(
         (r): Insertable<DeliveryTable> => ({
@@ -525,41 +529,120 @@ function acceptedRows(messages: NewMessage[], now: number, expiresAt: number, no
       ),
     ),
     events: messages.flatMap((m) => [
-      event(m.instanceId, m.id, null, 'accepted', null, now, { recipients: m.recipients.length, size: m.raw.length }),
+      event(m.instanceId, m.id, null, 'accepted', null, now, acceptedDetail(m)),
       ...m.recipients.filter((r) => r.suppressed).map((r) => event(m.instanceId, m.id, null, 'suppressed', r.address, now, { reason: r.suppressed })),
     ]),
-    keys: messages
-      .filter((m) => m.idempotency)
-      .map((m) => ({
-        instance_id: m.instanceId,
-        key: m.idempotency!.key,
-        request_hash: m.idempotency!.requestHash,
-        response: m.idempotency!.response,
-        created_at: now,
-      })),
+    keys: keyRows(messages, now),
   };
 }
 
-type AcceptedRows = ReturnType<typeof acceptedRows>;
+function messageRows(messages: NewMessage[], now: number) {
+  return messages.map((m) => ({
+    id: m.id,
+    instance_id: m.instanceId,
+    mail_from: m.mailFrom,
+    raw: m.raw,
+    size: m.raw.length,
+    header_message_id: m.headerMessageId,
+    created_at: now,
+    list_unsubscribe: m.listUnsubscribe ? 1 : 0,
+  }));
+}
+
+function keyRows(messages: NewMessage[], now: number) {
+  return messages
+    .filter((m) => m.idempotency)
+    .map((m) => ({
+      instance_id: m.instanceId,
+      key: m.idempotency!.key,
+      request_hash: m.idempotency!.requestHash,
+      response: m.idempotency!.response,
+      created_at: now,
+    }));
+}
+
+function acceptedDetail(m: NewMessage): Record<string, unknown> {
+  return { recipients: m.recipients.length, size: m.raw.length };
+}
+
+/** Messages whose suppressions were left to the commit, looked up within its transaction (one statement per 500 addresses). */
+async function withSuppressions(db: Kysely<Database>, messages: NewMessage[]): Promise<NewMessage[]> {
+  const unchecked = messages.filter((m) => m.suppressionsUnchecked);
+  if (unchecked.length === 0) return messages;
+  const found = await suppressionsAmong(
+    db,
+    unchecked.map((m) => ({ instanceId: m.instanceId, addresses: m.recipients.flatMap((r) => [r.address, r.given ?? r.address]) })),
+  );
+  return messages.map((m) => {
+    if (!m.suppressionsUnchecked) return m;
+    const reasons = found.get(m.instanceId) ?? new Map<string, string>();
+    const recipients = m.recipients.map((r) => {
+      const reason = reasons.get(r.address.toLowerCase()) ?? reasons.get((r.given ?? r.address).toLowerCase());
+      return reason === undefined ? r : { ...r, suppressed: suppressionReply(reason) };
+    });
+    return { ...m, recipients, suppressionsUnchecked: false };
+  });
+}
 
 /** PostgreSQL takes at most 65,535 parameters in a statement; a commit past this many takes the several-statement path. */
 const maxStatementParameters = 30_000;
 
-function rowParameters(rows: AcceptedRows): number {
-  return rows.messages.length * 8 + rows.deliveries.length * 14 + rows.events.length * 7 + rows.keys.length * 5;
+/** The parameters `commitAtOnce` binds: per message its row and its accepted event, per recipient its row, per key its row. */
+function statementParameters(messages: NewMessage[]): number {
+  let n = 5;
+  for (const m of messages) n += 8 + 4 + m.recipients.length * 9 + (m.idempotency ? 5 : 0);
+  return n;
 }
 
 /**
  * PostgreSQL: the whole commit as one statement (data-modifying CTEs), so a group commit
  * costs one round trip instead of one per table and a BEGIN and COMMIT. A statement is
  * atomic on its own: a stored idempotency key aborts all of it, as in the transaction.
+ * Recipients of messages whose suppressions were left to the commit are looked up here,
+ * as the address and as the client gave it (the A-label form first); the others carry
+ * their answer. Events in order: each message's `accepted`, then its suppressed recipients.
  */
-async function commitAtOnce(db: Kysely<Database>, rows: AcceptedRows): Promise<void> {
-  let q = db
-    .with('accepted_messages', (c) => c.insertInto('messages').values(rows.messages))
-    .with('accepted_deliveries', (c) => c.insertInto('deliveries').values(rows.deliveries));
-  if (rows.keys.length > 0) q = q.with('accepted_keys', (c) => c.insertInto('idempotency_keys').values(rows.keys)) as unknown as typeof q;
-  await q.insertInto('events').values(rows.events).execute();
+async function commitAtOnce(db: Kysely<Database>, messages: NewMessage[], now: number, expiresAt: number, node: string | undefined): Promise<void> {
+  const recipients = sql.join(
+    messages.flatMap((m, mord) =>
+      m.recipients.map((r, rord) => {
+        const address = m.suppressionsUnchecked ? r.address.toLowerCase() : null;
+        const given = m.suppressionsUnchecked ? (r.given ?? r.address).toLowerCase() : null;
+        return sql`(${mord}::int, ${rord}::int, ${m.id}::text, ${m.instanceId}::int, ${r.address}::text, ${r.domain}::text, ${r.suppressed}::text, ${address}::text, ${given}::text)`;
+      }),
+    ),
+  );
+  const accepted = sql.join(messages.map((m, mord) => sql`(${mord}::int, ${m.instanceId}::int, ${m.id}::text, ${JSON.stringify(acceptedDetail(m))}::text)`));
+  const keys = keyRows(messages, now);
+  await sql`
+    with accepted_messages as (${db.insertInto('messages').values(messageRows(messages, now))}),
+    ${keys.length > 0 ? sql`accepted_keys as (${db.insertInto('idempotency_keys').values(keys)}),` : sql``}
+    r(mord, rord, message_id, instance_id, recipient, domain, suppressed, address_lower, given_lower) as (values ${recipients}),
+    s as (
+      select r.mord, r.rord, r.message_id, r.instance_id, r.recipient, r.domain, coalesce(r.suppressed, (
+        select ${suppressionReply('')}::text || x.reason from suppressions x
+        where r.address_lower is not null and x.instance_id = r.instance_id and x.address in (r.address_lower, r.given_lower)
+        order by x.address in (r.address_lower, r.given_lower) desc
+        limit 1
+      )) as reply
+      from r
+    ),
+    accepted_deliveries as (
+      insert into deliveries (message_id, instance_id, recipient, domain, state, attempts, due_at, expires_at, created_at, updated_at, last_reply, last_category, lease_owner, accepted_by)
+      select message_id, instance_id, recipient, domain, case when reply is null then 'scheduled' else 'suppressed' end, 0,
+        ${now}::bigint, ${expiresAt}::bigint, ${now}::bigint, ${now}::bigint, reply, case when reply is null then null else 'suppressed' end, null, ${node ?? null}::text
+      from s
+      order by mord, rord
+    )
+    insert into events (instance_id, message_id, delivery_id, type, recipient, at, detail)
+    select instance_id, message_id, null, type, recipient, ${now}::bigint, detail from (
+      select mord, -1 as rord, instance_id, message_id, 'accepted' as type, null::text as recipient, detail
+      from (values ${accepted}) as a(mord, instance_id, message_id, detail)
+      union all
+      select mord, rord, instance_id, message_id, 'suppressed', recipient, json_build_object('reason', reply)::text
+      from s where reply is not null
+    ) as e
+    order by mord, rord`.execute(db);
 }
 
 function claimed(

@@ -26,27 +26,7 @@ export class SuppressionRepository {
    * instance asked about, lower-cased.
    */
   async matchingMany(asks: readonly { instanceId: number; addresses: readonly string[] }[]): Promise<Map<number, Map<string, string>>> {
-    const found = new Map<number, Map<string, string>>();
-    const wanted = new Map<number, Set<string>>();
-    for (const ask of asks) {
-      const set = wanted.get(ask.instanceId) ?? new Set<string>();
-      for (const a of ask.addresses) set.add(a.toLowerCase());
-      wanted.set(ask.instanceId, set);
-      found.set(ask.instanceId, new Map());
-    }
-    const instances = [...wanted.keys()];
-    const addresses = [...new Set([...wanted.values()].flatMap((set) => [...set]))];
-    for (let i = 0; i < addresses.length; i += 500) {
-      const rows = await this.db
-        .selectFrom('suppressions')
-        .select(['instance_id', 'address', 'reason'])
-        .where('instance_id', 'in', instances)
-        .where('address', 'in', addresses.slice(i, i + 500))
-        .execute();
-      // An address asked about for one instance may be suppressed for another: kept only where asked.
-      for (const r of rows) if (wanted.get(r.instance_id)?.has(r.address)) found.get(r.instance_id)?.set(r.address, r.reason);
-    }
-    return found;
+    return suppressionsAmong(this.db, asks);
   }
 
   async add(instanceId: number, address: string, reason: string, now: number): Promise<boolean> {
@@ -66,4 +46,32 @@ export class SuppressionRepository {
       .executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
+}
+
+/** `matchingMany` on any handle, a transaction's too (the spool checks at commit where it must). */
+export async function suppressionsAmong(
+  db: Kysely<Database>,
+  asks: readonly { instanceId: number; addresses: readonly string[] }[],
+): Promise<Map<number, Map<string, string>>> {
+  const found = new Map<number, Map<string, string>>();
+  const wanted = new Map<number, Set<string>>();
+  for (const ask of asks) {
+    const set = wanted.get(ask.instanceId) ?? new Set<string>();
+    for (const a of ask.addresses) set.add(a.toLowerCase());
+    wanted.set(ask.instanceId, set);
+    found.set(ask.instanceId, new Map());
+  }
+  const instances = [...wanted.keys()];
+  const addresses = [...new Set([...wanted.values()].flatMap((set) => [...set]))];
+  for (let i = 0; i < addresses.length; i += 500) {
+    const rows = await db
+      .selectFrom('suppressions')
+      .select(['instance_id', 'address', 'reason'])
+      .where('instance_id', 'in', instances)
+      .where('address', 'in', addresses.slice(i, i + 500))
+      .execute();
+    // An address asked about for one instance may be suppressed for another: kept only where asked.
+    for (const r of rows) if (wanted.get(r.instance_id)?.has(r.address)) found.get(r.instance_id)?.set(r.address, r.reason);
+  }
+  return found;
 }

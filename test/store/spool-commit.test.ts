@@ -94,6 +94,58 @@ for (const kind of testDatabases()) {
       assert.deepEqual(await f().events.eventsForMessage('m-unknown'), []);
     });
 
+    test('suppressions left to the commit are looked up as it writes, per instance and in either form', async () => {
+      const { spool, suppressions, instance, other } = f();
+      await suppressions.add(instance.id, 'bob@example.org', 'complaint', t0);
+      await suppressions.add(instance.id, 'cid@bücher.example', 'bounce', t0);
+      await suppressions.add(other.id, 'ann@example.test', 'manual', t0);
+      const unchecked = (m: ReturnType<typeof message>, given: Record<string, string> = {}) => ({
+        ...m,
+        suppressionsUnchecked: true,
+        recipients: m.recipients.map((r) => (given[r.address] ? { ...r, given: given[r.address] } : r)),
+      });
+      // The second message's second recipient is found in the form its client gave; the third
+      // message's were answered before (its reason kept, nothing looked up).
+      const a = unchecked(message('m-a', instance.id, ['ann@example.test', 'BOB@example.org']));
+      const b = unchecked(message('m-b', instance.id, ['dan@example.net', 'cid@xn--bcher-kva.example']), { 'cid@xn--bcher-kva.example': 'cid@bücher.example' });
+      const c = message('m-c', instance.id, ['bob@example.org'], { suppressed: { 'bob@example.org': 'checked before' } });
+      const d = unchecked(message('m-d', other.id, ['ann@example.test', 'bob@example.org']));
+      await spool.commit([a, b, c, d], t0, t0 + day);
+
+      const states = async (id: string) => (await spool.deliveriesOf(id)).map((x) => [x.recipient, x.state, x.lastReply]);
+      assert.deepEqual(await states('m-a'), [
+        ['ann@example.test', 'scheduled', null],
+        ['BOB@example.org', 'suppressed', 'suppressed: complaint'],
+      ]);
+      assert.deepEqual(await states('m-b'), [
+        ['dan@example.net', 'scheduled', null],
+        ['cid@xn--bcher-kva.example', 'suppressed', 'suppressed: bounce'],
+      ]);
+      assert.deepEqual(await states('m-c'), [['bob@example.org', 'suppressed', 'checked before']]);
+      assert.deepEqual(await states('m-d'), [
+        ['ann@example.test', 'suppressed', 'suppressed: manual'],
+        ['bob@example.org', 'scheduled', null],
+      ]);
+      assert.deepEqual(
+        (await f().events.eventsForMessage('m-a')).map((e) => [e.type, e.recipient, e.detail]),
+        [
+          ['accepted', null, { recipients: 2, size: a.raw.length }],
+          ['suppressed', 'BOB@example.org', { reason: 'suppressed: complaint' }],
+        ],
+      );
+
+      // Past one statement's parameters (PostgreSQL's other path): the same look-up.
+      const many = Array.from({ length: 4000 }, (_, i) => `r${i}@example.test`);
+      await suppressions.add(instance.id, 'r3999@example.test', 'bounce', t0);
+      await spool.commit([unchecked(message('m-big', instance.id, many))], t0, t0 + day);
+      const big = await spool.deliveriesOf('m-big');
+      assert.equal(big.length, 4000);
+      assert.deepEqual(
+        big.filter((x) => x.state === 'suppressed').map((x) => [x.recipient, x.lastReply]),
+        [['r3999@example.test', 'suppressed: bounce']],
+      );
+    });
+
     test('raw bytes round-trip exactly, including non-UTF-8 bytes', async () => {
       const { spool, instance } = f();
       await spool.commit([message('m-bin', instance.id, ['ann@example.test'], { raw: binary })], t0, t0 + day);
