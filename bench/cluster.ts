@@ -224,8 +224,10 @@ export async function runClusterBench(argv: string[]): Promise<void> {
     const warm = warmup * n;
     return withCluster(db, n, warmup, {}, async (c) => {
       const base = c.sink.received();
-      const nodeSamplers = c.nodes.map((node) => new TreeSampler(() => node.pid));
-      const selfSampler = new TreeSampler(() => process.pid);
+      // CPU only, and a node's own /proc entry only (its peak memory is the kernel's VmHWM):
+      // sampling must not take the CPU it measures, the more so the more nodes share it.
+      const nodeSamplers = c.nodes.map((node) => new TreeSampler(() => node.pid, 1000, { memory: false, tree: false }));
+      const selfSampler = new TreeSampler(() => process.pid, 200, { memory: false });
       const pgSampler = db === 'postgres' ? new PgCpuSampler(observer, c.appName) : null;
       const loadAtStart = loadAvg1();
       await pgSampler?.start();

@@ -100,9 +100,15 @@ export class TreeSampler {
   private startTicks = new Map<number, number>();
   peakRssKb = 0;
 
+  /**
+   * `memory: false` skips the PSS reading: smaps_rollup walks the process's page tables
+   * under its memory-map lock, costly for the reader and in the way of the process read.
+   * `tree: false` reads the root alone, not a scan of /proc for its descendants.
+   */
   constructor(
     private readonly root: () => number | undefined,
     private readonly intervalMs = 200,
+    private readonly what: { memory?: boolean; tree?: boolean } = {},
   ) {}
 
   start(): void {
@@ -123,11 +129,11 @@ export class TreeSampler {
     const root = this.root();
     if (!root) return;
     let rss = 0;
-    for (const pid of processTree(root)) {
+    for (const pid of this.what.tree === false ? [root] : processTree(root)) {
       const st = readStat(pid);
       if (!st) continue;
       this.ticks.set(pid, Math.max(this.ticks.get(pid) ?? 0, st.ticks));
-      rss += pssKb(pid);
+      if (this.what.memory !== false) rss += pssKb(pid);
     }
     this.peakRssKb = Math.max(this.peakRssKb, rss);
   }
