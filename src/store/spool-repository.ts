@@ -589,7 +589,7 @@ const maxStatementParameters = 30_000;
 
 /** The parameters `commitAtOnce` binds: per message its row and its accepted event, per recipient its row, per key its row. */
 function statementParameters(messages: NewMessage[]): number {
-  let n = 5;
+  let n = 8;
   for (const m of messages) n += 8 + 4 + m.recipients.length * 9 + (m.idempotency ? 5 : 0);
   return n;
 }
@@ -622,7 +622,7 @@ async function commitAtOnce(db: Kysely<Database>, messages: NewMessage[], now: n
       select r.mord, r.rord, r.message_id, r.instance_id, r.recipient, r.domain, coalesce(r.suppressed, (
         select ${suppressionReply('')}::text || x.reason from suppressions x
         where r.address_lower is not null and x.instance_id = r.instance_id and x.address in (r.address_lower, r.given_lower)
-        order by x.address in (r.address_lower, r.given_lower) desc
+        order by x.address = r.address_lower desc
         limit 1
       )) as reply
       from r

@@ -99,6 +99,9 @@ for (const kind of testDatabases()) {
       await suppressions.add(instance.id, 'bob@example.org', 'complaint', t0);
       await suppressions.add(instance.id, 'cid@bücher.example', 'bounce', t0);
       await suppressions.add(other.id, 'ann@example.test', 'manual', t0);
+      // Suppressed in both forms: the A-label one's reason is the one kept.
+      await suppressions.add(instance.id, 'eve@bücher.example', 'manual', t0);
+      await suppressions.add(instance.id, 'eve@xn--bcher-kva.example', 'complaint', t0);
       const unchecked = (m: ReturnType<typeof message>, given: Record<string, string> = {}) => ({
         ...m,
         suppressionsUnchecked: true,
@@ -107,7 +110,10 @@ for (const kind of testDatabases()) {
       // The second message's second recipient is found in the form its client gave; the third
       // message's were answered before (its reason kept, nothing looked up).
       const a = unchecked(message('m-a', instance.id, ['ann@example.test', 'BOB@example.org']));
-      const b = unchecked(message('m-b', instance.id, ['dan@example.net', 'cid@xn--bcher-kva.example']), { 'cid@xn--bcher-kva.example': 'cid@bücher.example' });
+      const b = unchecked(message('m-b', instance.id, ['dan@example.net', 'cid@xn--bcher-kva.example', 'eve@xn--bcher-kva.example']), {
+        'cid@xn--bcher-kva.example': 'cid@bücher.example',
+        'eve@xn--bcher-kva.example': 'eve@bücher.example',
+      });
       const c = message('m-c', instance.id, ['bob@example.org'], { suppressed: { 'bob@example.org': 'checked before' } });
       const d = unchecked(message('m-d', other.id, ['ann@example.test', 'bob@example.org']));
       await spool.commit([a, b, c, d], t0, t0 + day);
@@ -120,6 +126,7 @@ for (const kind of testDatabases()) {
       assert.deepEqual(await states('m-b'), [
         ['dan@example.net', 'scheduled', null],
         ['cid@xn--bcher-kva.example', 'suppressed', 'suppressed: bounce'],
+        ['eve@xn--bcher-kva.example', 'suppressed', 'suppressed: complaint'],
       ]);
       assert.deepEqual(await states('m-c'), [['bob@example.org', 'suppressed', 'checked before']]);
       assert.deepEqual(await states('m-d'), [
