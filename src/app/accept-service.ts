@@ -7,7 +7,7 @@ import type { RetryPolicy } from '../core/delivery/retry-schedule.ts';
 import { checkBody, checkMessage, headerValue, isTraceField, type HeaderField } from '../core/spool/message-check.ts';
 import { newMessageId } from '../core/spool/message-id.ts';
 import { GroupCommit } from '../spool/group-commit.ts';
-import { suppressionReply, type NewMessage, type SpoolRepository } from '../store/spool-repository.ts';
+import { withReasons, type NewMessage, type SpoolRepository } from '../store/spool-repository.ts';
 import type { SuppressionRepository } from '../store/suppression-repository.ts';
 import type { Metrics } from '../metrics.ts';
 import type { FleetNames } from './fleet-names.ts';
@@ -165,28 +165,19 @@ export class AcceptService {
       headerMessageId,
       listUnsubscribe: s.listUnsubscribe === true || s.instance.listUnsubscribe === true,
     };
+    const rows: NewMessage['recipients'] = unique.map((r) => ({
+      address: r.address,
+      domain: domainOf(r.address),
+      suppressed: null,
+      ...(r.given !== r.address ? { given: r.given } : {}),
+    }));
+    if (suppressedOf === 'at-commit') return { ...message, recipients: rows, suppressionsUnchecked: true };
     // A suppression may have been written in either form (bounces store the A-label one).
-    if (suppressedOf === 'at-commit') {
-      const recipients = unique.map((r) => ({
-        address: r.address,
-        domain: domainOf(r.address),
-        suppressed: null,
-        ...(r.given !== r.address ? { given: r.given } : {}),
-      }));
-      return { ...message, recipients, suppressionsUnchecked: true };
-    }
-    const suppressed = await suppressedOf(
+    const reasons = await suppressedOf(
       s.instance.id,
       unique.flatMap((r) => [r.address, r.given]),
     );
-    const reasonFor = (r: { address: string; given: string }) => suppressed.get(r.address.toLowerCase()) ?? suppressed.get(r.given.toLowerCase());
-    return {
-      ...message,
-      recipients: unique.map((r) => {
-        const reason = reasonFor(r);
-        return { address: r.address, domain: domainOf(r.address), suppressed: reason !== undefined ? suppressionReply(reason) : null };
-      }),
-    };
+    return { ...message, recipients: withReasons(rows, reasons) };
   }
 
   flush(): Promise<void> {

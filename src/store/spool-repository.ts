@@ -90,7 +90,8 @@ export class SpoolRepository {
   /** Commits many accepted messages in one transaction (group commit). */
   async commit(messages: NewMessage[], now: number, expiresAt: number): Promise<void> {
     if (messages.length === 0) return;
-    if (this.dialect === 'postgres' && statementParameters(messages) <= maxStatementParameters) {
+    // The one statement needs a delivery row to insert: VALUES cannot be empty.
+    if (this.dialect === 'postgres' && messages.some((m) => m.recipients.length > 0) && statementParameters(messages) <= maxStatementParameters) {
       await commitAtOnce(this.db, messages, now, expiresAt, this.node);
       return;
     }
@@ -573,14 +574,19 @@ async function withSuppressions(db: Kysely<Database>, messages: NewMessage[]): P
     db,
     unchecked.map((m) => ({ instanceId: m.instanceId, addresses: m.recipients.flatMap((r) => [r.address, r.given ?? r.address]) })),
   );
-  return messages.map((m) => {
-    if (!m.suppressionsUnchecked) return m;
-    const reasons = found.get(m.instanceId) ?? new Map<string, string>();
-    const recipients = m.recipients.map((r) => {
-      const reason = reasons.get(r.address.toLowerCase()) ?? reasons.get((r.given ?? r.address).toLowerCase());
-      return reason === undefined ? r : { ...r, suppressed: suppressionReply(reason) };
-    });
-    return { ...m, recipients, suppressionsUnchecked: false };
+  return messages.map((m) =>
+    m.suppressionsUnchecked ? { ...m, recipients: withReasons(m.recipients, found.get(m.instanceId) ?? new Map()), suppressionsUnchecked: false } : m,
+  );
+}
+
+/**
+ * The recipients with the reason of their suppression among `reasons` (lower-cased address
+ * to reason): the stored A-label form's first, then the form the client gave.
+ */
+export function withReasons(recipients: NewMessage['recipients'], reasons: ReadonlyMap<string, string>): NewMessage['recipients'] {
+  return recipients.map((r) => {
+    const reason = reasons.get(r.address.toLowerCase()) ?? reasons.get((r.given ?? r.address).toLowerCase());
+    return reason === undefined ? r : { ...r, suppressed: suppressionReply(reason) };
   });
 }
 

@@ -211,6 +211,17 @@ for (const kind of testDatabases()) {
       );
     });
 
+    test('a message without recipients is stored with its accepted event and no delivery', async () => {
+      const { spool, instance } = f();
+      await spool.commit([message('m-none', instance.id, [])], t0, t0 + day);
+      assert.equal((await spool.findMessage('m-none'))?.id, 'm-none');
+      assert.deepEqual(await spool.deliveriesOf('m-none'), []);
+      assert.deepEqual(
+        (await f().events.eventsForMessage('m-none')).map((e) => e.type),
+        ['accepted'],
+      );
+    });
+
     test('committing nothing is a no-op', async () => {
       const { spool } = f();
       await spool.commit([], t0, t0 + day);
