@@ -45,6 +45,13 @@ export interface AcceptOptions {
   hostname: string;
   maxMessageBytes: number;
   maxRecipients: number;
+  /**
+   * Group commits written at once (default 2): with two, one batch is written while the one
+   * before it waits for the disk. SQLite writes one at a time on one connection anyway, so
+   * a second batch gains little there and makes batches smaller: one at a time, messages
+   * that arrive during an fsync all join the next commit.
+   */
+  commitsInFlight?: number;
 }
 
 /**
@@ -68,8 +75,12 @@ export class AcceptService {
     /** Refuses a From the instance may not send as, where its infrastructure says so. */
     private readonly senders?: { checkFrom(instance: Instance, raw: Buffer): Promise<void> },
   ) {
-    // Two batches in flight: one is written while the one before it waits for the disk.
-    this.writer = new GroupCommit((batch) => this.spool.commit(batch, this.clock.now(), this.clock.now() + this.options.retry.maxAgeMs), 500, 0, 2);
+    this.writer = new GroupCommit(
+      (batch) => this.spool.commit(batch, this.clock.now(), this.clock.now() + this.options.retry.maxAgeMs),
+      500,
+      0,
+      this.options.commitsInFlight ?? 2,
+    );
   }
 
   /**
