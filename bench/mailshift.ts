@@ -15,10 +15,10 @@ export interface MailshiftServer {
 /**
  * Spawns the server as `npm start` runs it (`node build/cli/main.js serve`, see serverEntry) on a fresh data directory (SQLite, the durable
  * defaults) and sets up one instance that may inject from loopback without AUTH, on an
- * infrastructure relaying to the sink.
+ * infrastructure relaying to the sink. `roles`: MAILSHIFT_ROLES (all by default).
  */
-export async function startMailshiftServer(sinkPort: number, options: { dkim?: boolean } = {}): Promise<MailshiftServer> {
-  const node = await startNode({ env: {} });
+export async function startMailshiftServer(sinkPort: number, options: { dkim?: boolean; roles?: string } = {}): Promise<MailshiftServer> {
+  const node = await startNode({ env: options.roles ? { MAILSHIFT_ROLES: options.roles } : {} });
   try {
     await configure(node, sinkPort, options);
   } catch (err) {

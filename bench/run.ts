@@ -3,6 +3,8 @@
  * sessions, relayed to a loopback sink; mailshift against a private Postfix when installed.
  *
  *   npm run bench -- [--dkim] [--shape reuse,per-message] [--messages N] [--sizes 2k,100k] [--warmup N] [--json] [--node-tools] [--no-postfix]
+ *                    [--inject-only]   mailshift alone with MAILSHIFT_ROLES=smtp,http: the injection door's share,
+ *                                      nothing delivered (what a delivery node then has left to do is the rest)
  *   npm run bench -- --database postgres [--nodes N] [--no-kill] …   (see bench/cluster.ts)
  *   npm run bench -- --backlog N [--messages 400]                     (see bench/backlog.ts)
  *   npm run bench -- --feedback [--messages N]   only the feedback listener (see bench/feedback.ts);
@@ -23,7 +25,7 @@ import { postfixSinkAvailable, startSink, type Sink } from './sink.ts';
 interface Result {
   shape: Shape;
   size: string;
-  system: 'mailshift' | 'postfix';
+  system: 'mailshift' | 'mailshift, inject only' | 'postfix';
   messages: number;
   seconds: number;
   injectSeconds: number;
@@ -80,7 +82,9 @@ const shapeList = (option('shape') ?? shapes.join(','))
   .filter(Boolean) as Shape[];
 for (const s of shapeList) if (!shapes.includes(s)) throw new Error(`--shape: "${s}" is not one of ${shapes.join(', ')}`);
 const postfixTools = !flag('node-tools') && smtpSourceAvailable() && postfixSinkAvailable();
-const withPostfix = !flag('no-postfix') && postfixAvailable();
+// Only the injection door: a node without the delivery role keeps what it accepts in the spool.
+const injectOnly = flag('inject-only');
+const withPostfix = !flag('no-postfix') && !injectOnly && postfixAvailable();
 const json = flag('json');
 // Every message DKIM-signed by mailshift (RSA-2048, the sender domain's key); Postfix signs nothing.
 const dkim = flag('dkim');
@@ -137,10 +141,43 @@ async function measure(port: number, sink: Sink, injector: Injector, shape: Shap
   };
 }
 
+/** `measure` for a server that delivers nothing: from the first injection to the last 250. */
+async function measureInjection(port: number, injector: Injector, shape: Shape, count: number, bytes: number, sampler: TreeSampler) {
+  if (warmup > 0) await injector.inject(port, warmup, bytes, shape);
+  const host = hostCpu();
+  sampler.start();
+  const t0 = performance.now();
+  await injector.inject(port, count, bytes, shape);
+  const seconds = (performance.now() - t0) / 1000;
+  const proc = sampler.stop();
+  const cpu = host();
+  return {
+    messages: count,
+    seconds,
+    injectSeconds: seconds,
+    perSecond: count / seconds,
+    injectPerSecond: count / seconds,
+    serverCpuSeconds: proc.cpuSeconds,
+    peakRssMb: proc.peakRssKb / 1024,
+    hostBusyPct: cpu.busyPct,
+    hostIowaitPct: cpu.iowaitPct,
+  };
+}
+
 async function runMailshift(shape: Shape, size: string, bytes: number, count: number, injector: Injector): Promise<Result> {
   const sink = guarded(await startSink(postfixTools));
-  const server = guarded(await startMailshiftServer(sink.port, { dkim }).catch(async (err) => (await sink.stop(), Promise.reject(err))));
+  const server = guarded(
+    await startMailshiftServer(sink.port, { dkim, ...(injectOnly ? { roles: 'smtp,http' } : {}) }).catch(
+      async (err) => (await sink.stop(), Promise.reject(err)),
+    ),
+  );
   try {
+    if (injectOnly) {
+      const m = await measureInjection(server.smtpPort, injector, shape, count, bytes, new TreeSampler(() => server.pid, 1000, { memory: false, tree: false }));
+      const queue = await server.queueTotals();
+      if ((queue.scheduled ?? 0) !== warmup + count) log(`  warning: mailshift queue totals ${JSON.stringify(queue)}, expected scheduled=${warmup + count}`);
+      return { shape, size, system: 'mailshift, inject only', ...m, peakRssMb: server.peakRssKb() / 1024, queue };
+    }
     // CPU only: the peak memory is the kernel's high-water mark (VmHWM) of the one process,
     // and a PSS walk every 200 ms would take CPU and the server's memory-map lock from it.
     const m = await measure(server.smtpPort, sink, injector, shape, count, bytes, new TreeSampler(() => server.pid, 1000, { memory: false, tree: false }));
