@@ -111,19 +111,22 @@ function bytesOf(size: string): number {
   return Math.round(Number(m[1]) * { '': 1, k: 1024, m: 1024 * 1024 }[m[2].toLowerCase() as '' | 'k' | 'm']);
 }
 
-/** Warm up, then time `count` messages from the first injection to the last one at the sink. */
-async function measure(port: number, sink: Sink, injector: Injector, shape: Shape, count: number, bytes: number, sampler: TreeSampler) {
+/**
+ * Warm up, then time `count` messages from the first injection to the last one at the sink;
+ * with no sink (a server that delivers nothing), to the last 250.
+ */
+async function measure(port: number, sink: Sink | null, injector: Injector, shape: Shape, count: number, bytes: number, sampler: TreeSampler) {
   if (warmup > 0) {
     await injector.inject(port, warmup, bytes, shape);
-    await sink.waitFor(warmup);
+    await sink?.waitFor(warmup);
   }
-  const base = sink.received();
+  const base = sink?.received() ?? 0;
   const host = hostCpu();
   sampler.start();
   const t0 = performance.now();
   await injector.inject(port, count, bytes, shape);
   const injected = performance.now();
-  const done = await sink.waitFor(base + count);
+  const done = sink ? await sink.waitFor(base + count) : injected;
   const proc = sampler.stop();
   const cpu = host();
   const seconds = (done - t0) / 1000;
@@ -141,29 +144,6 @@ async function measure(port: number, sink: Sink, injector: Injector, shape: Shap
   };
 }
 
-/** `measure` for a server that delivers nothing: from the first injection to the last 250. */
-async function measureInjection(port: number, injector: Injector, shape: Shape, count: number, bytes: number, sampler: TreeSampler) {
-  if (warmup > 0) await injector.inject(port, warmup, bytes, shape);
-  const host = hostCpu();
-  sampler.start();
-  const t0 = performance.now();
-  await injector.inject(port, count, bytes, shape);
-  const seconds = (performance.now() - t0) / 1000;
-  const proc = sampler.stop();
-  const cpu = host();
-  return {
-    messages: count,
-    seconds,
-    injectSeconds: seconds,
-    perSecond: count / seconds,
-    injectPerSecond: count / seconds,
-    serverCpuSeconds: proc.cpuSeconds,
-    peakRssMb: proc.peakRssKb / 1024,
-    hostBusyPct: cpu.busyPct,
-    hostIowaitPct: cpu.iowaitPct,
-  };
-}
-
 async function runMailshift(shape: Shape, size: string, bytes: number, count: number, injector: Injector): Promise<Result> {
   const sink = guarded(await startSink(postfixTools));
   const server = guarded(
@@ -172,15 +152,15 @@ async function runMailshift(shape: Shape, size: string, bytes: number, count: nu
     ),
   );
   try {
+    // CPU only: the peak memory is the kernel's high-water mark (VmHWM) of the one process,
+    // and a PSS walk every 200 ms would take CPU and the server's memory-map lock from it.
+    const sampler = new TreeSampler(() => server.pid, 1000, { memory: false, tree: false });
+    const m = await measure(server.smtpPort, injectOnly ? null : sink, injector, shape, count, bytes, sampler);
     if (injectOnly) {
-      const m = await measureInjection(server.smtpPort, injector, shape, count, bytes, new TreeSampler(() => server.pid, 1000, { memory: false, tree: false }));
       const queue = await server.queueTotals();
       if ((queue.scheduled ?? 0) !== warmup + count) log(`  warning: mailshift queue totals ${JSON.stringify(queue)}, expected scheduled=${warmup + count}`);
       return { shape, size, system: 'mailshift, inject only', ...m, peakRssMb: server.peakRssKb() / 1024, queue };
     }
-    // CPU only: the peak memory is the kernel's high-water mark (VmHWM) of the one process,
-    // and a PSS walk every 200 ms would take CPU and the server's memory-map lock from it.
-    const m = await measure(server.smtpPort, sink, injector, shape, count, bytes, new TreeSampler(() => server.pid, 1000, { memory: false, tree: false }));
     // Outcomes are group-committed after the sink's reply: give the last batch a moment.
     let queue = await server.queueTotals();
     for (let i = 0; i < 50 && (queue.delivered ?? 0) < warmup + count; i++) queue = (await sleep(100), await server.queueTotals());
