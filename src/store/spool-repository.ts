@@ -327,12 +327,17 @@ export class SpoolRepository {
     return rows.map((r) => r.lease_owner!).filter(Boolean);
   }
 
-  /** Hands back every claim of owners known to be dead, without waiting for their leases. */
+  /**
+   * Hands back every claim of owners known to be dead, without waiting for their leases.
+   * A claim overwrote the delivery's due time with its lease's end, so the delivery takes its
+   * acceptance time instead of `now`: it was due before the claim, and ranked as due only
+   * now it would wait behind every delivery accepted while its node was dying.
+   */
   async releaseOwners(owners: string[], now: number): Promise<number> {
     if (owners.length === 0) return 0;
     const r = await this.db
       .updateTable('deliveries')
-      .set({ state: 'scheduled', due_at: now, lease_owner: null, updated_at: now })
+      .set((eb) => ({ state: 'scheduled', due_at: eb.ref('created_at'), lease_owner: null, updated_at: now }))
       .where('state', '=', 'inflight')
       .where('lease_owner', 'in', owners)
       .executeTakeFirst();

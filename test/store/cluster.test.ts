@@ -59,6 +59,16 @@ for (const kind of testDatabases()) {
       assert.equal(await fx.nodes.forgetStopped(t0 + 12_001), 1);
     });
 
+    test("a dead node's claims, handed back, go before deliveries accepted while it was dying", async () => {
+      const fx = f();
+      await fx.spool.commit(messages('early', fx.instance.id, 3), t0, t0 + 86_400_000);
+      assert.equal((await fx.spool.claim(t0, 3, 'b', 60_000)).length, 3);
+      await fx.spool.commit(messages('later', fx.instance.id, 5), t0 + 5_000, t0 + 86_400_000);
+      assert.equal(await fx.spool.releaseOwners(['b'], t0 + 10_001), 3);
+      const next = await fx.spool.claim(t0 + 10_002, 3, 'a', 60_000);
+      assert.deepEqual(next.map((d) => d.messageId).sort(), ['early-0', 'early-1', 'early-2']);
+    });
+
     test('leases: taken when free, renewed by the holder only, taken over after expiry with a higher epoch', async () => {
       const { leases } = f();
       const a = await leases.acquire('leader', 'a', t0, 15_000);
