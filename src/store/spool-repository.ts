@@ -1,4 +1,4 @@
-import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
+import { sql, type ExpressionBuilder, type Insertable, type Kysely, type Transaction } from 'kysely';
 import type { BounceCategory } from '../core/delivery/bounce-rules.ts';
 import type { DeliveryCategory, DeliveryState } from '../core/spool/delivery-states.ts';
 import type { Database, DeliveryTable } from './schema.ts';
@@ -297,9 +297,20 @@ export class SpoolRepository {
     );
   }
 
-  /** Hands claimed deliveries back without an attempt, due at once (shutdown, suspension). */
-  release(ids: number[], owner: string, now: number): Promise<void> {
-    return this.postpone(ids, owner, now, now);
+  /**
+   * Hands claimed deliveries back without an attempt (shutdown, suspension, a destination
+   * whose slots other nodes hold), due at once in their place (see `handedBack`).
+   */
+  async release(ids: number[], owner: string, now: number): Promise<void> {
+    for (let i = 0; i < ids.length; i += chunk) {
+      await this.db
+        .updateTable('deliveries')
+        .set(handedBack(now))
+        .where('id', 'in', ids.slice(i, i + chunk))
+        .where('state', '=', 'inflight')
+        .where('lease_owner', '=', owner)
+        .execute();
+    }
   }
 
   /** Extends the leases of claims this owner still holds. */
@@ -327,17 +338,12 @@ export class SpoolRepository {
     return rows.map((r) => r.lease_owner!).filter(Boolean);
   }
 
-  /**
-   * Hands back every claim of owners known to be dead, without waiting for their leases.
-   * A claim overwrote the delivery's due time with its lease's end, so the delivery takes its
-   * acceptance time instead of `now`: it was due before the claim, and ranked as due only
-   * now it would wait behind every delivery accepted while its node was dying.
-   */
+  /** Hands back every claim of owners known to be dead, without waiting for their leases (see `handedBack`). */
   async releaseOwners(owners: string[], now: number): Promise<number> {
     if (owners.length === 0) return 0;
     const r = await this.db
       .updateTable('deliveries')
-      .set((eb) => ({ state: 'scheduled', due_at: eb.ref('created_at'), lease_owner: null, updated_at: now }))
+      .set(handedBack(now))
       .where('state', '=', 'inflight')
       .where('lease_owner', 'in', owners)
       .executeTakeFirst();
@@ -508,6 +514,20 @@ async function recordAtOnce(db: Kysely<Database>, outcomes: Outcome[]): Promise<
     for (const row of rows) kept.push(part[Number(row.ord)]!);
   }
   return kept;
+}
+
+/**
+ * A claim handed back unattempted. The claim overwrote the delivery's due time with its
+ * lease's end, so it takes its acceptance time back instead of `now`: it was due before the
+ * claim, and due only from now it would wait behind every delivery accepted since.
+ */
+function handedBack(now: number) {
+  return (eb: ExpressionBuilder<Database, 'deliveries'>) => ({
+    state: 'scheduled' as const,
+    due_at: eb.ref('created_at'),
+    lease_owner: null,
+    updated_at: now,
+  });
 }
 
 /** The rows one group commit writes: the messages, a delivery per recipient, their events, idempotency keys. */

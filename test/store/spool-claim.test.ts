@@ -141,6 +141,20 @@ for (const kind of testDatabases()) {
       assert.equal(again.find((d) => d.id === d0!.id)?.attempts, 1);
     });
 
+    test('released deliveries go before deliveries accepted after them', async () => {
+      const { spool, instance } = f();
+      await spool.commit(messages('early', instance.id, 2), t0, t0 + day);
+      const held = await spool.claim(t0, 2, 'w', lease);
+      await spool.commit(messages('later', instance.id, 4), t0 + 1_000, t0 + day);
+      await spool.release(
+        held.map((d) => d.id),
+        'w',
+        t0 + 2_000,
+      );
+      const next = await spool.claim(t0 + 2_000, 2, 'v', lease);
+      assert.deepEqual(next.map((d) => d.messageId).sort(), ['early-0', 'early-1']);
+    });
+
     test('release leaves deliveries that are no longer inflight alone', async () => {
       const { spool, instance } = f();
       await spool.commit(messages('m', instance.id, 1), t0, t0 + day);
